@@ -1,0 +1,64 @@
+// ChunkStore: the data layer. Turns slices (contiguous byte ranges written by one client, at most
+// one 64 MiB chunk long) into block objects named as JuiceFS names them (format.md §1.4), and reads
+// byte ranges of slices back. It knows nothing about inodes or metadata: lib/ asks meta for slice
+// ids and records the finished slices.
+//
+// Thread-safety: a ChunkStore may be used from many threads; one SliceWriter from one at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "object/object_store.h"
+#include "util/status.h"
+
+namespace jfs::chunk {
+
+struct Config {
+  uint32_t block_size = 4u << 20;  // bytes; a power of two, 64 KiB .. 16 MiB
+  bool hash_prefix = false;
+  std::string compression;  // "" or "none" here; "lz4"/"zstd" come with the S3 issue
+  int upload_threads = 4;   // concurrent block uploads per store
+};
+
+// Key of block `indx` (of `block_len` bytes) of slice `id`, relative to the volume prefix:
+// "chunks/{id/1000/1000}/{id/1000}/{id}_{indx}_{block_len}" (hash_prefix: "chunks/{id%256:02X}/...").
+std::string BlockKey(uint64_t id, uint32_t indx, uint32_t block_len, bool hash_prefix);
+
+// Buffers the bytes of one slice and uploads its blocks. Full blocks may be uploaded early
+// (FlushTo); the final partial block only at Finish, because its object name carries its length.
+class SliceWriter {
+ public:
+  virtual ~SliceWriter() = default;  // a writer destroyed unfinished behaves like Abort()
+  virtual uint64_t id() const = 0;
+  // Copies `data` to slice offset `off`. off + data.size() must be <= 64 MiB (EINVAL otherwise).
+  // Bytes never written read back as zeros.
+  virtual Status WriteAt(std::string_view data, uint32_t off) = 0;
+  // Starts uploading (in the background) every block that lies entirely below `offset`.
+  virtual Status FlushTo(uint32_t offset) = 0;
+  // Uploads every remaining block of the first `length` bytes and waits for all uploads; returns
+  // the first error of any of them. After Finish the slice of `length` bytes is readable.
+  virtual Status Finish(uint32_t length) = 0;
+  // Stops and deletes whatever was uploaded.
+  virtual void Abort() = 0;
+};
+
+class ChunkStore {
+ public:
+  virtual ~ChunkStore() = default;
+  virtual std::unique_ptr<SliceWriter> NewWriter(uint64_t id) = 0;
+  // Reads `len` bytes starting at offset `off` of slice `id` whose total size is `size` into dst.
+  // Requires off + len <= size (EINVAL). A missing block object → EIO naming the object key.
+  virtual Status ReadAt(uint64_t id, uint32_t size, uint32_t off, uint32_t len, char* dst) = 0;
+  // Deletes every block of a slice (missing blocks are fine).
+  virtual Status Remove(uint64_t id, uint32_t size) = 0;
+  virtual const Config& config() const = 0;
+};
+
+// `store` must already carry the volume prefix ("{name}/").
+Status NewChunkStore(const Config& config, std::shared_ptr<object::ObjectStore> store,
+                     std::unique_ptr<ChunkStore>* out);
+
+}  // namespace jfs::chunk

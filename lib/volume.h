@@ -1,0 +1,173 @@
+// Volume: the file system a program opens. Wires meta/ (metadata engine chosen by the META-URL)
+// and chunk/ over object/ (the data store named in the Format), and offers path-level POSIX
+// operations plus open files and directory streams. This is the C++ API that capi/ exposes as the
+// C ABI; it is internal (not installed).
+//
+// Paths are absolute inside the volume ("/a/b"); "." and ".." components are resolved, duplicate
+// slashes ignored. Symlinks are followed in every component but the last unless the operation says
+// otherwise (lstat, readlink, unlink, rename, symlink, link's new name, lchown, utimens with
+// no-follow); more than 40 symlinks → ELOOP. Each call takes the caller's credentials (Context).
+//
+// Consistency: close-to-open. Data written through a File is visible to other clients after the
+// file's Flush/Fsync/Close; metadata changes are visible as soon as the call returns.
+//
+// Thread-safety: a Volume and its Files may be used from many threads at once. A single File's
+// position (Read/Write/Lseek) is shared state: concurrent Read/Write on one File serialize.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meta/types.h"
+#include "util/status.h"
+
+namespace jfs::lib {
+
+using meta::Attr;
+using meta::Context;
+using meta::Ino;
+
+struct VolumeOptions {
+  bool read_only = false;
+  // Bytes of unflushed write data one Volume may hold before writers block (flush sooner).
+  uint64_t buffer_size = 300ull << 20;
+  int upload_threads = 8;
+  // Informational: shown in `jfs status` as the session's mount point.
+  std::string mount_point = "libjuicefs";
+};
+
+struct FormatOptions {
+  std::string name;
+  std::string storage = "file";
+  std::string bucket;  // file: a directory (created if missing); default ~/.juicefs/local
+  std::string access_key, secret_key;
+  uint32_t block_size_kib = 4096;
+  uint64_t capacity = 0;  // bytes, 0 = unlimited
+  uint64_t inodes = 0;    // 0 = unlimited
+  int trash_days = 1;
+  bool hash_prefix = false;
+  std::string compression;  // "none" here
+  bool force = false;       // re-format an existing volume (Name/UUID/BlockSize must match)
+};
+
+// Formats a new volume: validates options, writes `juicefs_uuid` to the data store (checking it is
+// writable), then stores the Format in the metadata engine. On error nothing is left behind.
+Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Format* out = nullptr);
+
+struct StatVfs {
+  uint64_t block_size = 4096;
+  uint64_t total_bytes = 0, free_bytes = 0;
+  uint64_t total_inodes = 0, free_inodes = 0;
+  uint64_t max_name = 255;
+};
+
+// An entry of a directory stream, with attributes (readdir-plus).
+struct DirEntry {
+  std::string name;
+  Ino inode = 0;
+  Attr attr;
+};
+
+class File;
+class DirStream;
+
+class Volume {
+ public:
+  // Opens the volume named by `meta_url` (sqlite3://…): loads the Format, builds the data store
+  // stack, registers a session (unless read-only). Errors: EINVAL bad URL, ENOENT not formatted or
+  // missing database, EIO engine/storage failures — each with a message saying which.
+  static Status Open(const std::string& meta_url, const VolumeOptions& opts,
+                     std::unique_ptr<Volume>* out);
+  virtual ~Volume() = default;
+
+  // Flushes every open file, closes the session. Files still open become invalid (EBADF).
+  // Called by the destructor when not called explicitly.
+  virtual Status Close() = 0;
+
+  virtual const meta::Format& format() const = 0;
+  virtual uint64_t session_id() const = 0;
+
+  // ---- namespace (path based) ----
+  virtual Status Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) = 0;
+  virtual Status Lstat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) = 0;
+  virtual Status Access(const Context& ctx, std::string_view path, int mask) = 0;
+  virtual Status Mkdir(const Context& ctx, std::string_view path, uint16_t mode) = 0;
+  // mkdir -p: existing directories along the way are fine; an existing non-directory → ENOTDIR /
+  // EEXIST.
+  virtual Status MkdirAll(const Context& ctx, std::string_view path, uint16_t mode) = 0;
+  virtual Status Rmdir(const Context& ctx, std::string_view path) = 0;
+  virtual Status Unlink(const Context& ctx, std::string_view path) = 0;
+  virtual Status Rename(const Context& ctx, std::string_view from, std::string_view to,
+                        uint32_t flags) = 0;
+  virtual Status Link(const Context& ctx, std::string_view existing, std::string_view newpath) = 0;
+  virtual Status Symlink(const Context& ctx, std::string_view target,
+                         std::string_view linkpath) = 0;
+  virtual Status Readlink(const Context& ctx, std::string_view path, std::string* target) = 0;
+  virtual Status Chmod(const Context& ctx, std::string_view path, uint16_t mode) = 0;
+  // uid/gid of (uint32_t)-1 leave that field unchanged. follow=false acts on a symlink itself.
+  virtual Status Chown(const Context& ctx, std::string_view path, uint32_t uid, uint32_t gid,
+                       bool follow) = 0;
+  // times[0] = atime, times[1] = mtime; tv_nsec may be UTIME_NOW / UTIME_OMIT.
+  virtual Status Utimens(const Context& ctx, std::string_view path, const struct timespec times[2],
+                         bool follow) = 0;
+  virtual Status Truncate(const Context& ctx, std::string_view path, uint64_t length) = 0;
+  // type: S_IFIFO / S_IFSOCK / S_IFREG (/ S_IFCHR, S_IFBLK for root) in `mode`'s format bits.
+  virtual Status Mknod(const Context& ctx, std::string_view path, uint32_t mode, uint32_t rdev) = 0;
+  virtual Status GetXattr(const Context& ctx, std::string_view path, std::string_view name,
+                          std::string* value, bool follow = true) = 0;
+  virtual Status SetXattr(const Context& ctx, std::string_view path, std::string_view name,
+                          std::string_view value, int flags, bool follow = true) = 0;
+  virtual Status ListXattr(const Context& ctx, std::string_view path,
+                           std::vector<std::string>* names, bool follow = true) = 0;
+  virtual Status RemoveXattr(const Context& ctx, std::string_view path, std::string_view name,
+                             bool follow = true) = 0;
+  virtual Status StatFs(const Context& ctx, StatVfs* out) = 0;
+  // The canonical absolute path: symlinks resolved, no ".", "..", or duplicate slashes.
+  virtual Status Realpath(const Context& ctx, std::string_view path, std::string* out) = 0;
+
+  // ---- files and directories ----
+  // open(2): flags O_RDONLY/O_WRONLY/O_RDWR | O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW,
+  // O_DIRECTORY; `mode` for O_CREAT. Opening a directory for writing → EISDIR.
+  virtual Status OpenFile(const Context& ctx, std::string_view path, int flags, uint16_t mode,
+                          std::shared_ptr<File>* out) = 0;
+  virtual Status OpenDir(const Context& ctx, std::string_view path,
+                         std::unique_ptr<DirStream>* out) = 0;
+};
+
+class File {
+ public:
+  virtual ~File() = default;  // closes if still open (errors are lost: call Close to see them)
+  virtual Ino inode() const = 0;
+  virtual int flags() const = 0;
+  // read(2)/write(2) at the current position, advancing it. Reading a write-only file, or writing
+  // a read-only one → EBADF. Returns the byte count in *n (0 at end of file).
+  virtual Status Read(char* buf, uint64_t size, uint64_t* n) = 0;
+  virtual Status Write(const char* buf, uint64_t size, uint64_t* n) = 0;
+  // pread(2)/pwrite(2): position unchanged (pwrite with O_APPEND still writes at offset, as Linux
+  // documents as a bug; we follow POSIX: at offset).
+  virtual Status Pread(char* buf, uint64_t size, uint64_t offset, uint64_t* n) = 0;
+  virtual Status Pwrite(const char* buf, uint64_t size, uint64_t offset, uint64_t* n) = 0;
+  // SEEK_SET / SEEK_CUR / SEEK_END / SEEK_DATA / SEEK_HOLE. Negative result → EINVAL.
+  virtual Status Lseek(int64_t offset, int whence, uint64_t* pos) = 0;
+  virtual Status Ftruncate(uint64_t length) = 0;
+  // Makes written data visible to other clients and durable.
+  virtual Status Flush() = 0;
+  virtual Status Fsync() = 0;
+  virtual Status Fstat(Attr* attr) = 0;
+  // Flushes and releases the handle. Further calls → EBADF.
+  virtual Status Close() = 0;
+};
+
+class DirStream {
+ public:
+  virtual ~DirStream() = default;
+  // Next entry ("." and ".." are not returned). *end = true when exhausted. Memory stays bounded
+  // however large the directory (entries are fetched in pages).
+  virtual Status Next(DirEntry* entry, bool* end) = 0;
+  virtual Status Close() = 0;
+};
+
+}  // namespace jfs::lib

@@ -1,0 +1,121 @@
+// Engine: the small transactional primitives one database offers to BaseMeta (meta/base.h), which
+// implements every file-system operation once on top of them. An engine knows storage layout
+// (tables / keys and their binary encodings, format.md §2–§3) but no file-system rules.
+//
+// A Tx is valid only inside Engine::Txn's callback. Reads observe a consistent state that includes
+// the transaction's own earlier writes. Missing rows → ENOENT (ENODATA for xattrs). Engine failures
+// → EIO (retryable() when the engine considers it transient); conflicts are retried by Txn itself.
+//
+// Engine-specific encodings hidden here (format.md §2.5): counter "last used" vs "next free"
+// (Alloc), refcount "refs-1" vs real count (IncrSliceRef), explicit parent hashes vs derived from
+// edges (AdjustParent/ListParents).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meta/types.h"
+#include "util/status.h"
+
+namespace jfs::meta {
+
+class Tx {
+ public:
+  virtual ~Tx() = default;
+
+  // Nodes (jfs_node / i{ino}).
+  virtual Status GetAttr(Ino ino, Attr* attr) = 0;
+  virtual Status PutAttr(Ino ino, const Attr& attr) = 0;  // insert or replace
+  virtual Status DeleteAttr(Ino ino) = 0;                 // OK if missing
+
+  // Directory entries (jfs_edge / d{parent}).
+  virtual Status GetEntry(Ino parent, std::string_view name, Ino* ino, uint8_t* type) = 0;
+  virtual Status PutEntry(Ino parent, std::string_view name, Ino ino, uint8_t type) = 0;
+  virtual Status DeleteEntry(Ino parent, std::string_view name) = 0;  // OK if missing
+  virtual Status HasEntries(Ino parent, bool* any) = 0;
+  // One page of a directory: up to `limit` entries (name, inode, attr.typ) after the opaque
+  // *cursor ("" = start); *cursor is set to the continuation, "" when the listing is complete.
+  virtual Status ListEntries(Ino parent, std::string* cursor, size_t limit,
+                             std::vector<Entry>* out) = 0;
+
+  // Hard-link parents. Engines that store them (Redis p{ino}) add `delta` to the link count of
+  // `parent`, deleting the field at 0; engines that derive them from entries (SQL) do nothing.
+  virtual Status AdjustParent(Ino ino, Ino parent, int delta) = 0;
+  // Parent inode → number of links from that parent.
+  virtual Status ListParents(Ino ino, std::map<Ino, int>* parents) = 0;
+
+  // Symlink targets (jfs_symlink / s{ino}).
+  virtual Status GetSymlink(Ino ino, std::string* target) = 0;
+  virtual Status PutSymlink(Ino ino, std::string_view target) = 0;
+  virtual Status DeleteSymlink(Ino ino) = 0;
+
+  // Chunks: the concatenated 24-byte slice records of chunk `indx` of `ino`.
+  virtual Status GetChunk(Ino ino, uint32_t indx, std::string* records) = 0;  // ENOENT if none
+  virtual Status AppendChunk(Ino ino, uint32_t indx, std::string_view records) = 0;
+  virtual Status PutChunk(Ino ino, uint32_t indx, std::string_view records) = 0;  // replace
+  virtual Status DeleteChunk(Ino ino, uint32_t indx) = 0;
+  // Chunk indices stored for `ino`, ascending (used when deleting a file's data).
+  virtual Status ListChunks(Ino ino, std::vector<uint32_t>* indices) = 0;
+
+  // Slice reference counts, in real-count terms: a freshly written slice has 1 (NewSliceRef),
+  // each extra chunk record pointing at it adds 1. *refs receives the count after the change.
+  virtual Status NewSliceRef(uint64_t id, uint32_t size) = 0;
+  virtual Status IncrSliceRef(uint64_t id, uint32_t size, int64_t delta, int64_t* refs) = 0;
+  virtual Status DeleteSliceRef(uint64_t id, uint32_t size) = 0;
+
+  // Extended attributes (jfs_xattr / x{ino}). Missing → ENODATA.
+  virtual Status GetXattr(Ino ino, std::string_view name, std::string* value) = 0;
+  virtual Status PutXattr(Ino ino, std::string_view name, std::string_view value) = 0;
+  virtual Status DeleteXattr(Ino ino, std::string_view name) = 0;  // ENODATA if missing
+  virtual Status ListXattr(Ino ino, std::vector<std::string>* names) = 0;
+  virtual Status DeleteAllXattr(Ino ino) = 0;
+
+  // Counters. Names as in format.md: "nextInode", "nextChunk", "nextSession", "nextTrash",
+  // "usedSpace", "totalInodes", "nextCleanupSlices", "lastCleanup*".
+  // Allocates `n` consecutive ids from a "next..." counter; *first is the first of them.
+  virtual Status Alloc(std::string_view counter, uint64_t n, uint64_t* first) = 0;
+  virtual Status IncrCounter(std::string_view name, int64_t delta, int64_t* value) = 0;
+  virtual Status GetCounter(std::string_view name, int64_t* value) = 0;  // missing → 0, OK
+
+  // Open-but-unlinked inodes of a session (jfs_sustained / session{sid}).
+  virtual Status AddSustained(uint64_t sid, Ino ino) = 0;
+  virtual Status RemoveSustained(uint64_t sid, Ino ino) = 0;
+  virtual Status ListSustained(uint64_t sid, std::vector<Ino>* inodes) = 0;
+  // Files whose data awaits deletion (jfs_delfile / delfiles).
+  virtual Status AddDelFile(Ino ino, uint64_t length, int64_t when) = 0;
+  virtual Status RemoveDelFile(Ino ino) = 0;
+
+  // Sessions (jfs_session2 / allSessions + sessionInfos). info is the SessionInfo JSON.
+  virtual Status PutSession(uint64_t sid, int64_t expire, std::string_view info) = 0;
+  virtual Status DeleteSession(uint64_t sid) = 0;
+
+  // The Format JSON (jfs_setting name='format' / setting).
+  virtual Status GetSetting(std::string* json) = 0;  // ENOENT when not formatted
+  virtual Status PutSetting(std::string_view json) = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string Name() const = 0;
+
+  // Creates every table / structure the volume uses if missing (idempotent), and the root-level
+  // counters with their initial values when absent.
+  virtual Status InitSchema() = 0;
+
+  // Runs `fn` in one transaction and commits when it returns OK; rolls back and returns its status
+  // otherwise. On a write conflict or a transient engine error the transaction is rolled back and
+  // `fn` runs again from the start, so `fn` must derive everything from the Tx and its captures.
+  // `read_only` transactions may run concurrently with writers and must not write.
+  virtual Status Txn(const std::function<Status(Tx&)>& fn, bool read_only = false) = 0;
+};
+
+// Engine factories. `path` / `dsn` come from the META-URL.
+Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out);
+
+}  // namespace jfs::meta

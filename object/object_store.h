@@ -1,0 +1,87 @@
+// ObjectStore: the contract every data backend implements (file, mem, s3, and the wrappers:
+// prefix, encryption, sharding, retry, fault injection).
+//
+// Keys are arbitrary byte strings without a leading '/', using '/' as the hierarchy separator
+// (e.g. "myvol/chunks/0/0/1_0_4194304"). Objects are immutable blobs: Put replaces the whole object
+// atomically, so a concurrent Get sees either the old or the new content, never a mix.
+//
+// Errors (Status codes):
+//   ENOENT  the object does not exist (Get, Head; Delete of a missing key is OK, see below)
+//   EINVAL  a bad key or argument
+//   EIO     anything else; Status::retryable() tells whether the same call may succeed later
+//
+// Thread-safety: every method may be called concurrently from many threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace jfs::object {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;  // last modification, nanoseconds since the Unix epoch (0 when unknown)
+  bool is_dir = false;   // a common prefix in a delimited listing
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // A short description, e.g. "file:///data/jfs/" or "s3://bucket/", for logs and `jfs status`.
+  virtual std::string Describe() const = 0;
+
+  // Creates the bucket / root directory if it does not exist. OK if it already exists.
+  virtual Status Create() = 0;
+
+  // Reads `length` bytes starting at `offset` into *out (replacing its content). length < 0 means
+  // "to the end". Reading past the end returns the bytes that exist (possibly none): a short read is
+  // not an error. offset < 0 → EINVAL. Missing object → ENOENT.
+  virtual Status Get(std::string_view key, int64_t offset, int64_t length, std::string* out) = 0;
+
+  // Stores `data` under `key`, replacing any existing object atomically.
+  virtual Status Put(std::string_view key, std::string_view data) = 0;
+
+  // Removes the object. Deleting a key that does not exist succeeds (idempotent), as in S3.
+  virtual Status Delete(std::string_view key) = 0;
+
+  // Size and mtime of one object. Missing → ENOENT.
+  virtual Status Head(std::string_view key, ObjectInfo* info) = 0;
+
+  // Lists objects whose key starts with `prefix` and sorts strictly after `marker` (byte order),
+  // in ascending byte order, at most `limit` entries (limit <= 0 means the backend's default page,
+  // at least 1000). *out is replaced. *truncated is set when more entries may follow; the caller
+  // continues with marker = last key returned. With a non-empty `delimiter` ("/"), keys containing
+  // the delimiter after the prefix are rolled up into one entry per common prefix (is_dir = true,
+  // key ends with the delimiter), as S3 ListObjects does.
+  virtual Status List(std::string_view prefix, std::string_view marker, std::string_view delimiter,
+                      int limit, std::vector<ObjectInfo>* out, bool* truncated) = 0;
+};
+
+// Lists every object under `prefix` by paging through List (no delimiter). Convenience for tests,
+// gc and tools; memory grows with the number of keys.
+Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectInfo>* out);
+
+// Backends and wrappers. Each returns nullptr-free ownership to the caller.
+//
+// `file`: objects are files under `root` (created on demand); the directory layout mirrors the
+// keys. Put writes a temporary file in the same directory and renames it into place.
+Status NewFileStore(const std::string& root, std::unique_ptr<ObjectStore>* out);
+// `mem`: a process-local map, for unit tests.
+std::unique_ptr<ObjectStore> NewMemStore();
+// Prepends `prefix` (e.g. "myvol/") to every key; strips it from listed keys.
+std::unique_ptr<ObjectStore> WithPrefix(std::unique_ptr<ObjectStore> inner, std::string prefix);
+
+// Builds a backend from a storage type and bucket as stored in the Format ("file" + "/data/jfs/",
+// "mem" + anything). Unknown type → EINVAL with a message naming the supported types.
+Status CreateStorage(const std::string& storage, const std::string& bucket,
+                     const std::string& access_key, const std::string& secret_key,
+                     std::unique_ptr<ObjectStore>* out);
+
+}  // namespace jfs::object
