@@ -19,6 +19,11 @@ constexpr uint64_t kMaxFileSize = uint64_t{1} << (meta::kChunkBits + 31);
 // files read end to end).
 constexpr size_t kMaxCachedChunks = 4096;
 
+// Memory a slice of `len` bytes holds in the chunk layer, which buffers whole blocks.
+uint64_t Charge(uint32_t len, uint32_t block_size) {
+  return (uint64_t{len} + block_size - 1) / block_size * block_size;
+}
+
 }  // namespace
 
 VolumeCore::VolumeCore(const VolumeOptions& opts, meta::Format format,
@@ -161,7 +166,7 @@ Status VolumeCore::WriteLocked(InodeState& st, const char* buf, uint64_t size, u
       return ws;
     }
     if (soff + n > s->len) {
-      buffered_ += soff + n - s->len;
+      buffered_ += Charge(soff + n, bs) - Charge(s->len, bs);
       s->len = soff + n;
     }
     st.pending_end =
@@ -212,7 +217,7 @@ Status VolumeCore::CommitChunkLocked(InodeState& st, uint32_t indx) {
     } else {
       s.writer->Abort();
     }
-    buffered_ -= s.len;
+    buffered_ -= Charge(s.len, format_.BlockSizeBytes());
     if (!c.ok() && first.ok()) {
       first = c.WithContext("inode " + std::to_string(st.ino) + ": writing slice " +
                             std::to_string(s.id) + " of chunk " + std::to_string(indx));
