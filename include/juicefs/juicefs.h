@@ -161,9 +161,10 @@ typedef struct jfs_dirent {
  * until `fs` is closed, whichever comes first. Never NULL. */
 JFS_EXPORT const char* jfs_last_error(jfs_fs_t* fs);
 
-/* Message of the last failed call of the calling thread that had no volume handle to record it
- * on: jfs_format, jfs_open_volume, and any call given a NULL or released handle. Owned by the
- * library; valid until the calling thread's next such call. Never NULL; "" when none failed. */
+/* Message of the last failed call of the calling thread that had no open volume to record it
+ * on: jfs_format, jfs_open_volume, jfs_close_volume, any call given a NULL or released handle,
+ * and calls on files and directories whose volume was closed. Owned by the library; valid until
+ * the calling thread's next such call. Never NULL; "" when none failed. */
 JFS_EXPORT const char* jfs_last_open_error(void);
 
 /* Releases memory the library returned (readlink, realpath, getxattr, listxattr). NULL is a
@@ -233,8 +234,9 @@ JFS_EXPORT int jfs_open_volume(const char* meta_url, const jfs_volume_options_t*
                                jfs_fs_t** out);
 
 /* Flushes every open file of the volume, closes its session and releases the handle (always, even
- * when an error is returned: the error says some data may not have been flushed). Files and
- * directories still open fail with -EBADF afterwards and must still be released. */
+ * when an error is returned: the error says some data may not have been flushed; its message is
+ * in jfs_last_open_error()). Files and directories still open fail with -EBADF afterwards and must
+ * still be released with jfs_close / jfs_closedir (which then return 0). */
 JFS_EXPORT int jfs_close_volume(jfs_fs_t* fs);
 
 /* Sets the credentials of all later calls through `fs` (from every thread): uid, groups
