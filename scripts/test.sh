@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds libjuicefs (normal and AddressSanitizer+UndefinedBehaviorSanitizer), starts the servers the
+# integration tests need on loopback, runs every test, stops the servers and prints
+# `N passed, N failed` as its last line. Idempotent; quiet when everything passes.
+#
+#   ./scripts/test.sh            everything
+#   JFS_TEST_NO_ASAN=1 ./scripts/test.sh    skip the sanitizer build (local iteration only)
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=scripts/deps.sh
+source scripts/deps.sh
+# shellcheck source=scripts/servers.sh
+source scripts/servers.sh
+
+RUN_DIR=$ROOT/.test-run
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR"
+
+fail_early() {
+  echo "$1" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+jfs_install_packages "${JFS_BUILD_PACKAGES[@]}" "${JFS_TEST_PACKAGES[@]}" ||
+  fail_early "error: installing packages failed"
+
+build() {  # build DIR [meson options...]
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >"$RUN_DIR/setup-$(basename "$dir").log" 2>&1 ||
+      { cat "$RUN_DIR/setup-$(basename "$dir").log" >&2; return 1; }
+  fi
+  ninja -C "$dir" >"$RUN_DIR/build-$(basename "$dir").log" 2>&1 ||
+    { grep -E -B2 -A12 'error|FAILED' "$RUN_DIR/build-$(basename "$dir").log" | head -150 >&2; return 1; }
+}
+
+build build || fail_early "error: build failed (log: $RUN_DIR/build-build.log)"
+if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
+  build build-asan -Db_sanitize=address,undefined -Db_lundef=false ||
+    fail_early "error: sanitizer build failed (log: $RUN_DIR/build-build-asan.log)"
+fi
+
+jfs_start_servers "$RUN_DIR/servers" || { jfs_stop_servers; fail_early "error: starting test servers failed"; }
+trap jfs_stop_servers EXIT
+
+run_suite() {  # run_suite BUILD_DIR NAME [meson test args...]
+  local dir=$1 name=$2
+  shift 2
+  mkdir -p "$RUN_DIR/$name"
+  JFS_TEST_COUNTS_DIR="$RUN_DIR/$name" \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C "$dir" --no-rebuild --print-errorlogs "$@" >"$RUN_DIR/$name/meson.log" 2>&1
+  cp "$dir/meson-logs/testlog.json" "$RUN_DIR/$name/testlog.json" 2>/dev/null || true
+}
+
+run_suite build all --timeout-multiplier 2
+if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
+  run_suite build-asan asan --suite unit --timeout-multiplier 4
+fi
+
+jfs_stop_servers
+trap - EXIT
+
+python3 scripts/summarize_tests.py "$RUN_DIR"/all ${JFS_TEST_NO_ASAN:+} \
+  $([ -z "${JFS_TEST_NO_ASAN:-}" ] && echo "$RUN_DIR/asan")
