@@ -6,6 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -946,6 +948,46 @@ static void TestReadOnly(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Embedding: threads and fork
+ * ------------------------------------------------------------------------------------------- */
+
+static int ThreadCount(void) {
+  DIR* d = opendir("/proc/self/task");
+  struct dirent* e;
+  int n = 0;
+  CHECK(d != NULL);
+  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* With no volume open, the process may fork and the child may use the library. */
+static void TestForkWithoutOpenVolume(void) {
+  pid_t pid = fork();
+  int status = 0;
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    jfs_fs_t* fs = NULL;
+    jfs_stat_t st;
+    int ok = jfs_open_volume(g_meta_url, NULL, &fs) == 0 &&
+             jfs_stat(fs, "/files/a.txt", &st) == 0 && st.size == 100 &&
+             jfs_mkdir(fs, "/made-by-child", 0755) == 0 && jfs_close_volume(fs) == 0;
+    if (!ok) fprintf(stderr, "child: %s %s\n", jfs_last_error(fs), jfs_last_open_error());
+    _exit(ok ? 0 : 1);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  {
+    jfs_fs_t* fs = NULL;
+    OK(jfs_open_volume(g_meta_url, NULL, &fs));
+    g_fs = fs;
+    OK(jfs_rmdir(fs, "/made-by-child"));
+    OK(jfs_close_volume(fs));
+    g_fs = NULL;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Main
  * ------------------------------------------------------------------------------------------- */
 
@@ -959,6 +1001,7 @@ static int RemoveEntry(const char* path, const struct stat* sb, int flag, struct
 int main(int argc, char** argv) {
   jfs_fs_t* fs = NULL;
   const char* tmp = getenv("TMPDIR");
+  int threads_at_start;
 
   if (argc > 1) {
     snprintf(g_dir, sizeof(g_dir), "%s", argv[1]);
@@ -971,10 +1014,14 @@ int main(int argc, char** argv) {
   snprintf(g_meta_url, sizeof(g_meta_url), "sqlite3://%s", g_db_path);
   snprintf(g_bucket, sizeof(g_bucket), "%s/bucket", g_dir);
 
+  /* no library thread before a volume is opened, nor after every volume is closed */
+  threads_at_start = ThreadCount();
   TestVersion();
   TestFormatAndOpenErrors();
   Format();
+  CHECK(ThreadCount() == threads_at_start);
   TestOptionsGrowth();
+  CHECK(ThreadCount() == threads_at_start);
 
   OK(jfs_open_volume(g_meta_url, NULL, &fs));
   g_fs = fs;
@@ -1004,6 +1051,8 @@ int main(int argc, char** argv) {
 
   TestClosedVolume();
   TestReadOnly();
+  CHECK(ThreadCount() == threads_at_start);
+  TestForkWithoutOpenVolume();
 
   printf("capi_test: %d checks passed\n", g_checks);
   if (argc <= 1) nftw(g_dir, RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
