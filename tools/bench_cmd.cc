@@ -166,7 +166,8 @@ class Bench {
   std::mutex mu_;
 };
 
-// printResult of cmd/bench.go: a header centred, the item left-aligned, values right-aligned.
+// printResult of cmd/bench.go (called with leftAlign -1): headers centred, every cell
+// right-aligned.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   size_t width[3] = {0, 0, 0};
   for (const auto& r : rows) {
@@ -186,8 +187,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   for (size_t r = 1; r < rows.size(); ++r) {
     std::string line = "|";
     for (int i = 0; i < 3; ++i) {
-      std::string pad(width[i] - rows[r][i].size(), ' ');
-      line += " " + (i == 0 ? rows[r][i] + pad : pad + rows[r][i]) + " |";
+      line += " " + std::string(width[i] - rows[r][i].size(), ' ') + rows[r][i] + " |";
     }
     std::printf("%s\n", line.c_str());
   }

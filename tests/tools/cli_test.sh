@@ -192,11 +192,11 @@ fails 1 "No such file or directory" stat jfs:/a/b/src/small.txt
 # ---- bench --------------------------------------------------------------------------------------
 ok bench jfs:/bench --big-file-size 4M --small-file-count 5 --small-file-size 16K
 out_has "^\| +ITEM +\| +VALUE +\| +COST +\|$"
-out_has "^\| Write big file +\| +[0-9.]+ MiB/s \| +[0-9.]+ s/file \|$"
-out_has "^\| Read big file +\| +[0-9.]+ MiB/s \| +[0-9.]+ s/file \|$"
+out_has "^\| +Write big file \| +[0-9.]+ MiB/s \| +[0-9.]+ s/file \|$"
+out_has "^\| +Read big file \| +[0-9.]+ MiB/s \| +[0-9.]+ s/file \|$"
 out_has "^\| Write small file \| +[0-9.]+ files/s \| +[0-9.]+ ms/file \|$"
-out_has "^\| Read small file +\| +[0-9.]+ files/s \| +[0-9.]+ ms/file \|$"
-out_has "^\| Stat file +\| +[0-9.]+ files/s \| +[0-9.]+ ms/file \|$"
+out_has "^\| +Read small file \| +[0-9.]+ files/s \| +[0-9.]+ ms/file \|$"
+out_has "^\| +Stat file \| +[0-9.]+ files/s \| +[0-9.]+ ms/file \|$"
 ok ls -a jfs:/bench
 [ ! -s "$T/out" ] || [ "$(cat "$T/out")" = "$(printf '.\n..')" ] || fail "bench left files"
 ok bench jfs:/bench -p 2 --block-size 256K --big-file-size 1M --small-file-count 3 --json
