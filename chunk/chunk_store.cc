@@ -1,0 +1,380 @@
+// The slice writer and block reader over an ObjectStore (format.md §1.4). No cache, no prefetch:
+// every ReadAt goes to the object store with ranged GETs.
+#include "chunk/chunk_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cctype>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "chunk/thread_pool.h"
+
+namespace jfs::chunk {
+namespace {
+
+constexpr uint64_t kMaxSliceSize = uint64_t{1} << 26;  // one chunk, 64 MiB (format.md §1.1)
+constexpr uint32_t kMinBlockSize = 64u << 10;
+constexpr uint32_t kMaxBlockSize = 16u << 20;
+constexpr int kMaxUploadThreads = 256;
+
+// Length of block `indx` of a slice of `size` bytes: full blocks, then the remainder.
+uint32_t BlockLen(uint32_t indx, uint32_t size, uint32_t block_size) {
+  uint64_t start = uint64_t{indx} * block_size;
+  return static_cast<uint32_t>(std::min<uint64_t>(block_size, size - start));
+}
+
+uint32_t NumBlocks(uint32_t size, uint32_t block_size) {
+  return static_cast<uint32_t>((uint64_t{size} + block_size - 1) / block_size);
+}
+
+class ChunkStoreImpl;
+
+// Life cycle: open (WriteAt / FlushTo) → Finish → done, or → Abort at any time. Block buffers are
+// allocated on first write and released as soon as the block is uploaded. Upload tasks run on the
+// store's pool and refer to this writer, so every exit path waits until none is pending.
+class SliceWriterImpl final : public SliceWriter {
+ public:
+  SliceWriterImpl(ChunkStoreImpl& store, uint64_t id);
+  ~SliceWriterImpl() override;
+
+  uint64_t id() const override { return id_; }
+  Status WriteAt(std::string_view data, uint32_t off) override;
+  Status FlushTo(uint32_t offset) override;
+  Status Finish(uint32_t length) override;
+  void Abort() override;
+
+ private:
+  enum class BlockState { kBuffered, kQueued, kUploaded, kFailed, kSkipped };
+  struct Block {
+    std::unique_ptr<char[]> data;  // block_size_ bytes, zero where never written
+    BlockState state = BlockState::kBuffered;
+    uint32_t len = 0;  // object length, fixed when queued
+  };
+  enum class Phase { kOpen, kFinished, kAborted };
+
+  // Queues block `indx` for upload as an object of `len` bytes. Requires mu_.
+  Status QueueLocked(uint32_t indx, uint32_t len);
+  Status AllocLocked(Block& b);
+  void Upload(uint32_t indx);
+  Status CheckOpenLocked() const;
+
+  ChunkStoreImpl& store_;
+  const uint64_t id_;
+  const uint32_t block_size_;
+
+  std::mutex mu_;
+  std::condition_variable idle_;  // signalled when pending_ drops
+  std::vector<Block> blocks_;
+  int pending_ = 0;             // queued or running uploads
+  uint32_t queued_blocks_ = 0;  // 1 + highest block index ever queued
+  Status first_error_;          // of any upload
+  bool canceled_ = false;       // Abort: queued uploads are skipped
+  Phase phase_ = Phase::kOpen;
+  bool finished_ok_ = false;
+};
+
+class ChunkStoreImpl final : public ChunkStore {
+ public:
+  ChunkStoreImpl(const Config& config, std::shared_ptr<object::ObjectStore> store)
+      : config_(config), store_(std::move(store)) {}
+  ~ChunkStoreImpl() override {
+    // Writers hold references to the pool and the store; they must be gone first.
+    assert(live_writers_.load() == 0);
+  }
+
+  Status Start() { return pool_.Start(config_.upload_threads); }
+
+  std::unique_ptr<SliceWriter> NewWriter(uint64_t id) override {
+    return std::make_unique<SliceWriterImpl>(*this, id);
+  }
+
+  Status ReadAt(uint64_t id, uint32_t size, uint32_t off, uint32_t len, char* dst) override {
+    if (size > kMaxSliceSize) return Status::Invalid("slice size exceeds 64 MiB");
+    if (uint64_t{off} + len > size) {
+      return Status::Invalid("read [" + std::to_string(off) + ", +" + std::to_string(len) +
+                             ") beyond slice " + std::to_string(id) + " of " +
+                             std::to_string(size) + " bytes");
+    }
+    if (len == 0) return Status::OK();
+    if (dst == nullptr) return Status::Invalid("null read buffer");
+    const uint32_t bs = config_.block_size;
+    const uint64_t end = uint64_t{off} + len;
+    std::string buf;
+    for (uint32_t i = off / bs; uint64_t{i} * bs < end; ++i) {
+      const uint64_t block_start = uint64_t{i} * bs;
+      const uint32_t blen = BlockLen(i, size, bs);
+      const uint64_t from = std::max<uint64_t>(off, block_start);
+      const uint64_t to = std::min<uint64_t>(end, block_start + blen);
+      const std::string key = BlockKey(id, i, blen, config_.hash_prefix);
+      Status st = store_->Get(key, static_cast<int64_t>(from - block_start),
+                              static_cast<int64_t>(to - from), &buf);
+      if (st.IsNotFound()) return Status::IOError("block object " + key + " is missing");
+      if (!st.ok()) {
+        // Keep the backend's code (and retryability) but say which block failed.
+        return st.WithContext("read block " + key);
+      }
+      if (buf.size() != to - from) {
+        return Status::IOError("block object " + key + " is shorter than " + std::to_string(blen) +
+                               " bytes");
+      }
+      std::memcpy(dst + (from - off), buf.data(), buf.size());
+    }
+    return Status::OK();
+  }
+
+  Status Remove(uint64_t id, uint32_t size) override {
+    if (size > kMaxSliceSize) return Status::Invalid("slice size exceeds 64 MiB");
+    Status first;
+    const uint32_t n = NumBlocks(size, config_.block_size);
+    for (uint32_t i = 0; i < n; ++i) {
+      const std::string key =
+          BlockKey(id, i, BlockLen(i, size, config_.block_size), config_.hash_prefix);
+      Status st = store_->Delete(key);
+      if (!st.ok() && first.ok()) first = st.WithContext("delete block " + key);
+    }
+    return first;
+  }
+
+  const Config& config() const override { return config_; }
+
+  object::ObjectStore& objects() { return *store_; }
+  ThreadPool& pool() { return pool_; }
+  std::atomic<int>& live_writers() { return live_writers_; }
+
+ private:
+  const Config config_;
+  std::shared_ptr<object::ObjectStore> store_;
+  std::atomic<int> live_writers_{0};
+  ThreadPool pool_;  // last member: its threads are joined before anything they use goes away
+};
+
+SliceWriterImpl::SliceWriterImpl(ChunkStoreImpl& store, uint64_t id)
+    : store_(store),
+      id_(id),
+      block_size_(store.config().block_size),
+      blocks_(kMaxSliceSize / block_size_) {
+  store_.live_writers()++;
+}
+
+SliceWriterImpl::~SliceWriterImpl() {
+  bool abort;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    abort = phase_ == Phase::kOpen || (phase_ == Phase::kFinished && !finished_ok_);
+  }
+  if (abort) Abort();
+  store_.live_writers()--;
+}
+
+Status SliceWriterImpl::CheckOpenLocked() const {
+  if (phase_ == Phase::kFinished) {
+    return Status::Invalid("slice " + std::to_string(id_) + " is already finished");
+  }
+  if (phase_ == Phase::kAborted) {
+    return Status::Invalid("slice " + std::to_string(id_) + " was aborted");
+  }
+  return Status::OK();
+}
+
+Status SliceWriterImpl::WriteAt(std::string_view data, uint32_t off) {
+  std::lock_guard<std::mutex> lock(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpenLocked());
+  const uint64_t end = uint64_t{off} + data.size();
+  if (end > kMaxSliceSize) {
+    return Status::Invalid("write [" + std::to_string(off) + ", " + std::to_string(end) +
+                           ") beyond the 64 MiB slice limit");
+  }
+  if (data.empty()) return Status::OK();
+  const uint32_t first = off / block_size_;
+  const uint32_t last = static_cast<uint32_t>((end - 1) / block_size_);
+  for (uint32_t i = first; i <= last; ++i) {
+    // A queued block's object is (being) written; changing its buffer now would be lost or torn.
+    if (blocks_[i].state != BlockState::kBuffered) {
+      return Status::Invalid("write to block " + std::to_string(i) + " of slice " +
+                             std::to_string(id_) + ", which was already flushed");
+    }
+  }
+  for (uint32_t i = first; i <= last; ++i) JFS_RETURN_IF_ERROR(AllocLocked(blocks_[i]));
+  for (uint32_t i = first; i <= last; ++i) {
+    Block& b = blocks_[i];
+    const uint64_t block_start = uint64_t{i} * block_size_;
+    const uint64_t from = std::max<uint64_t>(off, block_start);
+    const uint64_t to = std::min<uint64_t>(end, block_start + block_size_);
+    std::memcpy(b.data.get() + (from - block_start), data.data() + (from - off), to - from);
+  }
+  return Status::OK();
+}
+
+Status SliceWriterImpl::FlushTo(uint32_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpenLocked());
+  if (offset > kMaxSliceSize) return Status::Invalid("flush offset beyond the 64 MiB slice limit");
+  for (uint32_t i = 0; i < offset / block_size_; ++i) {
+    if (blocks_[i].state == BlockState::kBuffered) JFS_RETURN_IF_ERROR(QueueLocked(i, block_size_));
+  }
+  return first_error_;
+}
+
+Status SliceWriterImpl::Finish(uint32_t length) {
+  std::unique_lock<std::mutex> lock(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpenLocked());
+  if (length > kMaxSliceSize) return Status::Invalid("slice length exceeds 64 MiB");
+  // Flushed blocks were named as full blocks; a shorter slice would need other names.
+  if (uint64_t{queued_blocks_} * block_size_ > length) {
+    return Status::Invalid("slice length " + std::to_string(length) + " is shorter than the " +
+                           std::to_string(uint64_t{queued_blocks_} * block_size_) +
+                           " bytes already flushed");
+  }
+  const uint32_t n = NumBlocks(length, block_size_);
+  Status queued;
+  for (uint32_t i = 0; i < n && queued.ok(); ++i) {
+    if (blocks_[i].state == BlockState::kBuffered) {
+      queued = QueueLocked(i, BlockLen(i, length, block_size_));
+    }
+  }
+  idle_.wait(lock, [this] { return pending_ == 0; });
+  if (!queued.ok()) return queued;         // still open: Finish may be retried, or Abort called
+  for (auto& b : blocks_) b.data.reset();  // bytes written beyond `length` are dropped
+  phase_ = Phase::kFinished;
+  finished_ok_ = first_error_.ok();
+  return first_error_;
+}
+
+void SliceWriterImpl::Abort() {
+  std::vector<std::string> keys;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (phase_ == Phase::kAborted) return;
+    canceled_ = true;
+    idle_.wait(lock, [this] { return pending_ == 0; });
+    phase_ = Phase::kAborted;
+    for (uint32_t i = 0; i < blocks_.size(); ++i) {
+      Block& b = blocks_[i];
+      b.data.reset();
+      // A failed Put may still have stored the object (e.g. a timeout after the write).
+      if (b.state == BlockState::kUploaded || b.state == BlockState::kFailed) {
+        keys.push_back(BlockKey(id_, i, b.len, store_.config().hash_prefix));
+      }
+    }
+  }
+  // Best effort: whatever stays behind is unreferenced and `gc` will find it.
+  for (const auto& key : keys) (void)store_.objects().Delete(key);
+}
+
+Status SliceWriterImpl::AllocLocked(Block& b) {
+  if (b.data) return Status::OK();
+  try {
+    b.data = std::make_unique<char[]>(block_size_);  // zero-filled
+  } catch (const std::bad_alloc&) {
+    return Status::Error(
+        ENOMEM, "cannot allocate a block buffer of " + std::to_string(block_size_) + " bytes");
+  }
+  return Status::OK();
+}
+
+Status SliceWriterImpl::QueueLocked(uint32_t indx, uint32_t len) {
+  Block& b = blocks_[indx];
+  // Sparse slices still need every block object: readers fetch each block of `size`.
+  JFS_RETURN_IF_ERROR(AllocLocked(b));
+  try {
+    store_.pool().Submit([this, indx] { Upload(indx); });
+  } catch (const std::bad_alloc&) {
+    return Status::Error(ENOMEM, "cannot queue a block upload");
+  }
+  // The task cannot look at the block before we release mu_.
+  b.state = BlockState::kQueued;
+  b.len = len;
+  ++pending_;
+  queued_blocks_ = std::max(queued_blocks_, indx + 1);
+  return Status::OK();
+}
+
+void SliceWriterImpl::Upload(uint32_t indx) {
+  std::string key;
+  std::string_view data;
+  bool canceled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    canceled = canceled_;
+    key = BlockKey(id_, indx, blocks_[indx].len, store_.config().hash_prefix);
+    data = std::string_view(blocks_[indx].data.get(), blocks_[indx].len);
+  }
+  // The buffer is stable while the block is queued: WriteAt refuses queued blocks and nothing
+  // frees buffers while uploads are pending.
+  Status st;
+  if (!canceled) {
+    try {
+      st = store_.objects().Put(key, data);
+    } catch (const std::exception& e) {  // e.g. bad_alloc in a backend: never kill the pool
+      st = Status::IOError(std::string("upload failed: ") + e.what());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Block& b = blocks_[indx];
+  b.data.reset();
+  if (canceled) {
+    b.state = BlockState::kSkipped;
+  } else if (st.ok()) {
+    b.state = BlockState::kUploaded;
+  } else {
+    b.state = BlockState::kFailed;
+    if (first_error_.ok()) first_error_ = st.WithContext("upload block " + key);
+  }
+  --pending_;
+  // Notify under the lock: once pending_ is 0 the writer may be destroyed right away.
+  idle_.notify_all();
+}
+
+}  // namespace
+
+std::string BlockKey(uint64_t id, uint32_t indx, uint32_t block_len, bool hash_prefix) {
+  std::string key = "chunks/";
+  if (hash_prefix) {
+    char hex[4];
+    std::snprintf(hex, sizeof(hex), "%02X", static_cast<unsigned>(id % 256));
+    key += hex;
+  } else {
+    key += std::to_string(id / 1000 / 1000);
+  }
+  key += '/';
+  key += std::to_string(hash_prefix ? id / 1000 / 1000 : id / 1000);
+  key += '/';
+  key += std::to_string(id);
+  key += '_';
+  key += std::to_string(indx);
+  key += '_';
+  key += std::to_string(block_len);
+  return key;
+}
+
+Status NewChunkStore(const Config& config, std::shared_ptr<object::ObjectStore> store,
+                     std::unique_ptr<ChunkStore>* out) {
+  if (!store) return Status::Invalid("chunk store: no object store");
+  const uint32_t bs = config.block_size;
+  if (bs < kMinBlockSize || bs > kMaxBlockSize || (bs & (bs - 1)) != 0) {
+    return Status::Invalid("chunk store: block size " + std::to_string(bs) +
+                           " is not a power of two between 64 KiB and 16 MiB");
+  }
+  std::string compression = config.compression;
+  std::transform(compression.begin(), compression.end(), compression.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!compression.empty() && compression != "none") {
+    return Status::Invalid("chunk store: compression '" + config.compression +
+                           "' is not supported yet (supported: none)");
+  }
+  if (config.upload_threads < 1 || config.upload_threads > kMaxUploadThreads) {
+    return Status::Invalid("chunk store: upload_threads must be between 1 and " +
+                           std::to_string(kMaxUploadThreads));
+  }
+  auto impl = std::make_unique<ChunkStoreImpl>(config, std::move(store));
+  JFS_RETURN_IF_ERROR(impl->Start());
+  *out = std::move(impl);
+  return Status::OK();
+}
+
+}  // namespace jfs::chunk

@@ -1,0 +1,638 @@
+#include "meta/sql/sql_engine.h"
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <initializer_list>
+#include <random>
+#include <thread>
+
+#include "meta/sql/schema.h"
+
+namespace jfs::meta::sql {
+
+using Clock = std::chrono::steady_clock;
+
+// Read statements come in two forms: [0] for read-only transactions, [1] for write transactions
+// (with FOR UPDATE where the dialect locks rows that way).
+using ReadSql = std::array<std::string, 2>;
+
+struct SqlEngine::Statements {
+  ReadSql get_attr, get_entry, get_symlink, get_chunk, get_ref, get_xattr, get_counter, get_setting;
+  std::string put_attr, del_attr;
+  std::string put_entry, del_entry, has_entries, list_entries, list_parents;
+  std::string put_symlink, del_symlink;
+  std::string append_chunk, put_chunk, del_chunk, list_chunks;
+  std::string new_ref, incr_ref, incr_ref_returning, ins_ref, del_ref;
+  std::string put_xattr, del_xattr, list_xattr, del_all_xattr;
+  std::string incr_counter, incr_counter_returning, ins_counter, init_counter;
+  std::string add_sustained, del_sustained, list_sustained;
+  std::string add_delfile, del_delfile;
+  std::string put_session, del_session;
+  std::string put_setting;
+
+  Statements(const Dialect& d, const std::string& p) {
+    auto rw = [&](const std::string& select) {
+      return ReadSql{d.Rewrite(select), d.Rewrite(select + std::string(d.ForUpdate()))};
+    };
+    auto w = [&](const std::string& sql) { return d.Rewrite(sql); };
+    const std::string node = p + "node", edge = p + "edge", symlink = p + "symlink",
+                      chunk = p + "chunk", ref = p + "chunk_ref", xattr = p + "xattr",
+                      counter = p + "counter", sustained = p + "sustained", delfile = p + "delfile",
+                      session = p + "session2", setting = p + "setting";
+
+    get_attr =
+        rw("SELECT type,flags,mode,uid,gid,atime,mtime,ctime,atimensec,mtimensec,ctimensec,nlink,"
+           "length,rdev,parent,access_acl_id,default_acl_id,tier_id FROM " +
+           node + " WHERE inode=?");
+    put_attr = w(d.Upsert(node,
+                          {"inode", "type", "flags", "mode", "uid", "gid", "atime", "mtime",
+                           "ctime", "atimensec", "mtimensec", "ctimensec", "nlink", "length",
+                           "rdev", "parent", "access_acl_id", "default_acl_id", "tier_id"},
+                          {"inode"},
+                          {"type", "flags", "mode", "uid", "gid", "atime", "mtime", "ctime",
+                           "atimensec", "mtimensec", "ctimensec", "nlink", "length", "rdev",
+                           "parent", "access_acl_id", "default_acl_id", "tier_id"}));
+    del_attr = w("DELETE FROM " + node + " WHERE inode=?");
+
+    get_entry = rw("SELECT inode,type FROM " + edge + " WHERE parent=? AND name=?");
+    put_entry = w(
+        d.Upsert(edge, {"parent", "name", "inode", "type"}, {"parent", "name"}, {"inode", "type"}));
+    del_entry = w("DELETE FROM " + edge + " WHERE parent=? AND name=?");
+    has_entries = w("SELECT 1 FROM " + edge + " WHERE parent=? LIMIT 1");
+    list_entries = w("SELECT name,inode,type FROM " + edge +
+                     " WHERE parent=? AND name>? ORDER BY name LIMIT ?");
+    list_parents = w("SELECT parent,COUNT(*) FROM " + edge + " WHERE inode=? GROUP BY parent");
+
+    get_symlink = rw("SELECT target FROM " + symlink + " WHERE inode=?");
+    put_symlink = w(d.Upsert(symlink, {"inode", "target"}, {"inode"}, {"target"}));
+    del_symlink = w("DELETE FROM " + symlink + " WHERE inode=?");
+
+    get_chunk = rw("SELECT slices FROM " + chunk + " WHERE inode=? AND indx=?");
+    append_chunk =
+        w(d.UpsertAppend(chunk, {"inode", "indx", "slices"}, {"inode", "indx"}, "slices"));
+    put_chunk = w(d.Upsert(chunk, {"inode", "indx", "slices"}, {"inode", "indx"}, {"slices"}));
+    del_chunk = w("DELETE FROM " + chunk + " WHERE inode=? AND indx=?");
+    list_chunks = w("SELECT indx FROM " + chunk + " WHERE inode=? ORDER BY indx");
+
+    new_ref = w("INSERT INTO " + ref + "(chunkid,size,refs) VALUES(?,?,1)");
+    incr_ref = w("UPDATE " + ref + " SET refs=refs+? WHERE chunkid=? AND size=?");
+    incr_ref_returning = incr_ref + " RETURNING refs";
+    get_ref = rw("SELECT refs FROM " + ref + " WHERE chunkid=? AND size=?");
+    ins_ref = w("INSERT INTO " + ref + "(chunkid,size,refs) VALUES(?,?,?)");
+    del_ref = w("DELETE FROM " + ref + " WHERE chunkid=?");
+
+    get_xattr = rw("SELECT value FROM " + xattr + " WHERE inode=? AND name=?");
+    put_xattr = w(d.Upsert(xattr, {"inode", "name", "value"}, {"inode", "name"}, {"value"}));
+    del_xattr = w("DELETE FROM " + xattr + " WHERE inode=? AND name=?");
+    list_xattr = w("SELECT name FROM " + xattr + " WHERE inode=? ORDER BY name");
+    del_all_xattr = w("DELETE FROM " + xattr + " WHERE inode=?");
+
+    get_counter = rw("SELECT value FROM " + counter + " WHERE name=?");
+    incr_counter = w("UPDATE " + counter + " SET value=value+? WHERE name=?");
+    incr_counter_returning = incr_counter + " RETURNING value";
+    ins_counter = w("INSERT INTO " + counter + "(name,value) VALUES(?,?)");
+    init_counter = w(d.InsertIgnore(counter, {"name", "value"}, {"name"}));
+
+    add_sustained = w(d.InsertIgnore(sustained, {"sid", "inode"}, {"sid", "inode"}));
+    del_sustained = w("DELETE FROM " + sustained + " WHERE sid=? AND inode=?");
+    list_sustained = w("SELECT inode FROM " + sustained + " WHERE sid=? ORDER BY inode");
+
+    add_delfile =
+        w(d.Upsert(delfile, {"inode", "length", "expire"}, {"inode"}, {"length", "expire"}));
+    del_delfile = w("DELETE FROM " + delfile + " WHERE inode=?");
+
+    put_session = w(d.Upsert(session, {"sid", "expire", "info"}, {"sid"}, {"expire", "info"}));
+    del_session = w("DELETE FROM " + session + " WHERE sid=?");
+
+    get_setting = rw("SELECT value FROM " + setting + " WHERE name=?");
+    put_setting = w(d.Upsert(setting, {"name", "value"}, {"name"}, {"value"}));
+  }
+};
+
+namespace {
+
+constexpr const char* kFormatSetting = "format";
+
+// Initial "next free" values (format.md §3.3); every other counter starts at 0.
+int64_t InitialCounterValue(std::string_view name) {
+  if (name == "nextInode") return 2;  // 1 is the root
+  if (name == "nextChunk") return 1;
+  return 0;
+}
+
+// JuiceFS stores a time as microseconds plus the remaining nanoseconds, both derived from the total
+// nanoseconds with Go's truncating division (so negative times match the Go client too).
+void TimeToColumns(int64_t sec, uint32_t nsec, int64_t* usec, int64_t* extra_ns) {
+  __int128 ns = static_cast<__int128>(sec) * 1000000000 + nsec;
+  *usec = static_cast<int64_t>(ns / 1000);
+  *extra_ns = static_cast<int64_t>(ns % 1000);
+}
+
+void ColumnsToTime(int64_t usec, int64_t extra_ns, int64_t* sec, uint32_t* nsec) {
+  __int128 ns = static_cast<__int128>(usec) * 1000 + extra_ns;
+  __int128 s = ns / 1000000000, r = ns % 1000000000;
+  if (r < 0) {
+    r += 1000000000;
+    s -= 1;
+  }
+  *sec = static_cast<int64_t>(s);
+  *nsec = static_cast<uint32_t>(r);
+}
+
+void RowToAttr(const Row& r, Attr* a) {
+  a->typ = static_cast<uint8_t>(r.Int(0));
+  a->flags = static_cast<uint8_t>(r.Int(1));
+  a->mode = static_cast<uint16_t>(r.Int(2) & 07777);
+  a->uid = static_cast<uint32_t>(r.Int(3));
+  a->gid = static_cast<uint32_t>(r.Int(4));
+  ColumnsToTime(r.Int(5), r.Int(8), &a->atime, &a->atimensec);
+  ColumnsToTime(r.Int(6), r.Int(9), &a->mtime, &a->mtimensec);
+  ColumnsToTime(r.Int(7), r.Int(10), &a->ctime, &a->ctimensec);
+  a->nlink = static_cast<uint32_t>(r.Int(11));
+  a->length = static_cast<uint64_t>(r.Int(12));
+  a->rdev = static_cast<uint32_t>(r.Int(13));
+  a->parent = static_cast<Ino>(r.Int(14));
+  a->access_acl = static_cast<uint32_t>(r.Int(15));
+  a->default_acl = static_cast<uint32_t>(r.Int(16));
+  a->tier = static_cast<uint8_t>(r.Int(17));
+}
+
+std::string Num(uint64_t v) {
+  return std::to_string(v);
+}
+
+class SqlTx final : public Tx {
+ public:
+  SqlTx(const SqlEngine::Statements& q, SqlConn* conn, bool read_only, bool returning)
+      : q_(q), conn_(conn), read_only_(read_only), returning_(returning) {}
+
+  // ---- nodes ----
+  Status GetAttr(Ino ino, Attr* attr) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_attr), {ino}, [&](const Row& r) {
+      found = true;
+      RowToAttr(r, attr);
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("inode " + Num(ino));
+  }
+
+  Status PutAttr(Ino ino, const Attr& a) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    int64_t at, an, mt, mn, ct, cn;
+    TimeToColumns(a.atime, a.atimensec, &at, &an);
+    TimeToColumns(a.mtime, a.mtimensec, &mt, &mn);
+    TimeToColumns(a.ctime, a.ctimensec, &ct, &cn);
+    return Run(q_.put_attr,
+               {ino, a.typ, a.flags, a.mode & 07777, a.uid, a.gid, at, mt, ct, an, mn, cn, a.nlink,
+                a.length, a.rdev, a.parent, a.access_acl, a.default_acl, a.tier});
+  }
+
+  Status DeleteAttr(Ino ino) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_attr, {ino});
+  }
+
+  // ---- entries ----
+  Status GetEntry(Ino parent, std::string_view name, Ino* ino, uint8_t* type) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_entry), {parent, Param::Blob(name)}, [&](const Row& r) {
+      found = true;
+      if (ino) *ino = static_cast<Ino>(r.Int(0));
+      if (type) *type = static_cast<uint8_t>(r.Int(1));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("entry " + std::string(name));
+  }
+
+  Status PutEntry(Ino parent, std::string_view name, Ino ino, uint8_t type) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_entry, {parent, Param::Blob(name), ino, type});
+  }
+
+  Status DeleteEntry(Ino parent, std::string_view name) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_entry, {parent, Param::Blob(name)});
+  }
+
+  Status HasEntries(Ino parent, bool* any) override {
+    *any = false;
+    return Run(q_.has_entries, {parent}, [&](const Row&) {
+      *any = true;
+      return Status::OK();
+    });
+  }
+
+  Status ListEntries(Ino parent, std::string* cursor, size_t limit,
+                     std::vector<Entry>* out) override {
+    out->clear();
+    if (limit == 0) return Status::Invalid("ListEntries: limit must be positive");
+    // One row past the page tells whether the listing continues, saving an empty last call.
+    const size_t page = std::min<size_t>(limit, size_t{1} << 30);
+    bool more = false;
+    JFS_RETURN_IF_ERROR(Run(q_.list_entries,
+                            {parent, Param::Blob(*cursor), static_cast<int64_t>(page) + 1},
+                            [&](const Row& r) {
+                              if (out->size() == page) {
+                                more = true;
+                                return Status::OK();
+                              }
+                              Entry& e = out->emplace_back();
+                              e.name.assign(r.Bytes(0));
+                              e.inode = static_cast<Ino>(r.Int(1));
+                              e.attr.typ = static_cast<uint8_t>(r.Int(2));
+                              return Status::OK();
+                            }));
+    if (more) {
+      *cursor = out->back().name;
+    } else {
+      cursor->clear();
+    }
+    return Status::OK();
+  }
+
+  Status AdjustParent(Ino, Ino, int) override { return Writable(); }
+
+  Status ListParents(Ino ino, std::map<Ino, int>* parents) override {
+    parents->clear();
+    return Run(q_.list_parents, {ino}, [&](const Row& r) {
+      (*parents)[static_cast<Ino>(r.Int(0))] = static_cast<int>(r.Int(1));
+      return Status::OK();
+    });
+  }
+
+  // ---- symlinks ----
+  Status GetSymlink(Ino ino, std::string* target) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_symlink), {ino}, [&](const Row& r) {
+      found = true;
+      target->assign(r.Bytes(0));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("symlink " + Num(ino));
+  }
+
+  Status PutSymlink(Ino ino, std::string_view target) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_symlink, {ino, Param::Blob(target)});
+  }
+
+  Status DeleteSymlink(Ino ino) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_symlink, {ino});
+  }
+
+  // ---- chunks ----
+  Status GetChunk(Ino ino, uint32_t indx, std::string* records) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_chunk), {ino, indx}, [&](const Row& r) {
+      found = true;
+      records->assign(r.Bytes(0));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("chunk " + Num(ino) + ":" + Num(indx));
+  }
+
+  Status AppendChunk(Ino ino, uint32_t indx, std::string_view records) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.append_chunk, {ino, indx, Param::Blob(records)});
+  }
+
+  Status PutChunk(Ino ino, uint32_t indx, std::string_view records) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_chunk, {ino, indx, Param::Blob(records)});
+  }
+
+  Status DeleteChunk(Ino ino, uint32_t indx) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_chunk, {ino, indx});
+  }
+
+  Status ListChunks(Ino ino, std::vector<uint32_t>* indices) override {
+    indices->clear();
+    return Run(q_.list_chunks, {ino}, [&](const Row& r) {
+      indices->push_back(static_cast<uint32_t>(r.Int(0)));
+      return Status::OK();
+    });
+  }
+
+  // ---- slice references ----
+  Status NewSliceRef(uint64_t id, uint32_t size) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.new_ref, {id, size});
+  }
+
+  // A missing row counts as 0 references: the result is `delta`, stored only when positive.
+  Status IncrSliceRef(uint64_t id, uint32_t size, int64_t delta, int64_t* refs) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    bool found = false;
+    int64_t value = 0;
+    auto read = [&](const Row& r) {
+      found = true;
+      value = r.Int(0);
+      return Status::OK();
+    };
+    if (returning_) {
+      JFS_RETURN_IF_ERROR(Run(q_.incr_ref_returning, {delta, id, size}, read));
+    } else {
+      int64_t changed = 0;
+      JFS_RETURN_IF_ERROR(Run(q_.incr_ref, {delta, id, size}, {}, &changed));
+      if (changed > 0) JFS_RETURN_IF_ERROR(Run(Sel(q_.get_ref), {id, size}, read));
+    }
+    if (!found) {
+      value = delta;
+      if (delta > 0) JFS_RETURN_IF_ERROR(Run(q_.ins_ref, {id, size, delta}));
+    }
+    if (refs) *refs = value;
+    return Status::OK();
+  }
+
+  Status DeleteSliceRef(uint64_t id, uint32_t) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_ref, {id});
+  }
+
+  // ---- xattrs ----
+  Status GetXattr(Ino ino, std::string_view name, std::string* value) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_xattr), {ino, Param::Text(name)}, [&](const Row& r) {
+      found = true;
+      value->assign(r.Bytes(0));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::Error(ENODATA);
+  }
+
+  Status PutXattr(Ino ino, std::string_view name, std::string_view value) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_xattr, {ino, Param::Text(name), Param::Blob(value)});
+  }
+
+  Status DeleteXattr(Ino ino, std::string_view name) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    int64_t changed = 0;
+    JFS_RETURN_IF_ERROR(Run(q_.del_xattr, {ino, Param::Text(name)}, {}, &changed));
+    return changed > 0 ? Status::OK() : Status::Error(ENODATA);
+  }
+
+  Status ListXattr(Ino ino, std::vector<std::string>* names) override {
+    names->clear();
+    return Run(q_.list_xattr, {ino}, [&](const Row& r) {
+      names->emplace_back(r.Bytes(0));
+      return Status::OK();
+    });
+  }
+
+  Status DeleteAllXattr(Ino ino) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_all_xattr, {ino});
+  }
+
+  // ---- counters ----
+  Status Alloc(std::string_view counter, uint64_t n, uint64_t* first) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    if (n > static_cast<uint64_t>(INT64_MAX)) return Status::Invalid("Alloc: count too large");
+    int64_t after = 0;
+    bool found = false;
+    JFS_RETURN_IF_ERROR(AddToCounter(counter, static_cast<int64_t>(n), &found, &after));
+    if (found) {
+      *first = static_cast<uint64_t>(after) - n;
+      return Status::OK();
+    }
+    int64_t start = InitialCounterValue(counter);
+    JFS_RETURN_IF_ERROR(
+        Run(q_.ins_counter, {Param::Text(counter), start + static_cast<int64_t>(n)}));
+    *first = static_cast<uint64_t>(start);
+    return Status::OK();
+  }
+
+  Status IncrCounter(std::string_view name, int64_t delta, int64_t* value) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    int64_t after = 0;
+    bool found = false;
+    JFS_RETURN_IF_ERROR(AddToCounter(name, delta, &found, &after));
+    if (!found) {
+      after = delta;
+      JFS_RETURN_IF_ERROR(Run(q_.ins_counter, {Param::Text(name), delta}));
+    }
+    if (value) *value = after;
+    return Status::OK();
+  }
+
+  Status GetCounter(std::string_view name, int64_t* value) override {
+    *value = 0;
+    return Run(Sel(q_.get_counter), {Param::Text(name)}, [&](const Row& r) {
+      *value = r.Int(0);
+      return Status::OK();
+    });
+  }
+
+  // ---- sessions and deferred work ----
+  Status AddSustained(uint64_t sid, Ino ino) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.add_sustained, {sid, ino});
+  }
+
+  Status RemoveSustained(uint64_t sid, Ino ino) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_sustained, {sid, ino});
+  }
+
+  Status ListSustained(uint64_t sid, std::vector<Ino>* inodes) override {
+    inodes->clear();
+    return Run(q_.list_sustained, {sid}, [&](const Row& r) {
+      inodes->push_back(static_cast<Ino>(r.Int(0)));
+      return Status::OK();
+    });
+  }
+
+  Status AddDelFile(Ino ino, uint64_t length, int64_t when) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.add_delfile, {ino, length, when});
+  }
+
+  Status RemoveDelFile(Ino ino) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_delfile, {ino});
+  }
+
+  Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_session, {sid, expire, Param::Blob(info)});
+  }
+
+  Status DeleteSession(uint64_t sid) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_session, {sid});
+  }
+
+  // ---- format ----
+  Status GetSetting(std::string* json) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_setting), {Param::Text(kFormatSetting)}, [&](const Row& r) {
+      found = true;
+      json->assign(r.Bytes(0));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("volume is not formatted (no format setting)");
+  }
+
+  Status PutSetting(std::string_view json) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_setting, {Param::Text(kFormatSetting), Param::Text(json)});
+  }
+
+ private:
+  Status Run(const std::string& sql, std::initializer_list<Param> params, RowFn on_row = {},
+             int64_t* changes = nullptr) {
+    return conn_->Query(sql, std::span<const Param>(params.begin(), params.size()), on_row,
+                        changes);
+  }
+
+  const std::string& Sel(const ReadSql& sql) const { return sql[read_only_ ? 0 : 1]; }
+
+  Status Writable() const {
+    return read_only_ ? Status::Invalid("write primitive in a read-only transaction")
+                      : Status::OK();
+  }
+
+  // Adds `delta` to an existing counter row; *found = false when there is none.
+  Status AddToCounter(std::string_view name, int64_t delta, bool* found, int64_t* after) {
+    auto read = [&](const Row& r) {
+      *found = true;
+      *after = r.Int(0);
+      return Status::OK();
+    };
+    if (returning_) {
+      return Run(q_.incr_counter_returning, {delta, Param::Text(name)}, read);
+    }
+    int64_t before = 0;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_counter), {Param::Text(name)}, [&](const Row& r) {
+      *found = true;
+      before = r.Int(0);
+      return Status::OK();
+    }));
+    if (!*found) return Status::OK();
+    *after = before + delta;
+    return Run(q_.incr_counter, {delta, Param::Text(name)});
+  }
+
+  const SqlEngine::Statements& q_;
+  SqlConn* conn_;
+  const bool read_only_;
+  const bool returning_;  // the dialect has UPDATE ... RETURNING
+};
+
+}  // namespace
+
+SqlEngine::SqlEngine(PrivateTag, std::unique_ptr<SqlDb> db, SqlEngineOptions options)
+    : db_(std::move(db)), options_(std::move(options)) {
+  sql_ = std::make_unique<const Statements>(db_->dialect(), options_.table_prefix);
+}
+
+SqlEngine::~SqlEngine() = default;
+
+Status SqlEngine::Open(std::unique_ptr<SqlDb> db, SqlEngineOptions options,
+                       std::unique_ptr<SqlEngine>* out) {
+  if (!db) return Status::Invalid("sql: no database");
+  const std::string& p = options.table_prefix;
+  bool valid = !p.empty() && std::all_of(p.begin(), p.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  if (!valid) return Status::Invalid("sql: invalid table prefix '" + p + "'");
+  if (options.max_attempts < 1) options.max_attempts = 1;
+  *out = std::make_unique<SqlEngine>(PrivateTag{}, std::move(db), std::move(options));
+  return Status::OK();
+}
+
+std::string SqlEngine::Name() const {
+  return db_->dialect().name;
+}
+
+Status SqlEngine::InitSchema() {
+  const Dialect& d = db_->dialect();
+  const std::string& prefix = options_.table_prefix;
+  auto create = [&](SqlConn* conn) -> Status {
+    for (const TableDef& t : JuiceFsTables()) {
+      std::vector<std::string> existing;
+      JFS_RETURN_IF_ERROR(conn->ListColumns(prefix + t.name, &existing));
+      if (existing.empty()) {
+        JFS_RETURN_IF_ERROR(conn->Exec(CreateTableSql(d, prefix, t)));
+      } else {
+        // A table created by an older client: add the columns it lacks, as xorm's Sync2 does.
+        for (const ColumnDef& c : t.cols) {
+          if (std::find(existing.begin(), existing.end(), c.name) != existing.end()) continue;
+          ColumnDef added = c;
+          if (!added.default_value) added.not_null = false;  // existing rows need a value
+          JFS_RETURN_IF_ERROR(conn->Exec(AddColumnSql(d, prefix, t, added)));
+        }
+      }
+      for (const IndexDef& idx : t.indexes) {
+        JFS_RETURN_IF_ERROR(conn->Exec(CreateIndexSql(d, prefix, t, idx)));
+      }
+    }
+    for (const char* name : {"nextInode", "nextChunk", "nextSession", "usedSpace", "totalInodes",
+                             "nextCleanupSlices", "nextTrash"}) {
+      Param params[] = {Param::Text(name), InitialCounterValue(name)};
+      JFS_RETURN_IF_ERROR(conn->Query(sql_->init_counter, params, {}, nullptr));
+    }
+    return Status::OK();
+  };
+  Status st = Retry(create, /*read_only=*/false);
+  return st.ok() ? st : st.WithContext("sql: create schema");
+}
+
+Status SqlEngine::Txn(const std::function<Status(Tx&)>& fn, bool read_only) {
+  const bool returning = db_->dialect().returning;
+  auto work = [&](SqlConn* conn) -> Status {
+    SqlTx tx(*sql_, conn, read_only, returning);
+    try {
+      return fn(tx);
+    } catch (const std::exception& e) {
+      return Status::IOError(std::string("exception in metadata transaction: ") + e.what());
+    } catch (...) {
+      return Status::IOError("unknown exception in metadata transaction");
+    }
+  };
+  return Retry(work, read_only);
+}
+
+Status SqlEngine::RunOnce(ConnWork work, bool read_only) {
+  SqlDb::Lease lease;
+  JFS_RETURN_IF_ERROR(db_->Acquire(!read_only, &lease));
+  Status st = lease->Begin(!read_only);
+  if (st.ok()) {
+    st = work(lease.get());
+    if (st.ok()) st = lease->Commit();
+  }
+  if (!st.ok()) (void)lease->Rollback();
+  return st;
+}
+
+Status SqlEngine::Retry(ConnWork work, bool read_only) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const auto start = Clock::now();
+  const auto deadline = start + options_.give_up_after;
+  Status last;
+  int attempt = 0;
+  for (;;) {
+    Status st = RunOnce(work, read_only);
+    if (st.ok() || !st.retryable()) return st;
+    last = std::move(st);
+    if (++attempt >= options_.max_attempts || Clock::now() >= deadline) break;
+    // Quadratic backoff with jitter, as JuiceFS does (i*i ms), capped so a waiter keeps polling.
+    // The lease (and the writer mutex) is released while sleeping.
+    int base_ms = std::min(attempt * attempt, 1000);
+    std::uniform_int_distribution<int> jitter(base_ms / 2, base_ms + base_ms / 2 + 1);
+    auto pause = std::chrono::milliseconds(jitter(rng));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    std::this_thread::sleep_for(std::min(pause, std::max(left, std::chrono::milliseconds(0))));
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  return Status::IOError("metadata transaction gave up after " + std::to_string(attempt) +
+                         " attempts in " + std::to_string(ms) +
+                         " ms; last error: " + last.message());
+}
+
+}  // namespace jfs::meta::sql

@@ -1,0 +1,473 @@
+// `file` backend: one regular file per object under a root directory, the directory tree
+// mirroring the '/'-separated key ("a/b/c" → root/a/b/c).
+//
+// Atomicity: Put writes a uniquely named temporary file in the destination directory, fsyncs it
+// and renames it over the target, so readers (who hold an fd to either inode) never see a mix.
+// Temporary files start with kTempPrefix; List and Get never expose them, and keys whose
+// components start with it are rejected so that no object can be mistaken for one.
+//
+// Delete removes parent directories that became empty (never the root). A Put racing with that
+// cleanup may find its directory gone; it then recreates the directories and retries.
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "object/object_store.h"
+
+namespace jfs::object {
+namespace {
+
+constexpr std::string_view kTempPrefix = ".jfs-tmp.";
+constexpr int kPutAttempts = 8;
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  void Reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+  // Closes now and reports the error, which for some file systems is the first sign of a failed
+  // write.
+  int Close() {
+    int fd = fd_;
+    fd_ = -1;
+    return ::close(fd);
+  }
+
+ private:
+  int fd_;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
+
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+
+std::string ErrText(int err) {
+  return std::strerror(err);
+}
+
+// An error of the operating system, as the contract wants it: EIO carrying the OS text.
+Status OsError(std::string_view op, std::string_view key, const std::string& what, int err) {
+  std::string msg(op);
+  msg += ' ';
+  msg += key;
+  msg += ": ";
+  msg += what;
+  msg += ": ";
+  msg += ErrText(err);
+  return Status::IOError(msg);
+}
+
+bool IsTempName(std::string_view name) {
+  return StartsWith(name, kTempPrefix);
+}
+
+// Checks that the '/'-separated components of `path` cannot leave the root or alias another key.
+Status CheckComponents(std::string_view path, std::string_view what) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view comp = path.substr(start, end - start);
+    if (comp.empty()) return Status::Invalid(std::string(what) + " has an empty path component");
+    if (comp == "." || comp == "..") {
+      return Status::Invalid(std::string(what) + " has a '.' or '..' component");
+    }
+    if (comp.size() > NAME_MAX) {
+      return Status::Invalid(std::string(what) + " has a component longer than " +
+                             std::to_string(NAME_MAX) + " bytes");
+    }
+    if (IsTempName(comp)) {
+      return Status::Invalid(std::string(what) + " has a component starting with '" +
+                             std::string(kTempPrefix) + "' (reserved for temporary files)");
+    }
+    start = end + 1;
+  }
+  return Status::OK();
+}
+
+Status CheckKey(std::string_view key) {
+  if (key.empty()) return Status::Invalid("empty object key");
+  std::string what = "object key '" + std::string(key) + "'";
+  if (key.front() == '/') return Status::Invalid(what + " starts with '/'");
+  if (key.find('\0') != std::string_view::npos) return Status::Invalid(what + " contains NUL");
+  return CheckComponents(key, what);
+}
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+std::string RandomSuffix() {
+  thread_local std::mt19937_64 rng([] {
+    std::random_device rd;
+    uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return seed ^ std::hash<std::thread::id>{}(std::this_thread::get_id());
+  }());
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string s(16, '0');
+  for (char& c : s) {
+    c = kHex[v & 15];
+    v >>= 4;
+  }
+  return s;
+}
+
+// mkdir -p. An existing non-directory on the way is reported by the caller's next open().
+int MakeDirs(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return errno;
+  size_t slash = dir.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return ENOENT;
+  int err = MakeDirs(dir.substr(0, slash));
+  if (err != 0) return err;
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return 0;
+  return errno;
+}
+
+struct DirEntry {
+  std::string name;  // directories carry a trailing '/' so that sorting gives key order
+  bool is_dir;
+};
+
+// Reads one directory, skipping temporary files and anything that is neither a regular file nor
+// a directory. A directory that does not exist (or vanished) reads as empty.
+Status ReadDirSorted(const std::string& path, std::vector<DirEntry>* out) {
+  out->clear();
+  UniqueDir dir(::opendir(path.c_str()));
+  if (!dir) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
+    return OsError("list", path, "opendir", errno);
+  }
+  for (;;) {
+    errno = 0;
+    struct dirent* de = ::readdir(dir.get());
+    if (de == nullptr) {
+      if (errno != 0) return OsError("list", path, "readdir", errno);
+      break;
+    }
+    std::string_view name(de->d_name);
+    if (name == "." || name == ".." || IsTempName(name)) continue;
+    bool is_dir;
+    if (de->d_type == DT_DIR) {
+      is_dir = true;
+    } else if (de->d_type == DT_REG) {
+      is_dir = false;
+    } else if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN) {
+      // Symlinks count only when they point at a regular file: following links to directories
+      // could loop or leave the root.
+      struct stat st;
+      if (::fstatat(::dirfd(dir.get()), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      bool link = S_ISLNK(st.st_mode);
+      if (link && ::fstatat(::dirfd(dir.get()), de->d_name, &st, 0) != 0) continue;
+      if (S_ISREG(st.st_mode)) {
+        is_dir = false;
+      } else if (S_ISDIR(st.st_mode) && !link) {
+        is_dir = true;
+      } else {
+        continue;
+      }
+    } else {
+      continue;
+    }
+    out->push_back(DirEntry{std::string(name) + (is_dir ? "/" : ""), is_dir});
+  }
+  std::sort(out->begin(), out->end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return Status::OK();
+}
+
+// True if the subtree holds at least one object; empty directories left behind must not show up
+// as common prefixes.
+Status HasAnyObject(const std::string& dir, bool* found) {
+  std::vector<DirEntry> entries;
+  JFS_RETURN_IF_ERROR(ReadDirSorted(dir, &entries));
+  for (const auto& e : entries) {
+    if (!e.is_dir) {
+      *found = true;
+      return Status::OK();
+    }
+  }
+  for (const auto& e : entries) {
+    JFS_RETURN_IF_ERROR(HasAnyObject(dir + e.name, found));
+    if (*found) return Status::OK();
+  }
+  *found = false;
+  return Status::OK();
+}
+
+// One List call. The walk visits directories depth-first with entries sorted as described in
+// ReadDirSorted, which yields keys in ascending byte order, and prunes every subtree whose keys
+// cannot start with the prefix or all sort at or before the marker. It stops as soon as one entry
+// beyond the limit is found, so a page costs the directories on its path, not the whole tree.
+class Lister {
+ public:
+  Lister(std::string_view root, std::string_view prefix, std::string_view marker,
+         std::string_view delimiter, size_t limit, std::vector<ObjectInfo>* out)
+      : root_(root),
+        prefix_(prefix),
+        marker_(marker),
+        delim_(delimiter),
+        limit_(limit),
+        out_(out) {}
+
+  // `dir_key` is the key prefix of directory root_ + dir_key (empty or ending with '/').
+  Status Walk(const std::string& dir_key) {
+    std::vector<DirEntry> entries;
+    JFS_RETURN_IF_ERROR(ReadDirSorted(root_ + dir_key, &entries));
+    for (const auto& e : entries) {
+      if (done_) break;
+      std::string key = dir_key + e.name;
+      bool under_prefix = StartsWith(key, prefix_);
+      if (!under_prefix) {
+        // Entries are sorted: once past the prefix nothing later can start with it.
+        if (key > prefix_) break;
+        // A directory on the way down to the prefix ("a/" for prefix "a/b").
+        if (!e.is_dir || !StartsWith(prefix_, key)) continue;
+      }
+      if (!skip_.empty() && StartsWith(key, skip_)) continue;
+      if (key <= marker_ && !(e.is_dir && StartsWith(marker_, key))) continue;
+      if (under_prefix && !delim_.empty()) {
+        size_t pos = key.find(delim_, prefix_.size());
+        if (pos != std::string::npos) {
+          // Every key in this entry (a file, or a whole subtree) rolls up into `common`.
+          std::string common = key.substr(0, pos + delim_.size());
+          bool nonempty = true;
+          if (e.is_dir) JFS_RETURN_IF_ERROR(HasAnyObject(root_ + key, &nonempty));
+          if (!nonempty) continue;
+          if (common > marker_) Emit(ObjectInfo{common, 0, 0, true});
+          skip_ = std::move(common);
+          continue;
+        }
+      }
+      if (e.is_dir) {
+        JFS_RETURN_IF_ERROR(Walk(key));
+        continue;
+      }
+      struct stat st;
+      if (::stat((root_ + key).c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;  // deleted while we listed
+        return OsError("list", key, "stat", errno);
+      }
+      Emit(ObjectInfo{key, static_cast<uint64_t>(st.st_size), MtimeNs(st), false});
+    }
+    return Status::OK();
+  }
+
+  bool truncated() const { return truncated_; }
+
+ private:
+  void Emit(ObjectInfo info) {
+    if (out_->size() == limit_) {
+      truncated_ = true;
+      done_ = true;
+      return;
+    }
+    out_->push_back(std::move(info));
+  }
+
+  std::string root_;
+  std::string_view prefix_, marker_, delim_;
+  size_t limit_;
+  std::vector<ObjectInfo>* out_;
+  std::string skip_;  // the last common prefix emitted: later keys under it are already covered
+  bool truncated_ = false;
+  bool done_ = false;
+};
+
+class FileStore final : public ObjectStore {
+ public:
+  explicit FileStore(std::string root) : root_(std::move(root)) {}
+
+  std::string Describe() const override { return "file://" + root_; }
+
+  Status Create() override {
+    std::string dir = root_.size() > 1 ? root_.substr(0, root_.size() - 1) : root_;
+    int err = MakeDirs(dir);
+    if (err != 0) return OsError("create", root_, "mkdir", err);
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return OsError("create", root_, "stat", errno);
+    if (!S_ISDIR(st.st_mode)) return Status::IOError("create " + root_ + ": not a directory");
+    return Status::OK();
+  }
+
+  Status Get(std::string_view key, int64_t offset, int64_t length, std::string* out) override {
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    if (offset < 0) return Status::Invalid("negative offset");
+    std::string path = Path(key);
+    // O_NONBLOCK: a FIFO placed in the tree must not hang the reader (regular files ignore it).
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd.get() < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(std::string(key));
+      return OsError("get", key, "open", errno);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return OsError("get", key, "fstat", errno);
+    if (!S_ISREG(st.st_mode)) return Status::NotFound(std::string(key));
+    out->clear();
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    uint64_t off = static_cast<uint64_t>(offset);
+    if (off >= size) return Status::OK();
+    uint64_t want = size - off;
+    if (length >= 0) want = std::min<uint64_t>(want, static_cast<uint64_t>(length));
+    out->resize(want);
+    uint64_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(fd.get(), out->data() + got, want - got, static_cast<off_t>(off + got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        out->clear();
+        return OsError("get", key, "pread", errno);
+      }
+      if (n == 0) break;  // the file is immutable once renamed in, so this is just EOF
+      got += static_cast<uint64_t>(n);
+    }
+    out->resize(got);
+    return Status::OK();
+  }
+
+  Status Put(std::string_view key, std::string_view data) override {
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    std::string path = Path(key);
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    std::string tmp;
+    UniqueFd fd;
+    for (int attempt = 0;; ++attempt) {
+      tmp = dir + "/" + std::string(kTempPrefix) + RandomSuffix();
+      fd.Reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (fd.get() >= 0) break;
+      int err = errno;
+      if (attempt + 1 >= kPutAttempts) return OsError("put", key, "create temporary file", err);
+      if (err == ENOENT) {
+        // The directory is missing, or a concurrent Delete just removed it as empty.
+        int mk = MakeDirs(dir);
+        if (mk != 0 && mk != ENOENT) return OsError("put", key, "mkdir " + dir, mk);
+      } else if (err != EEXIST) {
+        return OsError("put", key, "create temporary file", err);
+      }
+    }
+    Status st = WriteAndRename(key, fd, tmp, path, data);
+    if (!st.ok()) ::unlink(tmp.c_str());
+    return st;
+  }
+
+  Status Delete(std::string_view key) override {
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    std::string path = Path(key);
+    if (::unlink(path.c_str()) != 0) {
+      // No regular file at that name means no object: deleting is idempotent.
+      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return Status::OK();
+      return OsError("delete", key, "unlink", errno);
+    }
+    // Best effort: rmdir fails (ENOTEMPTY) as soon as a directory still holds something.
+    std::string dir = path.substr(0, path.find_last_of('/'));
+    while (dir.size() >= root_.size() && ::rmdir(dir.c_str()) == 0) {
+      dir.resize(dir.find_last_of('/'));
+    }
+    return Status::OK();
+  }
+
+  Status Head(std::string_view key, ObjectInfo* info) override {
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    struct stat st;
+    if (::stat(Path(key).c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(std::string(key));
+      return OsError("head", key, "stat", errno);
+    }
+    if (!S_ISREG(st.st_mode)) return Status::NotFound(std::string(key));
+    *info = ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size), MtimeNs(st), false};
+    return Status::OK();
+  }
+
+  Status List(std::string_view prefix, std::string_view marker, std::string_view delimiter,
+              int limit, std::vector<ObjectInfo>* out, bool* truncated) override {
+    out->clear();
+    *truncated = false;
+    // Start at the deepest directory the prefix names. A prefix no valid key can start with
+    // (e.g. "../", "a//") matches nothing, and must not make us read outside the root.
+    size_t slash = prefix.find_last_of('/');
+    std::string start = slash == std::string_view::npos ? "" : std::string(prefix.substr(0, slash));
+    if (!start.empty() || slash != std::string_view::npos) {
+      if (prefix.find('\0') != std::string_view::npos || prefix.front() == '/' ||
+          !CheckComponents(start, "prefix").ok()) {
+        return Status::OK();
+      }
+      start += '/';
+    }
+    Lister lister(root_, prefix, marker, delimiter, limit > 0 ? static_cast<size_t>(limit) : 1000,
+                  out);
+    Status st = lister.Walk(start);
+    if (!st.ok()) {
+      out->clear();
+      return st;
+    }
+    *truncated = lister.truncated();
+    return Status::OK();
+  }
+
+ private:
+  std::string Path(std::string_view key) const { return root_ + std::string(key); }
+
+  Status WriteAndRename(std::string_view key, UniqueFd& fd, const std::string& tmp,
+                        const std::string& path, std::string_view data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return OsError("put", key, "write " + tmp, errno);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) return OsError("put", key, "fsync " + tmp, errno);
+    if (fd.Close() != 0) return OsError("put", key, "close " + tmp, errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      return OsError("put", key, "rename to " + path, errno);
+    }
+    return Status::OK();
+  }
+
+  std::string root_;  // absolute, ends with '/'
+};
+
+}  // namespace
+
+Status NewFileStore(const std::string& root, std::unique_ptr<ObjectStore>* out) {
+  if (root.empty()) return Status::Invalid("file store: empty root directory");
+  if (root.find('\0') != std::string::npos) return Status::Invalid("file store: root contains NUL");
+  std::string abs = root;
+  if (abs.front() != '/') {
+    // Resolve now: a later chdir() of the embedding application must not move the volume.
+    std::string cwd(PATH_MAX, '\0');
+    if (::getcwd(cwd.data(), cwd.size()) == nullptr) {
+      return Status::IOError("file store: getcwd: " + ErrText(errno));
+    }
+    cwd.resize(std::strlen(cwd.c_str()));
+    abs = cwd + (cwd.back() == '/' ? "" : "/") + root;
+  }
+  if (abs.back() != '/') abs += '/';
+  *out = std::make_unique<FileStore>(std::move(abs));
+  return Status::OK();
+}
+
+}  // namespace jfs::object

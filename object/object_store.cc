@@ -1,0 +1,43 @@
+#include "object/object_store.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace jfs::object {
+
+Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectInfo>* out) {
+  out->clear();
+  std::string marker;
+  std::vector<ObjectInfo> page;
+  for (;;) {
+    bool truncated = false;
+    JFS_RETURN_IF_ERROR(store.List(prefix, marker, "", 1000, &page, &truncated));
+    if (truncated && page.empty()) {
+      // A backend that claims more entries but returns none would loop forever.
+      return Status::IOError("list " + std::string(prefix) + ": truncated page without entries");
+    }
+    if (!page.empty()) marker = page.back().key;
+    for (auto& e : page) out->push_back(std::move(e));
+    if (!truncated) return Status::OK();
+  }
+}
+
+Status CreateStorage(const std::string& storage, const std::string& bucket,
+                     const std::string& /*access_key*/, const std::string& /*secret_key*/,
+                     std::unique_ptr<ObjectStore>* out) {
+  // JuiceFS lower-cases the storage type before dispatching (cmd/format.go createStorage).
+  std::string type = storage;
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (type == "file") {
+    if (bucket.empty()) return Status::Invalid("file storage needs a directory as bucket");
+    return NewFileStore(bucket, out);
+  }
+  if (type == "mem") {
+    *out = NewMemStore();
+    return Status::OK();
+  }
+  return Status::Invalid("unknown storage type '" + storage + "' (supported: file, mem)");
+}
+
+}  // namespace jfs::object

@@ -1,0 +1,235 @@
+// Behaviour specific to the `file` backend: what it leaves on disk, which keys it refuses, and
+// listing of large directory trees. The interface-level behaviour is in conformance_test.cc.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "object/object_store.h"
+#include "tests/object/temp_dir.h"
+
+namespace fs = std::filesystem;
+using jfs::Status;
+using jfs::object::ObjectInfo;
+using jfs::object::ObjectStore;
+
+namespace {
+
+std::unique_ptr<ObjectStore> Open(const std::string& root) {
+  std::unique_ptr<ObjectStore> s;
+  REQUIRE(jfs::object::NewFileStore(root, &s).ok());
+  return s;
+}
+
+// Every regular file under `root`, as keys relative to it.
+std::set<std::string> FilesOnDisk(const std::string& root) {
+  std::set<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) files.insert(fs::relative(e.path(), root).string());
+  }
+  return files;
+}
+
+void WriteRaw(const std::string& path, const std::string& data) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << data;
+}
+
+std::vector<std::string> ListKeys(ObjectStore& s, const std::string& prefix,
+                                  const std::string& delim = "") {
+  std::vector<ObjectInfo> out;
+  bool truncated = true;
+  Status st = s.List(prefix, "", delim, 0, &out, &truncated);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  CHECK_FALSE(truncated);
+  std::vector<std::string> keys;
+  for (const auto& e : out) keys.push_back(e.key);
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("file: objects are plain files mirroring the keys, no temp files left", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  REQUIRE(s->Put("chunks/0/0/1_0_4194304", "block").ok());
+  REQUIRE(s->Put("chunks/0/0/1_0_4194304", "block v2").ok());
+  REQUIRE(s->Put("juicefs_uuid", "uuid").ok());
+  for (int i = 0; i < 20; ++i) REQUIRE(s->Put("many/" + std::to_string(i % 5), "x").ok());
+  CHECK(FilesOnDisk(root) == std::set<std::string>{"chunks/0/0/1_0_4194304", "juicefs_uuid",
+                                                   "many/0", "many/1", "many/2", "many/3",
+                                                   "many/4"});
+  std::ifstream in(root + "/chunks/0/0/1_0_4194304", std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(content == "block v2");
+}
+
+TEST_CASE("file: a failed put leaves nothing behind", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  REQUIRE(s->Put("f", "a file").ok());
+  Status st = s->Put("f/g", "under a file");  // the directory "f" cannot be created
+  CHECK(st.code() == EIO);
+  CHECK_FALSE(st.message().empty());
+  REQUIRE(s->Put("d/inner", "x").ok());
+  st = s->Put("d", "over a directory");  // rename cannot replace a directory
+  CHECK(st.code() == EIO);
+  CHECK(FilesOnDisk(root) == std::set<std::string>{"f", "d/inner"});
+  std::string out;
+  CHECK(s->Get("d", 0, -1, &out).code() == ENOENT);
+}
+
+TEST_CASE("file: keys that could escape the root are EINVAL", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  REQUIRE(s->Create().ok());
+  WriteRaw(dir.path() + "/secret", "outside");
+  std::vector<std::string> bad = {"..",
+                                  "../secret",
+                                  "a/../../secret",
+                                  "a/..",
+                                  ".",
+                                  "./a",
+                                  "a/./b",
+                                  "a//b",
+                                  "a/",
+                                  "/etc/passwd",
+                                  std::string("a\0b", 3),
+                                  std::string(256, 'n'),
+                                  "a/.jfs-tmp.0123"};
+  for (const auto& k : bad) {
+    INFO("key '" << k << "'");
+    std::string out;
+    ObjectInfo info;
+    CHECK(s->Put(k, "x").code() == EINVAL);
+    CHECK(s->Get(k, 0, -1, &out).code() == EINVAL);
+    CHECK(s->Head(k, &info).code() == EINVAL);
+    CHECK(s->Delete(k).code() == EINVAL);
+  }
+  CHECK(FilesOnDisk(dir.path()) == std::set<std::string>{"secret"});
+  // A component of exactly NAME_MAX bytes is fine.
+  REQUIRE(s->Put(std::string(255, 'n'), "ok").ok());
+  // Prefixes that no valid key can start with list nothing (and read nothing outside the root).
+  CHECK(ListKeys(*s, "../").empty());
+  CHECK(ListKeys(*s, "../s").empty());
+  CHECK(ListKeys(*s, "/").empty());
+  CHECK(ListKeys(*s, "a//").empty());
+}
+
+TEST_CASE("file: list skips temp files, other file types and empty directories", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  REQUIRE(s->Put("a/x", "1").ok());
+  REQUIRE(s->Put("c/y", "2").ok());
+  WriteRaw(root + "/a/.jfs-tmp.deadbeef", "partial upload");
+  WriteRaw(root + "/b/.jfs-tmp.0000", "partial upload");  // a directory holding only a temp file
+  fs::create_directories(root + "/empty/deeper");
+  fs::create_symlink(root + "/a", root + "/c/link-to-dir");
+  REQUIRE(::mkfifo((root + "/c/fifo").c_str(), 0644) == 0);
+  CHECK(ListKeys(*s, "") == std::vector<std::string>{"a/x", "c/y"});
+  CHECK(ListKeys(*s, "", "/") == std::vector<std::string>{"a/", "c/"});
+  std::string out;
+  CHECK(s->Get("c/fifo", 0, -1, &out).code() == ENOENT);
+  ObjectInfo info;
+  CHECK(s->Head("c/fifo", &info).code() == ENOENT);
+}
+
+TEST_CASE("file: delete removes emptied directories but never the root", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  REQUIRE(s->Put("x/y/z", "1").ok());
+  REQUIRE(s->Put("x/w", "2").ok());
+  REQUIRE(s->Delete("x/y/z").ok());
+  CHECK_FALSE(fs::exists(root + "/x/y"));
+  CHECK(fs::exists(root + "/x/w"));
+  REQUIRE(s->Delete("x/w").ok());
+  CHECK(fs::exists(root));
+  CHECK(fs::is_empty(root));
+  REQUIRE(s->Put("top", "t").ok());
+  REQUIRE(s->Delete("top").ok());
+  CHECK(fs::exists(root));
+}
+
+TEST_CASE("file: root handling", "[object]") {
+  std::unique_ptr<ObjectStore> s;
+  CHECK(jfs::object::NewFileStore("", &s).code() == EINVAL);
+  jfs::testing::TempDir dir;
+  std::string cwd = fs::current_path();
+  REQUIRE(::chdir(dir.path().c_str()) == 0);
+  Status st = jfs::object::NewFileStore("rel/bucket", &s);
+  REQUIRE(::chdir(cwd.c_str()) == 0);
+  REQUIRE(st.ok());
+  CHECK(s->Describe() == "file://" + dir.path() + "/rel/bucket/");
+  // The root is created on demand by Put, and explicitly by Create.
+  REQUIRE(s->Put("k", "v").ok());
+  CHECK(fs::exists(dir.path() + "/rel/bucket/k"));
+  auto s2 = Open(dir.path() + "/made/by/create");
+  REQUIRE(s2->Create().ok());
+  CHECK(fs::is_directory(dir.path() + "/made/by/create"));
+  CHECK(s2->Create().ok());
+  // A listing of a root that does not exist yet is empty, not an error.
+  auto s3 = Open(dir.path() + "/not/there");
+  CHECK(ListKeys(*s3, "").empty());
+}
+
+TEST_CASE("file: listing a big tree pages correctly", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  // Block-like keys: numeric and byte order differ ("10_..." < "9_...").
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3000; ++i) {
+    keys.push_back("chunks/" + std::to_string(i / 1000) + "/" + std::to_string(i / 100) + "/" +
+                   std::to_string(i) + "_0_" + std::to_string(4096 + i));
+  }
+  for (const auto& k : keys) REQUIRE(s->Put(k, "").ok());
+  std::sort(keys.begin(), keys.end());
+
+  std::vector<std::string> paged;
+  std::string marker;
+  int pages = 0;
+  for (;;) {
+    std::vector<ObjectInfo> out;
+    bool truncated = false;
+    REQUIRE(s->List("chunks/", marker, "", 100, &out, &truncated).ok());
+    ++pages;
+    for (const auto& e : out) paged.push_back(e.key);
+    if (!truncated) break;
+    REQUIRE(out.size() == 100);
+    marker = out.back().key;
+  }
+  CHECK(paged == keys);
+  CHECK(pages == 30);
+
+  std::vector<ObjectInfo> all;
+  REQUIRE(jfs::object::ListAll(*s, "", &all).ok());
+  REQUIRE(all.size() == keys.size());
+  for (size_t i = 0; i < all.size(); ++i) REQUIRE(all[i].key == keys[i]);
+
+  // A prefix and a marker in the middle of one directory.
+  std::vector<ObjectInfo> out;
+  bool truncated = false;
+  REQUIRE(s->List("chunks/1/12/", "chunks/1/12/1250_0_5346", "", 5, &out, &truncated).ok());
+  std::vector<std::string> got;
+  for (const auto& e : out) got.push_back(e.key);
+  CHECK(got == std::vector<std::string>{"chunks/1/12/1251_0_5347", "chunks/1/12/1252_0_5348",
+                                        "chunks/1/12/1253_0_5349", "chunks/1/12/1254_0_5350",
+                                        "chunks/1/12/1255_0_5351"});
+  CHECK(truncated);
+
+  // Directory listing of one level, as `juicefs gc` walks it.
+  std::vector<std::string> level = ListKeys(*s, "chunks/1/", "/");
+  REQUIRE(level.size() == 10);
+  CHECK(level.front() == "chunks/1/10/");
+  CHECK(level.back() == "chunks/1/19/");
+}
