@@ -60,7 +60,7 @@ fails 2 "not a volume path" ls /etc
 fails 1 "^jfs: ls: cannot open volume sqlite3://$T/none.db" --meta "sqlite3://$T/none.db" ls jfs:/
 fails 1 "^jfs: ls: cannot open volume bogus://x" --meta bogus://x ls jfs:/
 fails 1 "^jfs: info: " info "sqlite3://$T/none.db"
-fails 1 "^jfs: status: " status
+fails 1 "^jfs: status: " --meta "sqlite3://$T/none.db" status
 fails 2 "block-size" format "$URL" testvol --bucket "$T/data" --block-size 4X
 fails 2 "Expected|required|NAME" format "$URL"
 ok --version
@@ -71,7 +71,9 @@ out_has "format"
 # ---- format / info / status ------------------------------------------------------------------
 ok format "$URL" testvol --storage file --bucket "$T/data" --block-size 1M --capacity 1 \
   --inodes 100000 --trash-days 0
-out_has "^Volume is formatted as .*\"Name\": ?\"testvol\""
+out_has "^Volume is formatted as \{$"
+out_has "^\"Name\": \"testvol\",$"
+out_has "^\"BlockSize\": 1024,$"
 fails 1 "^jfs: format: " format "$URL" testvol --bucket "$T/data"
 ok info
 out_has "^Name: +testvol$"
