@@ -54,10 +54,12 @@
  *   jfs_flush, jfs_fsync or jfs_close of that file; metadata changes are visible when the call
  *   returns.
  *
- * Embedding.  The library installs no signal handlers, changes no process-wide setting and starts
- *   no thread before a volume is opened. After fork(), the child must not use handles inherited
- *   from the parent (the volume's background threads do not exist in the child); it may open
- *   volumes of its own. Volumes still open at exit are not flushed: close them first.
+ * Embedding.  The library installs no signal handlers, changes no process-wide setting, and runs
+ *   threads only while a volume is open (jfs_close_volume joins them). fork(): a process that has
+ *   no volume open may fork, and parent and child may then both use the library. A child forked
+ *   while a volume is open must not use inherited handles (the volume's threads do not exist in
+ *   the child) and, as POSIX allows for the child of a multithreaded process, should only exec or
+ *   _exit. Volumes still open at exit are not flushed: close them first.
  *
  * Compatibility.  The ABI grows by addition only: new functions, new flag bits, new fields at the
  * end of the option structs (which carry their own size, see jfs_format_options_init). Existing
