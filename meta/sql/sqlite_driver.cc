@@ -292,6 +292,7 @@ const Dialect& SqliteDialect() {
     d.returning = true;    // since 3.35
     d.index_if_not_exists = true;
     d.concat_yields_text = true;
+    d.table_exists = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?";
     // xorm's SQLite types: every integer is INTEGER (so an INTEGER PRIMARY KEY is the rowid),
     // every byte string BLOB, every string TEXT.
     d.types = {"INTEGER", "INTEGER", "INTEGER", "BLOB",    "BLOB",
