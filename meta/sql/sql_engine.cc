@@ -30,6 +30,7 @@ struct SqlEngine::Statements {
   std::string add_delfile, del_delfile;
   std::string put_session, del_session;
   std::string put_setting;
+  std::string setting_table;
 
   Statements(const Dialect& d, const std::string& p) {
     auto rw = [&](const std::string& select) {
@@ -106,6 +107,7 @@ struct SqlEngine::Statements {
     del_session = w("DELETE FROM " + session + " WHERE sid=?");
 
     get_setting = rw("SELECT value FROM " + setting + " WHERE name=?");
+    setting_table = setting;
     put_setting = w(d.Upsert(setting, {"name", "value"}, {"name"}, {"value"}));
   }
 };
@@ -469,6 +471,10 @@ class SqlTx final : public Tx {
 
   // ---- format ----
   Status GetSetting(std::string* json) override {
+    // A database nobody formatted has no tables at all: that is "not formatted" too.
+    std::vector<std::string> cols;
+    JFS_RETURN_IF_ERROR(conn_->ListColumns(q_.setting_table, &cols));
+    if (cols.empty()) return Status::NotFound("volume is not formatted (no setting table)");
     bool found = false;
     JFS_RETURN_IF_ERROR(Run(Sel(q_.get_setting), {Param::Text(kFormatSetting)}, [&](const Row& r) {
       found = true;
