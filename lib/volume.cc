@@ -811,7 +811,7 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
   f.min_client_version = "1.1.0-A";
 
   std::unique_ptr<meta::Meta> m;
-  JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
+  JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m, /*create_if_missing=*/true));
   meta::Format old;
   Status ls = m->Load(&old);
   const bool exists = ls.ok();

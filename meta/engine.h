@@ -115,7 +115,8 @@ class Engine {
   virtual Status Txn(const std::function<Status(Tx&)>& fn, bool read_only = false) = 0;
 };
 
-// Engine factories. `path` / `dsn` come from the META-URL.
-Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out);
+// Engine factories. `path` / `dsn` come from the META-URL. Without `create`, a database file that
+// does not exist → ENOENT and nothing is created (opening a volume must not leave files behind).
+Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out, bool create = true);
 
 }  // namespace jfs::meta

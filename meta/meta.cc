@@ -19,7 +19,7 @@ Status Unsupported(const std::string& url) {
 
 }  // namespace
 
-Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out) {
+Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out, bool create_if_missing) {
   const size_t sep = url.find("://");
   if (sep == std::string::npos || sep == 0) return Unsupported(url);
   const std::string scheme = url.substr(0, sep);
@@ -33,7 +33,7 @@ Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out) {
     if (rest.empty()) {
       return Status::Invalid("meta URL '" + url + "' has no database path (" + kSupported + ")");
     }
-    JFS_RETURN_IF_ERROR(NewSQLiteEngine(rest, &engine));
+    JFS_RETURN_IF_ERROR(NewSQLiteEngine(rest, &engine, create_if_missing));
   } else if (scheme == "mem") {
     // A private in-memory database (for tests); anything after "mem://" is ignored.
     engine = std::make_unique<MemEngine>();

@@ -63,12 +63,12 @@ class Meta {
   virtual Status GetAttr(const Context& ctx, Ino ino, Attr* attr) = 0;
   // Applies the fields of `in` selected by `mask` (SetAttrMask) with chmod/chown/utimens
   // permission rules; ctime is updated. Size changes go through Truncate.
-  virtual Status SetAttr(const Context& ctx, Ino ino, uint32_t mask, const Attr& in,
-                         Attr* out) = 0;
+  virtual Status SetAttr(const Context& ctx, Ino ino, uint32_t mask, const Attr& in, Attr* out) = 0;
 
   // ---- namespace ---------------------------------------------------------------------------
   // Creates a node of `type` (file, fifo, socket, char/block device, directory). mode is masked
-  // by `cumask`. Existing name → EEXIST (with *ino/*attr set to the existing inode's when non-null).
+  // by `cumask`. Existing name → EEXIST (with *ino/*attr set to the existing inode's when
+  // non-null).
   virtual Status Mknod(const Context& ctx, Ino parent, std::string_view name, uint8_t type,
                        uint16_t mode, uint16_t cumask, uint32_t rdev, Ino* ino, Attr* attr) = 0;
   virtual Status Mkdir(const Context& ctx, Ino parent, std::string_view name, uint16_t mode,
@@ -93,8 +93,8 @@ class Meta {
   // Lists a directory in pages, without "." and "..". *cursor is "" on the first call and is
   // replaced by an opaque continuation; it is "" again after the last page. With plus, each entry's
   // attr is filled; otherwise only attr.typ. Needs R on the directory. The order is engine-defined.
-  virtual Status Readdir(const Context& ctx, Ino dir, bool plus, std::string* cursor,
-                         size_t limit, std::vector<Entry>* out) = 0;
+  virtual Status Readdir(const Context& ctx, Ino dir, bool plus, std::string* cursor, size_t limit,
+                         std::vector<Entry>* out) = 0;
 
   // ---- files -------------------------------------------------------------------------------
   // Checks access for `open_flags` (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC needs W) and counts the open
@@ -127,7 +127,8 @@ class Meta {
 
 // Opens the metadata engine named by a META-URL: "sqlite3:///abs/path.db", "sqlite3://rel.db"
 // (more schemes come with later engines). Connects but does not read the Format. Unknown scheme
-// or malformed URL → EINVAL with a message listing the supported schemes.
-Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out);
+// or malformed URL → EINVAL with a message listing the supported schemes. Only with
+// `create_if_missing` (formatting) is a missing embedded database created; otherwise → ENOENT.
+Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out, bool create_if_missing = false);
 
 }  // namespace jfs::meta

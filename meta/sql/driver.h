@@ -151,6 +151,8 @@ struct Dialect {
   bool returning = false;           // UPDATE ... RETURNING
   bool index_if_not_exists = true;  // CREATE INDEX IF NOT EXISTS
   bool concat_yields_text = false;  // SQLite: blob || blob is TEXT, so cast back to BLOB
+  // A query with one placeholder (a table name) that returns a row when that table exists.
+  std::string table_exists;
   // Type names indexed by ColType.
   std::vector<std::string> types;
 

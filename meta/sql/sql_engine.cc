@@ -19,6 +19,7 @@ using ReadSql = std::array<std::string, 2>;
 
 struct SqlEngine::Statements {
   ReadSql get_attr, get_entry, get_symlink, get_chunk, get_ref, get_xattr, get_counter, get_setting;
+  std::string table_exists, setting_table;
   std::string put_attr, del_attr;
   std::string put_entry, del_entry, has_entries, list_entries, list_parents;
   std::string put_symlink, del_symlink;
@@ -30,7 +31,6 @@ struct SqlEngine::Statements {
   std::string add_delfile, del_delfile;
   std::string put_session, del_session;
   std::string put_setting;
-  std::string setting_table;
 
   Statements(const Dialect& d, const std::string& p) {
     auto rw = [&](const std::string& select) {
@@ -107,6 +107,7 @@ struct SqlEngine::Statements {
     del_session = w("DELETE FROM " + session + " WHERE sid=?");
 
     get_setting = rw("SELECT value FROM " + setting + " WHERE name=?");
+    table_exists = d.Rewrite(d.table_exists);
     setting_table = setting;
     put_setting = w(d.Upsert(setting, {"name", "value"}, {"name"}, {"value"}));
   }
@@ -471,11 +472,14 @@ class SqlTx final : public Tx {
 
   // ---- format ----
   Status GetSetting(std::string* json) override {
-    // A database nobody formatted has no tables at all: that is "not formatted" too.
-    std::vector<std::string> cols;
-    JFS_RETURN_IF_ERROR(conn_->ListColumns(q_.setting_table, &cols));
-    if (cols.empty()) return Status::NotFound("volume is not formatted (no setting table)");
+    // A database nobody formatted has no tables at all: that is "not formatted", not an error.
     bool found = false;
+    JFS_RETURN_IF_ERROR(Run(q_.table_exists, {Param::Text(q_.setting_table)}, [&](const Row&) {
+      found = true;
+      return Status::OK();
+    }));
+    if (!found) return Status::NotFound("volume is not formatted (no format setting)");
+    found = false;
     JFS_RETURN_IF_ERROR(Run(Sel(q_.get_setting), {Param::Text(kFormatSetting)}, [&](const Row& r) {
       found = true;
       json->assign(r.Bytes(0));

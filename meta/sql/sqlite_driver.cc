@@ -1,5 +1,7 @@
 #include "meta/sql/sqlite_driver.h"
 
+#include <unistd.h>
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -233,15 +235,19 @@ bool IsPlainPath(const std::string& path) {
 Status SqliteConn::Open(const std::string& path, const SqliteOptions& options,
                         std::unique_ptr<SqlConn>* out) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI,
-      nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) |
+                               SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI,
+                           nullptr);
   DbPtr db(raw);  // closes the handle even when the open failed
   if (rc != SQLITE_OK) {
     int sys = db ? sqlite3_system_errno(db.get()) : 0;
     std::string msg = "sqlite: cannot open database " + path + ": " +
                       (db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc));
+    if ((rc & 0xff) == SQLITE_CANTOPEN && !options.create && access(path.c_str(), F_OK) != 0) {
+      return Status::NotFound("sqlite: database " + path +
+                              " does not exist (format a volume there first)");
+    }
     if ((rc & 0xff) == SQLITE_CANTOPEN && sys != 0) return Status::Error(sys, msg);
     return SqliteStatus(rc, "open " + path, db ? sqlite3_errmsg(db.get()) : nullptr);
   }
@@ -292,6 +298,7 @@ const Dialect& SqliteDialect() {
     d.returning = true;    // since 3.35
     d.index_if_not_exists = true;
     d.concat_yields_text = true;
+    d.table_exists = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?";
     // xorm's SQLite types: every integer is INTEGER (so an INTEGER PRIMARY KEY is the rowid),
     // every byte string BLOB, every string TEXT.
     d.types = {"INTEGER", "INTEGER", "INTEGER", "BLOB",    "BLOB",
@@ -334,9 +341,11 @@ Status OpenSqlite(const std::string& path, const SqliteOptions& options,
 
 namespace jfs::meta {
 
-Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out) {
+Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out, bool create) {
   std::unique_ptr<sql::SqlDb> db;
-  JFS_RETURN_IF_ERROR(sql::OpenSqlite(path, sql::SqliteOptions{}, &db));
+  sql::SqliteOptions options;
+  options.create = create;
+  JFS_RETURN_IF_ERROR(sql::OpenSqlite(path, options, &db));
   std::unique_ptr<sql::SqlEngine> engine;
   JFS_RETURN_IF_ERROR(sql::SqlEngine::Open(std::move(db), sql::SqlEngineOptions{}, &engine));
   *out = std::move(engine);

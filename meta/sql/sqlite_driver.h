@@ -22,13 +22,15 @@ namespace jfs::meta::sql {
 struct SqliteOptions {
   int busy_timeout_ms = 5000;
   size_t max_conns = 8;  // concurrent transactions; ":memory:" always uses one connection
+  bool create = true;    // create the file when missing; otherwise a missing file → ENOENT
 };
 
 const Dialect& SqliteDialect();
 
-// Opens (creating it when missing) the database file `path`. A plain path whose directory does not
-// exist → ENOENT; a file that is not an SQLite database → EIO "... not a database". `path` may
-// also be a "file:" URI or ":memory:" (a private in-memory database, for tests).
+// Opens the database file `path` (creating it when missing and options.create). A plain path whose
+// directory does not exist → ENOENT; a file that is not an SQLite database → EIO "... not a
+// database". `path` may also be a "file:" URI or ":memory:" (a private in-memory database, for
+// tests).
 Status OpenSqlite(const std::string& path, const SqliteOptions& options,
                   std::unique_ptr<SqlDb>* out);
 
