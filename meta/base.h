@@ -102,7 +102,7 @@ class BaseMeta : public Meta {
   Status NextInode(Ino* ino);
   // Adds counter deltas to usedSpace / totalInodes.
   static Status WriteStats(Tx& tx, int64_t space, int64_t inodes);
-  void SetFormat(const Format& f);
+  void SetFormat(const Format& f);  // keeps the limits the quota checks need
   // ENOSPC when adding `space` bytes / `inodes` inodes would exceed the volume's Capacity / Inodes.
   Status CheckQuota(Tx& tx, int64_t space, int64_t inodes);
 
@@ -125,10 +125,9 @@ class BaseMeta : public Meta {
 
   std::unique_ptr<Engine> engine_;
 
-  mutable std::mutex mu_;  // guards format_, on_delete_slice_
-  Format format_;
+  std::mutex mu_;  // guards on_delete_slice_
   std::function<void(uint64_t, uint32_t)> on_delete_slice_;
-  std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // from format_, read on every quota check
+  std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // Format.Capacity / Format.Inodes
   std::atomic<uint64_t> sid_{0};
 
   std::mutex ino_mu_;
