@@ -1,0 +1,255 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "lib/internal.h"
+
+namespace jfs::lib {
+
+namespace {
+Status BadHandle() {
+  return Status::Error(EBADF, "file is closed");
+}
+}  // namespace
+
+FileImpl::FileImpl(std::shared_ptr<VolumeCore> core, const Context& ctx, Ino ino, int flags,
+                   bool is_dir, std::shared_ptr<InodeState> st)
+    : core_(std::move(core)),
+      ctx_(ctx),
+      ino_(ino),
+      flags_(flags),
+      is_dir_(is_dir),
+      st_(std::move(st)) {}
+
+FileImpl::~FileImpl() {
+  if (!closed_) (void)Close();
+}
+
+bool FileImpl::readable() const {
+  const int acc = flags_ & O_ACCMODE;
+  return acc == O_RDONLY || acc == O_RDWR;
+}
+
+bool FileImpl::writable() const {
+  const int acc = flags_ & O_ACCMODE;
+  return acc == O_WRONLY || acc == O_RDWR;
+}
+
+Status FileImpl::CheckOpen() const {
+  if (closed_ || core_->closed()) return BadHandle();
+  return Status::OK();
+}
+
+Status FileImpl::ReadAt(char* buf, uint64_t size, uint64_t offset, uint64_t* n) {
+  *n = 0;
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  if (!readable()) return Status::Error(EBADF, "file not open for reading");
+  if (is_dir_) return Status::Error(EISDIR, "cannot read a directory");
+  if (size > 0 && buf == nullptr) return Status::Invalid("null buffer");
+  return core_->Read(*st_, buf, size, offset, n);
+}
+
+Status FileImpl::WriteAt(const char* buf, uint64_t size, uint64_t offset, bool append, uint64_t* n,
+                         uint64_t* at) {
+  *n = 0;
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  if (!writable() || is_dir_) return Status::Error(EBADF, "file not open for writing");
+  if (size > 0 && buf == nullptr) return Status::Invalid("null buffer");
+  {
+    std::lock_guard lk(st_->mu);
+    if (append) offset = st_->LocalLength();
+    JFS_RETURN_IF_ERROR(core_->WriteLocked(*st_, buf, size, offset));
+  }
+  *n = size;
+  *at = offset;
+  return Status::OK();
+}
+
+Status FileImpl::Read(char* buf, uint64_t size, uint64_t* n) {
+  std::unique_lock lk(mu_);
+  JFS_RETURN_IF_ERROR(ReadAt(buf, size, pos_, n));
+  pos_ += *n;
+  return Status::OK();
+}
+
+Status FileImpl::Pread(char* buf, uint64_t size, uint64_t offset, uint64_t* n) {
+  std::shared_lock lk(mu_);
+  return ReadAt(buf, size, offset, n);
+}
+
+Status FileImpl::Write(const char* buf, uint64_t size, uint64_t* n) {
+  {
+    std::unique_lock lk(mu_);
+    uint64_t at = 0;
+    JFS_RETURN_IF_ERROR(WriteAt(buf, size, pos_, (flags_ & O_APPEND) != 0, n, &at));
+    pos_ = at + *n;
+  }
+  core_->RelieveBufferPressure();
+  return Status::OK();
+}
+
+Status FileImpl::Pwrite(const char* buf, uint64_t size, uint64_t offset, uint64_t* n) {
+  {
+    std::shared_lock lk(mu_);
+    uint64_t at = 0;
+    JFS_RETURN_IF_ERROR(WriteAt(buf, size, offset, false, n, &at));
+  }
+  core_->RelieveBufferPressure();
+  return Status::OK();
+}
+
+Status FileImpl::Lseek(int64_t offset, int whence, uint64_t* pos) {
+  std::unique_lock lk(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  uint64_t length = 0;
+  if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
+    if (st_) {
+      std::lock_guard ilk(st_->mu);
+      length = st_->LocalLength();
+    } else {
+      Attr attr;
+      JFS_RETURN_IF_ERROR(core_->meta().GetAttr(ctx_, ino_, &attr));
+      length = attr.length;
+    }
+  }
+  uint64_t base = 0;
+  switch (whence) {
+    case SEEK_SET:
+      base = 0;
+      break;
+    case SEEK_CUR:
+      base = pos_;
+      break;
+    case SEEK_END:
+      base = length;
+      break;
+    case SEEK_DATA:
+    case SEEK_HOLE:
+      // Without hole tracking the whole file is data followed by the implicit hole at EOF.
+      if (offset < 0 || static_cast<uint64_t>(offset) >= length) {
+        return Status::Error(ENXIO, "offset beyond end of file");
+      }
+      pos_ = whence == SEEK_DATA ? static_cast<uint64_t>(offset) : length;
+      if (pos) *pos = pos_;
+      return Status::OK();
+    default:
+      return Status::Invalid("bad whence " + std::to_string(whence));
+  }
+  if (base > static_cast<uint64_t>(INT64_MAX) ||
+      (offset > 0 && static_cast<int64_t>(base) > INT64_MAX - offset)) {
+    return Status::Error(EOVERFLOW, "resulting offset too large");
+  }
+  const int64_t result = static_cast<int64_t>(base) + offset;
+  if (result < 0) return Status::Invalid("resulting offset is negative");
+  pos_ = static_cast<uint64_t>(result);
+  if (pos) *pos = pos_;
+  return Status::OK();
+}
+
+Status FileImpl::Ftruncate(uint64_t length) {
+  std::shared_lock lk(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  if (is_dir_) return Status::Error(EISDIR, "cannot truncate a directory");
+  if (!writable()) return Status::Invalid("file not open for writing");
+  if (core_->read_only()) return Status::Error(EROFS, "read-only volume");
+  // The handle was opened for writing, which already checked W permission (as ftruncate(2)).
+  return core_->Truncate(ctx_, *st_, length, /*skip_perm_check=*/true, nullptr);
+}
+
+Status FileImpl::FlushData() {
+  if (!st_) return Status::OK();
+  std::lock_guard lk(st_->mu);
+  Status s = core_->CommitAllLocked(*st_);
+  Status sticky = std::move(st_->error);
+  st_->error = Status::OK();
+  return s.ok() ? sticky : s;
+}
+
+Status FileImpl::Flush() {
+  std::shared_lock lk(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  return FlushData();
+}
+
+Status FileImpl::Fsync() {
+  // A committed slice is durable: its blocks were stored before meta recorded it.
+  return Flush();
+}
+
+Status FileImpl::Fstat(Attr* attr) {
+  std::shared_lock lk(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  if (!st_) return core_->meta().GetAttr(ctx_, ino_, attr);
+  std::lock_guard ilk(st_->mu);
+  JFS_RETURN_IF_ERROR(core_->meta().GetAttr(ctx_, ino_, attr));
+  if (attr->length != st_->length) {
+    // Another client changed the length: our cached slice lists are stale too.
+    st_->length = attr->length;
+    st_->slices.clear();
+  }
+  attr->length = std::max(attr->length, st_->pending_end);
+  return Status::OK();
+}
+
+Status FileImpl::Close() {
+  std::unique_lock lk(mu_);
+  if (closed_) return BadHandle();
+  closed_ = true;
+  Status s = FlushData();
+  Status c = core_->meta().Close(ctx_, ino_);
+  if (s.ok() && !c.ok()) s = std::move(c);
+  if (st_) core_->ReleaseInode(st_);
+  core_->UnregisterFile(registry_id_);
+  return s;
+}
+
+// ---- directory streams ------------------------------------------------------------------------
+
+DirStreamImpl::DirStreamImpl(std::shared_ptr<VolumeCore> core, const Context& ctx, Ino ino)
+    : core_(std::move(core)), ctx_(ctx), ino_(ino) {}
+
+Status DirStreamImpl::Next(DirEntry* entry, bool* end) {
+  std::lock_guard lk(mu_);
+  *end = false;
+  if (closed_ || core_->closed()) return Status::Error(EBADF, "directory stream is closed");
+  while (true) {
+    while (next_ < page_.size()) {
+      meta::Entry& e = page_[next_++];
+      if (e.name == "." || e.name == "..") continue;
+      entry->name = std::move(e.name);
+      entry->inode = e.inode;
+      entry->attr = e.attr;
+      if (e.attr.typ == meta::kTypeFile) {
+        // Include what this Volume has buffered for a file being written.
+        if (auto st = core_->FindInode(e.inode)) {
+          std::lock_guard ilk(st->mu);
+          entry->attr.length = std::max(entry->attr.length, st->pending_end);
+        }
+      }
+      return Status::OK();
+    }
+    if (started_ && cursor_.empty()) {
+      page_.clear();
+      page_.shrink_to_fit();
+      *end = true;
+      return Status::OK();
+    }
+    page_.clear();
+    next_ = 0;
+    JFS_RETURN_IF_ERROR(core_->meta().Readdir(ctx_, ino_, true, &cursor_, kPageSize, &page_));
+    started_ = true;
+  }
+}
+
+Status DirStreamImpl::Close() {
+  std::lock_guard lk(mu_);
+  if (closed_) return Status::Error(EBADF, "directory stream is closed");
+  closed_ = true;
+  page_.clear();
+  page_.shrink_to_fit();
+  return Status::OK();
+}
+
+}  // namespace jfs::lib

@@ -1,0 +1,219 @@
+// Internals of the lib layer shared by volume.cc, io.cc, file.cc and path.cc. Not part of any
+// contract: only lib/ includes this.
+//
+// Ownership: a Volume (VolumeImpl) owns a shared VolumeCore; every File and DirStream holds a
+// shared_ptr to the same core, so a handle outliving its Volume stays memory-safe and answers
+// EBADF once the core is closed.
+//
+// Locking order (never acquired in the other direction):
+//   FileImpl::mu_  →  InodeState::mu  →  VolumeCore::mu_
+// No thread holds two InodeState::mu at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "chunk/chunk_store.h"
+#include "lib/volume.h"
+#include "meta/meta.h"
+#include "object/object_store.h"
+
+namespace jfs::lib {
+
+// Writes a warning to stderr (errors that must not fail the caller, e.g. a failed object delete).
+void LogWarning(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// ---- paths ------------------------------------------------------------------------------------
+
+struct ParsedPath {
+  std::deque<std::string> comps;
+  bool absolute = false;
+  bool trailing_slash = false;  // the path ends with '/' after at least one component
+};
+
+// Splits `path` into components (empty ones from duplicate slashes dropped). `require_absolute`
+// rejects relative paths (EINVAL); empty → ENOENT; a component over 255 bytes → ENAMETOOLONG;
+// a NUL byte → EINVAL.
+Status ParsePath(std::string_view path, bool require_absolute, ParsedPath* out);
+
+// ---- per-inode data state ---------------------------------------------------------------------
+
+// A slice being written: bytes live in the chunk layer's writer until Commit.
+struct PendingSlice {
+  std::unique_ptr<chunk::SliceWriter> writer;
+  uint64_t id = 0;
+  uint32_t pos = 0;      // chunk offset of slice byte 0
+  uint32_t len = 0;      // bytes written so far (slice-relative end)
+  uint32_t flushed = 0;  // slice offset below which blocks were handed to FlushTo: immutable now
+};
+
+// State of one regular file that is open in this Volume, shared by all its Files.
+struct InodeState {
+  explicit InodeState(Ino i) : ino(i) {}
+  const Ino ino;
+  int open_count = 0;  // guarded by VolumeCore::mu_
+
+  std::mutex mu;  // guards everything below
+  // Length as committed to meta (as last seen by this client).
+  uint64_t length = 0;
+  // Uncommitted slices per chunk index, in creation order (commit order).
+  std::map<uint32_t, std::vector<PendingSlice>> pending;
+  uint64_t pending_end = 0;  // max file offset covered by a pending slice, 0 when none
+  // Resolved slices per chunk (close-to-open: dropped on open and on our own writes/truncates).
+  std::unordered_map<uint32_t, std::shared_ptr<const std::vector<meta::SliceView>>> slices;
+  // First error of a commit nobody waited for (buffer pressure from another file); reported by
+  // the next Write/Flush/Fsync/Close of any handle.
+  Status error;
+
+  uint64_t LocalLength() const { return length > pending_end ? length : pending_end; }
+  bool HasPending() const { return !pending.empty(); }
+};
+
+class FileImpl;
+
+// Everything a Volume's handles share.
+class VolumeCore {
+ public:
+  VolumeCore(const VolumeOptions& opts, meta::Format format,
+             std::shared_ptr<object::ObjectStore> store, std::unique_ptr<chunk::ChunkStore> chunks,
+             std::unique_ptr<meta::Meta> meta);
+  ~VolumeCore();
+
+  meta::Meta& meta() { return *meta_; }
+  chunk::ChunkStore& chunks() { return *chunks_; }
+  const meta::Format& format() const { return format_; }
+  const VolumeOptions& options() const { return opts_; }
+  bool read_only() const { return opts_.read_only; }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  void MarkClosed() { closed_.store(true, std::memory_order_release); }
+
+  // Open-inode table. Acquire registers one more open handle and resets the caches from `attr`
+  // (close-to-open); Release drops it.
+  std::shared_ptr<InodeState> AcquireInode(Ino ino, const meta::Attr& attr);
+  void ReleaseInode(const std::shared_ptr<InodeState>& st);
+  // The state of `ino` if some handle of this Volume has it open.
+  std::shared_ptr<InodeState> FindInode(Ino ino);
+
+  // Registry of open files, so Close can flush and invalidate them.
+  void RegisterFile(uint64_t* id, const std::shared_ptr<FileImpl>& f);
+  void UnregisterFile(uint64_t id);
+  std::vector<std::shared_ptr<FileImpl>> OpenFiles();
+
+  // ---- data path (io.cc). Functions taking `InodeState&` expect st.mu to be held. ----
+  // Buffers `size` bytes at `off` into pending slices, committing as the rules require.
+  Status WriteLocked(InodeState& st, const char* buf, uint64_t size, uint64_t off);
+  // Commits every pending slice of the inode / of chunk `indx`, in creation order.
+  Status CommitAllLocked(InodeState& st);
+  Status CommitChunkLocked(InodeState& st, uint32_t indx);
+  // Reads [off, off+size) clamped to the local length; *n = bytes produced. Takes st.mu itself
+  // (dropped while object data is fetched).
+  Status Read(InodeState& st, char* buf, uint64_t size, uint64_t off, uint64_t* n);
+  // Flushes pending writes then truncates in meta and resets the caches. Takes st.mu itself.
+  Status Truncate(const Context& ctx, InodeState& st, uint64_t length, bool skip_perm_check,
+                  meta::Attr* attr);
+  // After a write: if the volume holds more than buffer_size unflushed bytes, commits other open
+  // inodes' slices (errors become their sticky errors). Call with no inode lock held.
+  void RelieveBufferPressure();
+
+  uint64_t buffered_bytes() const { return buffered_.load(); }
+
+  // Internal credentials for data-path meta calls (permissions were checked at open).
+  const Context& data_ctx() const { return data_ctx_; }
+
+ private:
+  PendingSlice* FindWritable(std::vector<PendingSlice>& list, uint32_t cpos, uint32_t n);
+  void RecomputePendingEnd(InodeState& st);
+
+  const VolumeOptions opts_;
+  const meta::Format format_;
+  std::shared_ptr<object::ObjectStore> store_;
+  // Declared before meta_ so it is destroyed after it: meta's OnDeleteSlice callback uses it.
+  std::unique_ptr<chunk::ChunkStore> chunks_;
+  std::unique_ptr<meta::Meta> meta_;
+  Context data_ctx_;
+  std::atomic<bool> closed_{false};
+  std::atomic<uint64_t> buffered_{0};
+
+  std::mutex mu_;  // guards inodes_, files_, next_file_id_
+  std::unordered_map<Ino, std::shared_ptr<InodeState>> inodes_;
+  std::map<uint64_t, std::weak_ptr<FileImpl>> files_;
+  uint64_t next_file_id_ = 1;
+};
+
+// ---- handles (file.cc) ------------------------------------------------------------------------
+
+class FileImpl : public File, public std::enable_shared_from_this<FileImpl> {
+ public:
+  // `st` is null for directories.
+  FileImpl(std::shared_ptr<VolumeCore> core, const Context& ctx, Ino ino, int flags, bool is_dir,
+           std::shared_ptr<InodeState> st);
+  ~FileImpl() override;
+
+  Ino inode() const override { return ino_; }
+  int flags() const override { return flags_; }
+  Status Read(char* buf, uint64_t size, uint64_t* n) override;
+  Status Write(const char* buf, uint64_t size, uint64_t* n) override;
+  Status Pread(char* buf, uint64_t size, uint64_t offset, uint64_t* n) override;
+  Status Pwrite(const char* buf, uint64_t size, uint64_t offset, uint64_t* n) override;
+  Status Lseek(int64_t offset, int whence, uint64_t* pos) override;
+  Status Ftruncate(uint64_t length) override;
+  Status Flush() override;
+  Status Fsync() override;
+  Status Fstat(Attr* attr) override;
+  Status Close() override;
+
+  void set_registry_id(uint64_t id) { registry_id_ = id; }
+
+ private:
+  bool readable() const;
+  bool writable() const;
+  Status CheckOpen() const;  // requires mu_ (shared or exclusive)
+  Status ReadAt(char* buf, uint64_t size, uint64_t offset, uint64_t* n);
+  // Writes at `offset`, or at the end of file when `append`; *at = where the bytes went.
+  Status WriteAt(const char* buf, uint64_t size, uint64_t offset, bool append, uint64_t* n,
+                 uint64_t* at);
+  Status FlushData();
+
+  const std::shared_ptr<VolumeCore> core_;
+  const Context ctx_;
+  const Ino ino_;
+  const int flags_;
+  const bool is_dir_;
+  std::shared_ptr<InodeState> st_;
+  uint64_t registry_id_ = 0;
+
+  // Exclusive for Read/Write/Lseek (they use the position) and Close; shared for the rest.
+  std::shared_mutex mu_;
+  uint64_t pos_ = 0;
+  bool closed_ = false;
+};
+
+class DirStreamImpl : public DirStream {
+ public:
+  DirStreamImpl(std::shared_ptr<VolumeCore> core, const Context& ctx, Ino ino);
+  Status Next(DirEntry* entry, bool* end) override;
+  Status Close() override;
+
+ private:
+  static constexpr size_t kPageSize = 1000;
+  const std::shared_ptr<VolumeCore> core_;
+  const Context ctx_;
+  const Ino ino_;
+  std::mutex mu_;
+  std::vector<meta::Entry> page_;
+  size_t next_ = 0;
+  std::string cursor_;
+  bool started_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace jfs::lib

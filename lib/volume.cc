@@ -1,0 +1,911 @@
+// Volume: Format, Open, path resolution and the path-level operations.
+#include "lib/volume.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <random>
+#include <thread>
+
+#include "lib/internal.h"
+
+namespace jfs::lib {
+
+namespace {
+
+using meta::kRootIno;
+
+// Reported in the session info; a JuiceFS-style version so `juicefs status` can parse it.
+constexpr const char* kClientVersion = "1.2.0+libjuicefs.0.1.0";
+constexpr int kMaxSymlinkFollows = 40;
+constexpr uint32_t kUnchanged = static_cast<uint32_t>(-1);
+
+// ---- Format helpers -----------------------------------------------------------------------------
+
+bool ValidVolumeName(const std::string& name) {
+  if (name.size() < 3 || name.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (char c : name) {
+    if (!alnum(c) && c != '-') return false;
+  }
+  return alnum(name.front()) && alnum(name.back());
+}
+
+Status NewUuid(std::string* out) {
+  uint8_t b[16];
+  try {
+    std::random_device rd;  // /dev/urandom on Linux
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t r = rd();
+      for (int j = 0; j < 4; ++j) b[i * 4 + j] = static_cast<uint8_t>(r >> (8 * j));
+    }
+  } catch (const std::exception& e) {
+    return Status::IOError(std::string("no random source for the volume UUID: ") + e.what());
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static const char* kHex = "0123456789abcdef";
+  out->clear();
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out->push_back('-');
+    out->push_back(kHex[b[i] >> 4]);
+    out->push_back(kHex[b[i] & 15]);
+  }
+  return Status::OK();
+}
+
+std::string HomeDir() {
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return h;
+  struct passwd pw;
+  struct passwd* res = nullptr;
+  char buf[4096];
+  if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res != nullptr && res->pw_dir) {
+    return res->pw_dir;
+  }
+  return "/";
+}
+
+// filepath.Abs + "/" as JuiceFS does for `file` buckets: absolute, lexically cleaned, one
+// trailing slash.
+Status AbsoluteDir(const std::string& dir, std::string* out) {
+  std::string path = dir;
+  if (path.empty() || path.front() != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+      return Status::Error(errno, "cannot resolve relative bucket path: getcwd failed");
+    }
+    path = std::string(cwd) + "/" + path;
+  }
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string comp = path.substr(i, j - i);
+    if (comp == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!comp.empty() && comp != ".") {
+      parts.push_back(std::move(comp));
+    }
+    i = j + 1;
+  }
+  out->assign("/");
+  for (auto& p : parts) *out += p + "/";
+  return Status::OK();
+}
+
+// True when the store already holds data objects (JuiceFS refuses to format over them, so two
+// volumes never mix their blocks).
+Status StorageHasData(object::ObjectStore& store, bool* has) {
+  *has = false;
+  std::string marker;
+  while (true) {
+    std::vector<object::ObjectInfo> page;
+    bool truncated = false;
+    JFS_RETURN_IF_ERROR(store.List("", marker, "", 1000, &page, &truncated));
+    for (auto& o : page) {
+      if (o.is_dir || o.size == 0) continue;
+      if (o.key == "testing" || o.key.rfind("testing/", 0) == 0) continue;
+      *has = true;
+      return Status::OK();
+    }
+    if (!truncated || page.empty()) return Status::OK();
+    marker = page.back().key;
+  }
+}
+
+// The data store stack of a volume: backend, then the "{name}/" prefix (format.md §1.4).
+// `create` makes the bucket / directory (format time only).
+Status BuildStore(const meta::Format& f, bool create, std::shared_ptr<object::ObjectStore>* out) {
+  std::unique_ptr<object::ObjectStore> raw;
+  JFS_RETURN_IF_ERROR(object::CreateStorage(f.storage, f.bucket, f.access_key, f.secret_key, &raw));
+  if (create) {
+    JFS_RETURN_IF_ERROR(raw->Create().WithContext("creating storage " + raw->Describe()));
+  }
+  *out = object::WithPrefix(std::move(raw), f.name + "/");
+  return Status::OK();
+}
+
+chunk::Config ChunkConfig(const meta::Format& f, int upload_threads) {
+  chunk::Config c;
+  c.block_size = f.BlockSizeBytes();
+  c.hash_prefix = f.hash_prefix;
+  c.compression = f.compression;
+  c.upload_threads = upload_threads;
+  return c;
+}
+
+// ---- path walking -------------------------------------------------------------------------------
+
+enum class LastMode {
+  kFollow,    // look up the last component, following a symlink there
+  kNoFollow,  // look up the last component, not following it
+  kParent,    // only resolve the parent; the last name is not looked up
+};
+
+struct Walked {
+  Ino parent = kRootIno;
+  std::string name;  // last component; "" when the path names the root
+  bool found = false;
+  Ino ino = 0;
+  Attr attr;
+  bool must_dir = false;           // trailing slash
+  std::vector<std::string> canon;  // names from the root to the result (Realpath)
+};
+
+void PushCanon(std::vector<std::string>& canon, const std::string& name) {
+  if (name == ".") return;
+  if (name == "..") {
+    if (!canon.empty()) canon.pop_back();
+    return;
+  }
+  canon.push_back(name);
+}
+
+bool IsDotName(const std::string& name) {
+  return name.empty() || name == "." || name == "..";
+}
+
+Status ReadOnlyError() {
+  return Status::Error(EROFS, "volume is opened read-only");
+}
+
+// ---- the Volume ---------------------------------------------------------------------------------
+
+class VolumeImpl : public Volume {
+ public:
+  VolumeImpl(std::shared_ptr<VolumeCore> core) : core_(std::move(core)) {
+    if (!core_->read_only()) bg_ = std::thread([this] { BackgroundLoop(); });
+  }
+  ~VolumeImpl() override { (void)Close(); }
+
+  Status Close() override;
+  const meta::Format& format() const override { return core_->format(); }
+  uint64_t session_id() const override { return core_->meta().SessionId(); }
+
+  Status Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) override;
+  Status Lstat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) override;
+  Status Access(const Context& ctx, std::string_view path, int mask) override;
+  Status Mkdir(const Context& ctx, std::string_view path, uint16_t mode) override;
+  Status MkdirAll(const Context& ctx, std::string_view path, uint16_t mode) override;
+  Status Rmdir(const Context& ctx, std::string_view path) override;
+  Status Unlink(const Context& ctx, std::string_view path) override;
+  Status Rename(const Context& ctx, std::string_view from, std::string_view to,
+                uint32_t flags) override;
+  Status Link(const Context& ctx, std::string_view existing, std::string_view newpath) override;
+  Status Symlink(const Context& ctx, std::string_view target, std::string_view linkpath) override;
+  Status Readlink(const Context& ctx, std::string_view path, std::string* target) override;
+  Status Chmod(const Context& ctx, std::string_view path, uint16_t mode) override;
+  Status Chown(const Context& ctx, std::string_view path, uint32_t uid, uint32_t gid,
+               bool follow) override;
+  Status Utimens(const Context& ctx, std::string_view path, const struct timespec times[2],
+                 bool follow) override;
+  Status Truncate(const Context& ctx, std::string_view path, uint64_t length) override;
+  Status Mknod(const Context& ctx, std::string_view path, uint32_t mode, uint32_t rdev) override;
+  Status GetXattr(const Context& ctx, std::string_view path, std::string_view name,
+                  std::string* value, bool follow) override;
+  Status SetXattr(const Context& ctx, std::string_view path, std::string_view name,
+                  std::string_view value, int flags, bool follow) override;
+  Status ListXattr(const Context& ctx, std::string_view path, std::vector<std::string>* names,
+                   bool follow) override;
+  Status RemoveXattr(const Context& ctx, std::string_view path, std::string_view name,
+                     bool follow) override;
+  Status StatFs(const Context& ctx, StatVfs* out) override;
+  Status Realpath(const Context& ctx, std::string_view path, std::string* out) override;
+  Status OpenFile(const Context& ctx, std::string_view path, int flags, uint16_t mode,
+                  std::shared_ptr<File>* out) override;
+  Status OpenDir(const Context& ctx, std::string_view path,
+                 std::unique_ptr<DirStream>* out) override;
+
+ private:
+  Status CheckUsable() const {
+    if (core_->closed()) return Status::Error(EBADF, "volume is closed");
+    return Status::OK();
+  }
+  Status CheckWritable() const {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    if (core_->read_only()) return ReadOnlyError();
+    return Status::OK();
+  }
+  Status Walk(const Context& ctx, std::string_view path, LastMode mode, bool allow_missing,
+              Walked* w);
+  Status WalkFound(const Context& ctx, std::string_view path, bool follow, Walked* w) {
+    return Walk(ctx, path, follow ? LastMode::kFollow : LastMode::kNoFollow, false, w);
+  }
+  // A regular file's length includes what this Volume has buffered but not committed.
+  void AddLocalLength(Ino ino, Attr* attr);
+  void BackgroundLoop();
+
+  std::shared_ptr<VolumeCore> core_;
+  std::thread bg_;
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;
+  std::mutex close_mu_;
+  bool closed_ = false;
+};
+
+void VolumeImpl::BackgroundLoop() {
+  bool failing = false;
+  std::unique_lock lk(bg_mu_);
+  while (!bg_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return bg_stop_; })) {
+    lk.unlock();
+    Status s = core_->meta().FlushStats();
+    if (!s.ok() && !failing) LogWarning("flushing volume statistics: %s", s.ToString().c_str());
+    failing = !s.ok();
+    lk.lock();
+  }
+}
+
+Status VolumeImpl::Close() {
+  std::lock_guard lk(close_mu_);
+  if (closed_) return Status::OK();
+  closed_ = true;
+  core_->MarkClosed();  // new operations on the Volume and its handles now fail with EBADF
+  Status first;
+  for (auto& f : core_->OpenFiles()) {
+    Status s = f->Close();
+    if (!s.ok() && !s.Is(EBADF) && first.ok()) first = std::move(s);
+  }
+  {
+    std::lock_guard blk(bg_mu_);
+    bg_stop_ = true;
+  }
+  bg_cv_.notify_all();
+  if (bg_.joinable()) bg_.join();
+  if (!core_->read_only()) {
+    Status s = core_->meta().CloseSession();
+    if (!s.ok() && first.ok()) first = s.WithContext("closing session");
+  }
+  return first;
+}
+
+Status VolumeImpl::Walk(const Context& ctx, std::string_view path, LastMode mode,
+                        bool allow_missing, Walked* w) {
+  ParsedPath pp;
+  JFS_RETURN_IF_ERROR(ParsePath(path, /*require_absolute=*/true, &pp));
+  *w = Walked{};
+  w->must_dir = pp.trailing_slash;
+  std::deque<std::string>& comps = pp.comps;
+  meta::Meta& m = core_->meta();
+  Ino cur = kRootIno;
+  int links = 0;
+  while (!comps.empty()) {
+    std::string name = std::move(comps.front());
+    comps.pop_front();
+    const bool last = comps.empty();
+    if (last && mode == LastMode::kParent) {
+      w->parent = cur;
+      w->name = std::move(name);
+      return Status::OK();
+    }
+    Ino ino = 0;
+    Attr attr;
+    Status s = m.Lookup(ctx, cur, name, &ino, &attr);
+    if (!s.ok()) {
+      if (s.IsNotFound() && last && allow_missing) {
+        w->parent = cur;
+        w->name = std::move(name);
+        return Status::OK();
+      }
+      return s;
+    }
+    if (attr.typ == meta::kTypeSymlink && (!last || mode == LastMode::kFollow || w->must_dir)) {
+      if (++links > kMaxSymlinkFollows) {
+        return Status::Error(ELOOP,
+                             "too many levels of symbolic links in \"" + std::string(path) + "\"");
+      }
+      std::string target;
+      JFS_RETURN_IF_ERROR(m.ReadLink(ctx, ino, &target));
+      ParsedPath tp;
+      JFS_RETURN_IF_ERROR(ParsePath(target, /*require_absolute=*/false, &tp));
+      if (last && tp.trailing_slash) w->must_dir = true;
+      for (auto it = tp.comps.rbegin(); it != tp.comps.rend(); ++it) comps.push_front(*it);
+      if (tp.absolute) {  // absolute targets resolve against the volume root
+        cur = kRootIno;
+        w->canon.clear();
+      }
+      continue;  // relative targets resolve against the symlink's directory, `cur`
+    }
+    if (!last) {
+      if (attr.typ != meta::kTypeDirectory) {
+        return Status::Error(
+            ENOTDIR, "\"" + name + "\" is not a directory in \"" + std::string(path) + "\"");
+      }
+      PushCanon(w->canon, name);
+      cur = ino;
+      continue;
+    }
+    if (w->must_dir && attr.typ != meta::kTypeDirectory) {
+      return Status::Error(ENOTDIR, "\"" + std::string(path) + "\" is not a directory");
+    }
+    PushCanon(w->canon, name);
+    w->parent = cur;
+    w->name = std::move(name);
+    w->found = true;
+    w->ino = ino;
+    w->attr = attr;
+    return Status::OK();
+  }
+  // The path names a directory with no last component: "/" itself, or a symlink to "/".
+  w->parent = cur;
+  w->found = true;
+  w->ino = cur;
+  return m.GetAttr(ctx, cur, &w->attr);
+}
+
+void VolumeImpl::AddLocalLength(Ino ino, Attr* attr) {
+  if (attr->typ != meta::kTypeFile) return;
+  if (auto st = core_->FindInode(ino)) {
+    std::lock_guard lk(st->mu);
+    attr->length = std::max(attr->length, st->pending_end);
+  }
+}
+
+Status VolumeImpl::Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, true, &w));
+  AddLocalLength(w.ino, &w.attr);
+  if (attr) *attr = w.attr;
+  if (ino) *ino = w.ino;
+  return Status::OK();
+}
+
+Status VolumeImpl::Lstat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, false, &w));
+  AddLocalLength(w.ino, &w.attr);
+  if (attr) *attr = w.attr;
+  if (ino) *ino = w.ino;
+  return Status::OK();
+}
+
+Status VolumeImpl::Access(const Context& ctx, std::string_view path, int mask) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  if (mask & ~(R_OK | W_OK | X_OK)) return Status::Invalid("bad access mask");
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, true, &w));
+  if ((mask & W_OK) && core_->read_only()) return ReadOnlyError();
+  return core_->meta().Access(ctx, w.ino, mask, &w.attr);
+}
+
+Status VolumeImpl::Mkdir(const Context& ctx, std::string_view path, uint16_t mode) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(Walk(ctx, path, LastMode::kParent, false, &w));
+  if (IsDotName(w.name)) return Status::Exists("\"" + std::string(path) + "\" exists");
+  return core_->meta().Mkdir(ctx, w.parent, w.name, mode & 07777, ctx.umask, nullptr, nullptr);
+}
+
+Status VolumeImpl::MkdirAll(const Context& ctx, std::string_view path, uint16_t mode) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  ParsedPath pp;
+  JFS_RETURN_IF_ERROR(ParsePath(path, true, &pp));
+  std::string prefix;
+  const size_t n = pp.comps.size();
+  for (size_t i = 0; i < n; ++i) {
+    prefix += "/" + pp.comps[i];
+    const bool last = i + 1 == n;
+    Walked w;
+    Status s = WalkFound(ctx, prefix, true, &w);
+    if (s.IsNotFound()) {
+      s = Mkdir(ctx, prefix, mode);
+      if (s.ok()) continue;
+      if (!s.Is(EEXIST)) return s;
+      s = WalkFound(ctx, prefix, true, &w);  // lost a race with another creator
+    }
+    JFS_RETURN_IF_ERROR(s);
+    if (w.attr.typ != meta::kTypeDirectory) {
+      return Status::Error(last ? EEXIST : ENOTDIR,
+                           "\"" + prefix + "\" exists and is not a directory");
+    }
+  }
+  return Status::OK();
+}
+
+Status VolumeImpl::Rmdir(const Context& ctx, std::string_view path) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(Walk(ctx, path, LastMode::kParent, false, &w));
+  if (w.name.empty()) return Status::Error(EBUSY, "cannot remove the root directory");
+  if (w.name == ".") return Status::Invalid("cannot remove \".\"");
+  if (w.name == "..") return Status::Error(ENOTEMPTY, "cannot remove \"..\"");
+  return core_->meta().Rmdir(ctx, w.parent, w.name);
+}
+
+Status VolumeImpl::Unlink(const Context& ctx, std::string_view path) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(Walk(ctx, path, LastMode::kParent, false, &w));
+  if (IsDotName(w.name))
+    return Status::Error(EISDIR, "\"" + std::string(path) + "\" is a directory");
+  if (w.must_dir) {
+    Ino ino = 0;
+    Attr attr;
+    JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, w.parent, w.name, &ino, &attr));
+    if (attr.typ == meta::kTypeDirectory) {
+      return Status::Error(EISDIR, "\"" + std::string(path) + "\" is a directory");
+    }
+    return Status::Error(ENOTDIR, "\"" + std::string(path) + "\" is not a directory");
+  }
+  return core_->meta().Unlink(ctx, w.parent, w.name);
+}
+
+Status VolumeImpl::Rename(const Context& ctx, std::string_view from, std::string_view to,
+                          uint32_t flags) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked src, dst;
+  JFS_RETURN_IF_ERROR(Walk(ctx, from, LastMode::kParent, false, &src));
+  JFS_RETURN_IF_ERROR(Walk(ctx, to, LastMode::kParent, false, &dst));
+  if (src.name.empty() || dst.name.empty()) {
+    return Status::Error(EBUSY, "cannot rename the root directory");
+  }
+  if (src.name == "." || src.name == ".." || dst.name == "." || dst.name == "..") {
+    return Status::Invalid("cannot rename \".\" or \"..\"");
+  }
+  if (src.must_dir || dst.must_dir) {
+    Ino ino = 0;
+    Attr attr;
+    JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, src.parent, src.name, &ino, &attr));
+    if (attr.typ != meta::kTypeDirectory) {
+      return Status::Error(ENOTDIR, "\"" + std::string(from) + "\" is not a directory");
+    }
+  }
+  return core_->meta().Rename(ctx, src.parent, src.name, dst.parent, dst.name, flags, nullptr,
+                              nullptr);
+}
+
+Status VolumeImpl::Link(const Context& ctx, std::string_view existing, std::string_view newpath) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked src, dst;
+  // As link(2) on Linux (and JuiceFS): a symlink named by `existing` is linked itself.
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, existing, false, &src));
+  JFS_RETURN_IF_ERROR(Walk(ctx, newpath, LastMode::kParent, false, &dst));
+  if (IsDotName(dst.name)) return Status::Exists("\"" + std::string(newpath) + "\" exists");
+  return core_->meta().Link(ctx, src.ino, dst.parent, dst.name, nullptr);
+}
+
+Status VolumeImpl::Symlink(const Context& ctx, std::string_view target, std::string_view linkpath) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  if (target.empty()) return Status::NotFound("empty symlink target");
+  if (target.size() > meta::kMaxSymlink) {
+    return Status::Error(ENAMETOOLONG, "symlink target longer than 4096 bytes");
+  }
+  if (target.find('\0') != std::string_view::npos) {
+    return Status::Invalid("symlink target contains a NUL byte");
+  }
+  Walked w;
+  JFS_RETURN_IF_ERROR(Walk(ctx, linkpath, LastMode::kParent, false, &w));
+  if (IsDotName(w.name)) return Status::Exists("\"" + std::string(linkpath) + "\" exists");
+  return core_->meta().Symlink(ctx, w.parent, w.name, target, nullptr, nullptr);
+}
+
+Status VolumeImpl::Readlink(const Context& ctx, std::string_view path, std::string* target) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, false, &w));
+  if (w.attr.typ != meta::kTypeSymlink) {
+    return Status::Invalid("\"" + std::string(path) + "\" is not a symbolic link");
+  }
+  return core_->meta().ReadLink(ctx, w.ino, target);
+}
+
+Status VolumeImpl::Chmod(const Context& ctx, std::string_view path, uint16_t mode) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, true, &w));
+  Attr in;
+  in.mode = mode & 07777;
+  return core_->meta().SetAttr(ctx, w.ino, meta::kSetMode, in, nullptr);
+}
+
+Status VolumeImpl::Chown(const Context& ctx, std::string_view path, uint32_t uid, uint32_t gid,
+                         bool follow) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, follow, &w));
+  uint32_t mask = 0;
+  Attr in;
+  if (uid != kUnchanged) {
+    mask |= meta::kSetUid;
+    in.uid = uid;
+  }
+  if (gid != kUnchanged) {
+    mask |= meta::kSetGid;
+    in.gid = gid;
+  }
+  if (mask == 0) return Status::OK();
+  return core_->meta().SetAttr(ctx, w.ino, mask, in, nullptr);
+}
+
+Status VolumeImpl::Utimens(const Context& ctx, std::string_view path,
+                           const struct timespec times[2], bool follow) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  const struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+  const struct timespec* t = times != nullptr ? times : now;
+  for (int i = 0; i < 2; ++i) {
+    const long ns = t[i].tv_nsec;
+    if (ns != UTIME_NOW && ns != UTIME_OMIT && (ns < 0 || ns >= 1000000000L)) {
+      return Status::Invalid("bad tv_nsec in utimens");
+    }
+  }
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, follow, &w));
+  uint32_t mask = 0;
+  Attr in;
+  if (t[0].tv_nsec == UTIME_NOW) {
+    mask |= meta::kSetAtimeNow;
+  } else if (t[0].tv_nsec != UTIME_OMIT) {
+    mask |= meta::kSetAtime;
+    in.atime = t[0].tv_sec;
+    in.atimensec = static_cast<uint32_t>(t[0].tv_nsec);
+  }
+  if (t[1].tv_nsec == UTIME_NOW) {
+    mask |= meta::kSetMtimeNow;
+  } else if (t[1].tv_nsec != UTIME_OMIT) {
+    mask |= meta::kSetMtime;
+    in.mtime = t[1].tv_sec;
+    in.mtimensec = static_cast<uint32_t>(t[1].tv_nsec);
+  }
+  if (mask == 0) return Status::OK();
+  return core_->meta().SetAttr(ctx, w.ino, mask, in, nullptr);
+}
+
+Status VolumeImpl::Truncate(const Context& ctx, std::string_view path, uint64_t length) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, true, &w));
+  if (w.attr.typ == meta::kTypeDirectory) {
+    return Status::Error(EISDIR, "\"" + std::string(path) + "\" is a directory");
+  }
+  if (w.attr.typ != meta::kTypeFile) {
+    return Status::Invalid("\"" + std::string(path) + "\" is not a regular file");
+  }
+  if (auto st = core_->FindInode(w.ino)) {
+    return core_->Truncate(ctx, *st, length, /*skip_perm_check=*/false, nullptr);
+  }
+  return core_->meta().Truncate(ctx, w.ino, length, /*skip_perm_check=*/false, nullptr);
+}
+
+Status VolumeImpl::Mknod(const Context& ctx, std::string_view path, uint32_t mode, uint32_t rdev) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  uint8_t type = 0;
+  switch (mode & S_IFMT) {
+    case 0:
+    case S_IFREG:
+      type = meta::kTypeFile;
+      break;
+    case S_IFIFO:
+      type = meta::kTypeFIFO;
+      break;
+    case S_IFSOCK:
+      type = meta::kTypeSocket;
+      break;
+    case S_IFCHR:
+    case S_IFBLK:
+      if (!ctx.IsRoot()) return Status::Error(EPERM, "only root may create device nodes");
+      type = (mode & S_IFMT) == S_IFCHR ? meta::kTypeCharDev : meta::kTypeBlockDev;
+      break;
+    default:
+      return Status::Invalid("mknod creates regular files, FIFOs, sockets and devices only");
+  }
+  Walked w;
+  JFS_RETURN_IF_ERROR(Walk(ctx, path, LastMode::kParent, false, &w));
+  if (IsDotName(w.name)) return Status::Exists("\"" + std::string(path) + "\" exists");
+  return core_->meta().Mknod(ctx, w.parent, w.name, type, mode & 07777, ctx.umask, rdev, nullptr,
+                             nullptr);
+}
+
+Status VolumeImpl::GetXattr(const Context& ctx, std::string_view path, std::string_view name,
+                            std::string* value, bool follow) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, follow, &w));
+  return core_->meta().GetXattr(ctx, w.ino, name, value);
+}
+
+Status VolumeImpl::SetXattr(const Context& ctx, std::string_view path, std::string_view name,
+                            std::string_view value, int flags, bool follow) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, follow, &w));
+  return core_->meta().SetXattr(ctx, w.ino, name, value, flags);
+}
+
+Status VolumeImpl::ListXattr(const Context& ctx, std::string_view path,
+                             std::vector<std::string>* names, bool follow) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, follow, &w));
+  return core_->meta().ListXattr(ctx, w.ino, names);
+}
+
+Status VolumeImpl::RemoveXattr(const Context& ctx, std::string_view path, std::string_view name,
+                               bool follow) {
+  JFS_RETURN_IF_ERROR(CheckWritable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, follow, &w));
+  return core_->meta().RemoveXattr(ctx, w.ino, name);
+}
+
+Status VolumeImpl::StatFs(const Context& ctx, StatVfs* out) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  meta::StatFS s;
+  JFS_RETURN_IF_ERROR(core_->meta().StatFS(ctx, &s));
+  *out = StatVfs{};
+  out->total_bytes = s.total_space;
+  out->free_bytes = s.avail_space;
+  out->total_inodes = s.used_inodes + s.avail_inodes;
+  out->free_inodes = s.avail_inodes;
+  out->max_name = meta::kMaxName;
+  return Status::OK();
+}
+
+Status VolumeImpl::Realpath(const Context& ctx, std::string_view path, std::string* out) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, true, &w));
+  out->clear();
+  for (auto& c : w.canon) *out += "/" + c;
+  if (out->empty()) *out = "/";
+  return Status::OK();
+}
+
+Status VolumeImpl::OpenFile(const Context& ctx, std::string_view path, int flags, uint16_t mode,
+                            std::shared_ptr<File>* out) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  const int acc = flags & O_ACCMODE;
+  if (acc != O_RDONLY && acc != O_WRONLY && acc != O_RDWR) {
+    return Status::Invalid("bad access mode in open flags");
+  }
+  const bool wants_write = acc != O_RDONLY;
+  const bool create = (flags & O_CREAT) != 0;
+  const bool excl = create && (flags & O_EXCL) != 0;
+  if (create && (flags & O_DIRECTORY)) return Status::Invalid("O_CREAT with O_DIRECTORY");
+  if (core_->read_only() && (wants_write || (flags & O_TRUNC))) return ReadOnlyError();
+  meta::Meta& m = core_->meta();
+
+  // O_EXCL never follows a symlink in the last component (it must fail with EEXIST).
+  const LastMode last = (flags & O_NOFOLLOW) || excl ? LastMode::kNoFollow : LastMode::kFollow;
+  Walked w;
+  JFS_RETURN_IF_ERROR(Walk(ctx, path, last, create, &w));
+  Ino ino = 0;
+  Attr attr;
+  bool created = false;
+  if (!w.found) {
+    if (w.must_dir) return Status::Error(EISDIR, "cannot create \"" + std::string(path) + "\"");
+    if (core_->read_only()) return ReadOnlyError();
+    Status s = m.Create(ctx, w.parent, w.name, mode & 07777, ctx.umask, flags, &ino, &attr);
+    if (s.ok()) {
+      created = true;
+    } else if (s.Is(EEXIST) && !excl) {
+      JFS_RETURN_IF_ERROR(Walk(ctx, path, last, false, &w));  // created meanwhile: open it
+    } else {
+      return s;
+    }
+  }
+  if (!created) {
+    if (excl) return Status::Exists("\"" + std::string(path) + "\" exists");
+    const uint8_t typ = w.attr.typ;
+    if (typ == meta::kTypeSymlink) {
+      return Status::Error(ELOOP, "\"" + std::string(path) + "\" is a symbolic link (O_NOFOLLOW)");
+    }
+    if ((flags & O_DIRECTORY) && typ != meta::kTypeDirectory) {
+      return Status::Error(ENOTDIR, "\"" + std::string(path) + "\" is not a directory");
+    }
+    if (typ == meta::kTypeDirectory) {
+      if (wants_write || (flags & O_TRUNC)) {
+        return Status::Error(EISDIR, "\"" + std::string(path) + "\" is a directory");
+      }
+    } else if (typ == meta::kTypeSocket) {
+      return Status::Error(ENXIO, "cannot open a socket");
+    } else if (typ != meta::kTypeFile) {
+      return Status::NotSupported("only regular files and directories can be opened");
+    }
+    ino = w.ino;
+    JFS_RETURN_IF_ERROR(m.Open(ctx, ino, flags, &attr));
+  }
+
+  const bool is_dir = attr.typ == meta::kTypeDirectory;
+  std::shared_ptr<InodeState> st;
+  if (!is_dir) st = core_->AcquireInode(ino, attr);
+  if (!created && !is_dir && wants_write && (flags & O_TRUNC)) {
+    uint64_t len = 0;
+    {
+      std::lock_guard lk(st->mu);
+      len = st->LocalLength();
+    }
+    if (len > 0) {
+      // meta->Open checked W permission for O_TRUNC already.
+      Status s = core_->Truncate(ctx, *st, 0, /*skip_perm_check=*/true, nullptr);
+      if (!s.ok()) {
+        core_->ReleaseInode(st);
+        (void)m.Close(ctx, ino);
+        return s;
+      }
+    }
+  }
+  auto f = std::make_shared<FileImpl>(core_, ctx, ino, flags, is_dir, std::move(st));
+  uint64_t id = 0;
+  core_->RegisterFile(&id, f);
+  f->set_registry_id(id);
+  *out = std::move(f);
+  return Status::OK();
+}
+
+Status VolumeImpl::OpenDir(const Context& ctx, std::string_view path,
+                           std::unique_ptr<DirStream>* out) {
+  JFS_RETURN_IF_ERROR(CheckUsable());
+  Walked w;
+  JFS_RETURN_IF_ERROR(WalkFound(ctx, path, true, &w));
+  if (w.attr.typ != meta::kTypeDirectory) {
+    return Status::Error(ENOTDIR, "\"" + std::string(path) + "\" is not a directory");
+  }
+  JFS_RETURN_IF_ERROR(core_->meta().Access(ctx, w.ino, R_OK, &w.attr));
+  *out = std::make_unique<DirStreamImpl>(core_, ctx, w.ino);
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- Format -------------------------------------------------------------------------------------
+
+Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Format* out) {
+  if (!ValidVolumeName(opts.name)) {
+    return Status::Invalid("invalid volume name \"" + opts.name +
+                           "\": it must be 3-63 characters of lowercase letters, digits and "
+                           "'-', starting and ending with a letter or digit");
+  }
+  if (opts.block_size_kib < 64 || opts.block_size_kib > 16384) {
+    return Status::Invalid("block size must be between 64 KiB and 16 MiB, got " +
+                           std::to_string(opts.block_size_kib) + " KiB");
+  }
+  uint32_t bs = 64;
+  while (bs * 2 <= opts.block_size_kib) bs *= 2;  // rounded down to a power of two (JuiceFS)
+  if (opts.trash_days < 0) return Status::Invalid("trash days must not be negative");
+
+  meta::Format f;
+  f.name = opts.name;
+  f.storage = opts.storage.empty() ? "file" : opts.storage;
+  f.bucket = opts.bucket;
+  if (f.storage == "file") {
+    if (f.bucket.empty()) f.bucket = HomeDir() + "/.juicefs/local/";
+    JFS_RETURN_IF_ERROR(AbsoluteDir(f.bucket, &f.bucket));
+  }
+  f.access_key = opts.access_key;
+  f.secret_key = opts.secret_key;
+  f.block_size_kib = static_cast<int>(bs);
+  f.compression = opts.compression.empty() ? "none" : opts.compression;
+  f.hash_prefix = opts.hash_prefix;
+  f.capacity = opts.capacity;
+  f.inodes = opts.inodes;
+  f.trash_days = opts.trash_days;
+  f.meta_version = 1;
+  f.min_client_version = "1.1.0-A";
+
+  std::unique_ptr<meta::Meta> m;
+  JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
+  meta::Format old;
+  Status ls = m->Load(&old);
+  const bool exists = ls.ok();
+  if (!exists && !ls.IsNotFound()) return ls.WithContext("reading the existing format");
+  if (exists) {
+    if (!opts.force) {
+      return Status::Exists("volume already formatted (name \"" + old.name +
+                            "\"); use force to re-format");
+    }
+    // Re-format: keep the identity and whatever this client does not interpret.
+    meta::Format merged = old;
+    merged.name = f.name;
+    merged.storage = f.storage;
+    merged.bucket = f.bucket;
+    merged.access_key = f.access_key;
+    merged.secret_key = f.secret_key;
+    merged.block_size_kib = f.block_size_kib;
+    merged.compression = f.compression;
+    merged.hash_prefix = f.hash_prefix;
+    merged.capacity = f.capacity;
+    merged.inodes = f.inodes;
+    merged.trash_days = f.trash_days;
+    f = std::move(merged);
+  } else {
+    JFS_RETURN_IF_ERROR(NewUuid(&f.uuid));
+  }
+
+  std::shared_ptr<object::ObjectStore> store;
+  JFS_RETURN_IF_ERROR(BuildStore(f, true, &store));
+  {
+    // Rejects settings the data layer cannot serve (compression) before anything is written.
+    std::unique_ptr<chunk::ChunkStore> probe;
+    Status cs = chunk::NewChunkStore(ChunkConfig(f, 1), store, &probe);
+    if (!cs.ok()) return Status::Invalid(cs.message());
+  }
+  if (!exists) {
+    bool has_data = false;
+    JFS_RETURN_IF_ERROR(StorageHasData(*store, &has_data).WithContext("listing storage"));
+    if (has_data) {
+      return Status::Exists("storage " + store->Describe() +
+                            " is not empty; clean it up or pick another volume name");
+    }
+    Status ps = store->Put("juicefs_uuid", f.uuid);
+    if (!ps.ok()) return ps.WithContext("storage " + store->Describe() + " is not writable");
+  }
+  Status is = m->Init(f, opts.force);
+  if (!is.ok()) {
+    if (!exists) (void)store->Delete("juicefs_uuid");
+    return is;
+  }
+  if (out != nullptr) *out = f;
+  return Status::OK();
+}
+
+// ---- Open ---------------------------------------------------------------------------------------
+
+Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
+                    std::unique_ptr<Volume>* out) {
+  out->reset();
+  if (opts.upload_threads <= 0) return Status::Invalid("upload_threads must be positive");
+  std::unique_ptr<meta::Meta> m;
+  JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
+  meta::Format f;
+  JFS_RETURN_IF_ERROR(m->Load(&f));
+  if (f.meta_version > 1) {
+    return Status::NotSupported("volume metadata version " + std::to_string(f.meta_version) +
+                                " is newer than this client supports (1)");
+  }
+  std::shared_ptr<object::ObjectStore> store;
+  JFS_RETURN_IF_ERROR(BuildStore(f, false, &store));
+  std::unique_ptr<chunk::ChunkStore> chunks;
+  JFS_RETURN_IF_ERROR(chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads), store, &chunks));
+  chunk::ChunkStore* cs = chunks.get();  // outlives meta: see VolumeCore member order
+  m->OnDeleteSlice([cs](uint64_t id, uint32_t size) {
+    Status s = cs->Remove(id, size);
+    if (!s.ok()) {
+      LogWarning("deleting slice %llu: %s", static_cast<unsigned long long>(id),
+                 s.ToString().c_str());
+    }
+  });
+  if (!opts.read_only) {
+    meta::SessionInfo info;
+    info.version = kClientVersion;
+    char host[256] = {0};
+    if (gethostname(host, sizeof(host) - 1) == 0) info.host_name = host;
+    info.mount_point = opts.mount_point;
+    info.mount_time = static_cast<int64_t>(std::time(nullptr));
+    info.process_id = static_cast<int>(getpid());
+    JFS_RETURN_IF_ERROR(m->NewSession(info).WithContext("registering session"));
+  }
+  auto core = std::make_shared<VolumeCore>(opts, std::move(f), std::move(store), std::move(chunks),
+                                           std::move(m));
+  *out = std::make_unique<VolumeImpl>(std::move(core));
+  return Status::OK();
+}
+
+}  // namespace jfs::lib
