@@ -1,0 +1,147 @@
+// BaseMeta: the one implementation of Meta (meta/meta.h). It holds every file-system rule (names,
+// permissions, hard links, rename, deletion, accounting, limits) and runs each operation as one
+// Engine transaction over the Tx primitives (meta/engine.h); engines supply storage only.
+//
+// In-memory state kept by one BaseMeta (one client):
+//  * inode and slice-id batches (1024 / 4096 ids per counter increment, JuiceFS inodeBatch /
+//    sliceIdBatch);
+//  * open counts per inode, so a file unlinked while open here keeps its data (nlink 0, registered
+//  as
+//    "sustained" for this session) until the last Close;
+//  * usedSpace / totalInodes deltas, written to the counters by FlushStats. BaseMeta starts no
+//    threads: the owner calls FlushStats periodically (and CloseSession does).
+//
+// Transactions may be re-run by the engine after a conflict, so every transaction body derives its
+// results from the Tx only; side effects outside the database (counter deltas, OnDeleteSlice
+// callbacks) are collected per attempt and applied once, after the commit.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "meta/engine.h"
+#include "meta/meta.h"
+
+namespace jfs::meta {
+
+class BaseMeta : public Meta {
+ public:
+  explicit BaseMeta(std::unique_ptr<Engine> engine);
+  ~BaseMeta() override;
+
+  std::string Name() const override;
+
+  Status Init(const Format& format, bool force) override;
+  Status Load(Format* format) override;
+  Status NewSession(const SessionInfo& info) override;
+  Status CloseSession() override;
+  uint64_t SessionId() const override;
+  Status FlushStats() override;
+  void OnDeleteSlice(std::function<void(uint64_t id, uint32_t size)> fn) override;
+
+  Status StatFS(const Context& ctx, struct StatFS* out) override;
+  Status Access(const Context& ctx, Ino ino, int mask, const Attr* attr) override;
+  Status Lookup(const Context& ctx, Ino parent, std::string_view name, Ino* ino,
+                Attr* attr) override;
+  Status GetAttr(const Context& ctx, Ino ino, Attr* attr) override;
+  Status SetAttr(const Context& ctx, Ino ino, uint32_t mask, const Attr& in, Attr* out) override;
+
+  Status Mknod(const Context& ctx, Ino parent, std::string_view name, uint8_t type, uint16_t mode,
+               uint16_t cumask, uint32_t rdev, Ino* ino, Attr* attr) override;
+  Status Mkdir(const Context& ctx, Ino parent, std::string_view name, uint16_t mode,
+               uint16_t cumask, Ino* ino, Attr* attr) override;
+  Status Create(const Context& ctx, Ino parent, std::string_view name, uint16_t mode,
+                uint16_t cumask, int open_flags, Ino* ino, Attr* attr) override;
+  Status Symlink(const Context& ctx, Ino parent, std::string_view name, std::string_view target,
+                 Ino* ino, Attr* attr) override;
+  Status ReadLink(const Context& ctx, Ino ino, std::string* target) override;
+  Status Unlink(const Context& ctx, Ino parent, std::string_view name) override;
+  Status Rmdir(const Context& ctx, Ino parent, std::string_view name) override;
+  Status Rename(const Context& ctx, Ino parent_src, std::string_view name_src, Ino parent_dst,
+                std::string_view name_dst, uint32_t flags, Ino* ino, Attr* attr) override;
+  Status Link(const Context& ctx, Ino ino, Ino parent, std::string_view name, Attr* attr) override;
+  Status Readdir(const Context& ctx, Ino dir, bool plus, std::string* cursor, size_t limit,
+                 std::vector<Entry>* out) override;
+
+  Status Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) override;
+  Status Close(const Context& ctx, Ino ino) override;
+  Status Read(const Context& ctx, Ino ino, uint32_t indx, std::vector<SliceView>* out) override;
+  Status NewSlice(const Context& ctx, uint64_t* id) override;
+  Status Write(const Context& ctx, Ino ino, uint32_t indx, uint32_t pos,
+               const Slice& slice) override;
+  Status Truncate(const Context& ctx, Ino ino, uint64_t length, bool skip_perm_check,
+                  Attr* attr) override;
+
+  Status GetXattr(const Context& ctx, Ino ino, std::string_view name, std::string* value) override;
+  Status SetXattr(const Context& ctx, Ino ino, std::string_view name, std::string_view value,
+                  int flags) override;
+  Status ListXattr(const Context& ctx, Ino ino, std::vector<std::string>* names) override;
+  Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) override;
+
+ private:
+  // What a committed transaction changes outside the database. Reset before every attempt.
+  struct Effects {
+    int64_t space = 0;                                        // usedSpace delta
+    int64_t inodes = 0;                                       // totalInodes delta
+    std::vector<std::pair<uint64_t, uint32_t>> freed_slices;  // (id, size) whose last ref went
+  };
+  using TxnBody = std::function<Status(Tx&, Effects&)>;
+
+  // Runs `body` as one write transaction and applies its Effects after the commit.
+  Status Mutate(const TxnBody& body);
+  Status ReadOnly(const std::function<Status(Tx&)>& body);
+  void Apply(const Effects& fx);
+
+  Status NextInode(Ino* ino);
+  // Adds counter deltas to usedSpace / totalInodes.
+  static Status WriteStats(Tx& tx, int64_t space, int64_t inodes);
+  void SetFormat(const Format& f);
+  // ENOSPC when adding `space` bytes / `inodes` inodes would exceed the volume's Capacity / Inodes.
+  Status CheckQuota(Tx& tx, int64_t space, int64_t inodes);
+
+  // Shared bodies of the create family and of every way a link goes away.
+  Status DoMknod(const Context& ctx, Ino parent, std::string_view name, uint8_t type, uint16_t mode,
+                 uint16_t cumask, uint32_t rdev, std::string_view target, Ino* ino, Attr* attr,
+                 bool open);
+  // Drops one link to `ino` (whose current attr is `*attr`) from `parent`; the directory entry
+  // itself is the caller's business. A directory, or a non-directory losing its last link, is freed
+  // unless it is a file open in this client, which stays with nlink 0 as a sustained inode.
+  Status DropLink(Tx& tx, Effects& fx, Ino parent, Ino ino, Attr* attr);
+  // Deletes an inode for good: attr, xattrs, symlink target, file data; counters follow.
+  Status FreeInode(Tx& tx, Effects& fx, Ino ino, const Attr& attr);
+  // Deletes chunk `indx` of `ino`, releasing one reference of each slice it names.
+  Status DeleteChunk(Tx& tx, Effects& fx, Ino ino, uint32_t indx);
+
+  bool IsOpen(Ino ino);
+  // Forgets one open of `ino`; frees it if it was the last one and the inode has no links left.
+  Status ReleaseOpen(Ino ino);
+
+  std::unique_ptr<Engine> engine_;
+
+  mutable std::mutex mu_;  // guards format_, on_delete_slice_
+  Format format_;
+  std::function<void(uint64_t, uint32_t)> on_delete_slice_;
+  std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // from format_, read on every quota check
+  std::atomic<uint64_t> sid_{0};
+
+  std::mutex ino_mu_;
+  uint64_t next_ino_ = 0, ino_end_ = 0;  // [next, end) of the local inode batch
+  std::mutex slice_mu_;
+  uint64_t next_slice_ = 0, slice_end_ = 0;
+
+  std::mutex open_mu_;
+  std::unordered_map<Ino, int> open_counts_;
+
+  std::mutex flush_mu_;  // one FlushStats at a time
+  std::atomic<int64_t> pending_space_{0};
+  std::atomic<int64_t> pending_inodes_{0};
+};
+
+}  // namespace jfs::meta

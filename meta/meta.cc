@@ -1,0 +1,47 @@
+// NewMeta: META-URL → Engine → BaseMeta.
+#include <memory>
+#include <string>
+
+#include "meta/base.h"
+#include "meta/engine.h"
+#include "meta/mem_engine.h"
+#include "meta/meta.h"
+
+namespace jfs::meta {
+
+namespace {
+
+constexpr const char* kSupported = "supported: sqlite3://PATH";
+
+Status Unsupported(const std::string& url) {
+  return Status::Invalid("unsupported meta URL '" + url + "' (" + kSupported + ")");
+}
+
+}  // namespace
+
+Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out) {
+  const size_t sep = url.find("://");
+  if (sep == std::string::npos || sep == 0) return Unsupported(url);
+  const std::string scheme = url.substr(0, sep);
+  // Query parameters (e.g. "?_journal=WAL") are accepted and, for now, ignored.
+  std::string rest = url.substr(sep + 3);
+  rest = rest.substr(0, rest.find('?'));
+
+  std::unique_ptr<Engine> engine;
+  if (scheme == "sqlite3") {
+    // "sqlite3:///abs/x.db" leaves "/abs/x.db"; "sqlite3://rel.db" leaves the relative "rel.db".
+    if (rest.empty()) {
+      return Status::Invalid("meta URL '" + url + "' has no database path (" + kSupported + ")");
+    }
+    JFS_RETURN_IF_ERROR(NewSQLiteEngine(rest, &engine));
+  } else if (scheme == "mem") {
+    // A private in-memory database (for tests); anything after "mem://" is ignored.
+    engine = std::make_unique<MemEngine>();
+  } else {
+    return Unsupported(url);
+  }
+  *out = std::make_unique<BaseMeta>(std::move(engine));
+  return Status::OK();
+}
+
+}  // namespace jfs::meta
