@@ -106,7 +106,7 @@ TEST_CASE("Format errors", "[format]") {
   // Force keeps the identity and applies the new settings.
   o = Opts(dir);
   o.force = true;
-  o.capacity = 12345 << 20;
+  o.capacity = uint64_t{12345} << 20;
   meta::Format f2;
   REQUIRE_OK(Format(Url(dir), o, &f2));
   CHECK(f2.uuid == f.uuid);
