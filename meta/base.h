@@ -14,6 +14,15 @@
 // Transactions may be re-run by the engine after a conflict, so every transaction body derives its
 // results from the Tx only; side effects outside the database (counter deltas, OnDeleteSlice
 // callbacks) are collected per attempt and applied once, after the commit.
+//
+// Where this deliberately differs from JuiceFS (base.go / sql.go):
+//  * errno values follow Linux: unlink of a directory is EISDIR, sticky-bit refusals are EPERM,
+//    explicit utimens by a non-owner is EPERM;
+//  * a file's data is released inside the unlink / rename / truncate transaction itself (no
+//    delfiles queue), and Truncate deletes chunks that lie wholly beyond the new length;
+//  * trash is not implemented yet: removed inodes are deleted even when trash_days > 0;
+//  * StatFS reports usedSpace exactly (JuiceFS rounds it up to 64 KiB);
+//  * directory mtime is updated on every entry change (no --skip-dir-mtime window).
 #pragma once
 
 #include <atomic>

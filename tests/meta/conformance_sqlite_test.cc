@@ -1,5 +1,6 @@
 // The Meta conformance suite over SQLite, reached the way users reach it: NewMeta("sqlite3://...").
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -18,7 +19,7 @@ TEST_CASE("BaseMeta over SQLite passes the Meta conformance suite", "[meta][sqli
   backend.new_database = [&]() -> std::unique_ptr<Meta> {
     url = "sqlite3://" + dir.path() + "/db" + std::to_string(++n) + ".db";
     std::unique_ptr<Meta> m;
-    Status st = NewMeta(url, &m);
+    Status st = NewMeta(url, &m, /*create_if_missing=*/true);
     INFO(url << ": " << st.ToString());
     REQUIRE(st.ok());
     return m;
@@ -40,7 +41,7 @@ TEST_CASE("NewMeta parses META-URLs", "[meta]") {
 
   SECTION("sqlite3 with an absolute path and ignored query parameters") {
     const std::string path = dir.path() + "/vol.db";
-    REQUIRE(NewMeta("sqlite3://" + path + "?_journal=WAL&cache=shared", &m).ok());
+    REQUIRE(NewMeta("sqlite3://" + path + "?_journal=WAL&cache=shared", &m, true).ok());
     REQUIRE(m);
     CHECK(m->Name() == "sqlite3");
     Format f;
@@ -54,8 +55,11 @@ TEST_CASE("NewMeta parses META-URLs", "[meta]") {
     REQUIRE(again->Load(&loaded).ok());
     CHECK(loaded.name == "url");
   }
-  SECTION("an unformatted database says so") {
-    REQUIRE(NewMeta("sqlite3://" + dir.path() + "/empty.db", &m).ok());
+  SECTION("an unformatted database says so; a missing one is not created") {
+    const std::string missing = dir.path() + "/missing.db";
+    CHECK(NewMeta("sqlite3://" + missing, &m).code() == ENOENT);
+    CHECK_FALSE(std::filesystem::exists(missing));
+    REQUIRE(NewMeta("sqlite3://" + dir.path() + "/empty.db", &m, true).ok());
     Format f;
     Status st = m->Load(&f);
     CHECK(st.code() == ENOENT);
@@ -87,7 +91,7 @@ TEST_CASE("NewMeta parses META-URLs", "[meta]") {
     }
   }
   SECTION("a missing directory is reported") {
-    Status st = NewMeta("sqlite3://" + dir.path() + "/no/such/dir/x.db", &m);
+    Status st = NewMeta("sqlite3://" + dir.path() + "/no/such/dir/x.db", &m, true);
     CHECK_FALSE(st.ok());
     CHECK(st.code() != EINVAL);
   }
