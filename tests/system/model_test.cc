@@ -313,6 +313,12 @@ class ModelTest {
     if (tmp_.path().empty()) Fail("mkdtemp failed");
     local_root_ = tmp_.path() + "/local";
     if (mkdir(local_root_.c_str(), 0755) != 0) Fail("mkdir local root failed");
+    {
+      // Canonical, so that realpath(3) results can be compared after removing this prefix.
+      std::unique_ptr<char, decltype(&free)> canon(realpath(local_root_.c_str(), nullptr), &free);
+      if (!canon) Fail("realpath of the local root failed");
+      local_root_ = canon.get();
+    }
     umask(022);
     url_ = "sqlite3://" + tmp_.path() + "/meta.db";
     const std::string bucket = tmp_.path() + "/bucket";
@@ -579,6 +585,7 @@ class ModelTest {
         {2, &ModelTest::OpChmod},       {3, &ModelTest::OpStat},      {1, &ModelTest::OpUtimens},
         {1, &ModelTest::OpMknod},       {3, &ModelTest::OpSetxattr},  {2, &ModelTest::OpGetxattr},
         {1, &ModelTest::OpRemovexattr}, {1, &ModelTest::OpListxattr}, {2, &ModelTest::OpListdir},
+        {1, &ModelTest::OpRealpath},    {1, &ModelTest::OpAccess},
     };
     int total = 0;
     for (auto& op : kOps) total += op.weight;
@@ -985,6 +992,41 @@ class ModelTest {
     if (lt[0].tv_nsec == UTIME_OMIT) ja.atime = la.atime, ja.atime_ns = la.atime_ns;
     if (lt[1].tv_nsec == UTIME_OMIT) ja.mtime = la.mtime, ja.mtime_ns = la.mtime_ns;
     CompareAttrs("stat after utimens", ja, la, true);
+  }
+
+  void OpRealpath() {
+    const std::string rel = GenPath(Kind::kAny);
+    Begin(Str("realpath ", rel));
+    char* jp = nullptr;
+    const int jr = jfs_realpath(fs_.get(), JPath(rel).c_str(), &jp);
+    JMem jown(jr == 0 ? jp : nullptr);
+    std::unique_ptr<char, decltype(&free)> lp(realpath(LPath(rel).c_str(), nullptr), &free);
+    const int64_t lr = lp ? 0 : -errno;
+    Results("realpath", jr, lr);
+    if (jr != 0) return;
+    // Symlink targets never contain "..", so the result stays inside the local root.
+    const std::string local = lp.get();
+    std::string want = local.substr(std::min(local.size(), local_root_.size()));
+    if (want.empty()) want = "/";
+    ++checks_;
+    if (jp != want) Fail(Str("realpath ", rel, ": libjuicefs \"", jp, "\", local \"", want, "\""));
+  }
+
+  void OpAccess() {
+    const std::string rel = GenPath(Kind::kAny);
+    const int mask = static_cast<int>(rng_.Below(8));  // F_OK or any of R_OK | W_OK | X_OK
+    Begin(Str("access ", rel, " ", mask));
+    const int jr = jfs_access(fs_.get(), JPath(rel).c_str(), mask);
+    const int64_t lr = Sys(access(LPath(rel).c_str(), mask));
+    // X_OK for a privileged process on a file nobody may execute: POSIX lets an implementation
+    // indicate success (access(2) APPLICATION USAGE / RATIONALE); Linux says EACCES.
+    struct stat st;
+    const bool unexecutable = stat(LPath(rel).c_str(), &st) == 0 && !S_ISDIR(st.st_mode) &&
+                              (st.st_mode & 0111) == 0 && (mask & X_OK);
+    if (unexecutable && jr == 0 && lr == -EACCES) {
+      return Note("-> 0 / local -EACCES (X_OK for root on a file nobody may execute: open)");
+    }
+    Results("access", jr, lr);
   }
 
   void OpMknod() {
