@@ -373,7 +373,10 @@ TEMPLATE_TEST_CASE("concurrent put and get never show a mix", "[object]", BACKEN
   std::vector<std::thread> threads;
   for (int w = 0; w < 3; ++w) {
     threads.emplace_back([&, w] {
+      // Start once readers are running, so that reads and writes really overlap.
+      while (reads == 0 && errors == 0) std::this_thread::yield();
       for (int i = 0; i < 40; ++i) {
+        std::this_thread::yield();
         char v = static_cast<char>('A' + (w * 7 + i) % 20);
         if (!s.Put("c/obj", std::string(size_of(v), v)).ok()) errors++;
         if (!s.Put("c/own" + std::to_string(w), std::string(100, v)).ok()) errors++;
