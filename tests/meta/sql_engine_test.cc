@@ -207,6 +207,18 @@ TEST_CASE("Opening bad paths gives clear errors", "[sql]") {
 
   st = NewSQLiteEngine("", &e);
   CHECK(st.code() == EINVAL);
+
+  // Without `create`, a missing file is ENOENT and stays missing.
+  std::string absent = dir.File("absent.db");
+  st = NewSQLiteEngine(absent, &e, /*create=*/false);
+  CHECK(st.code() == ENOENT);
+  CHECK_FALSE(std::filesystem::exists(absent));
+
+  // A database nobody formatted reads as "not formatted", even before InitSchema.
+  REQUIRE(NewSQLiteEngine(dir.File("empty.db"), &e).ok());
+  std::string json;
+  st = e->Txn([&](Tx& tx) { return tx.GetSetting(&json); }, true);
+  CHECK(st.code() == ENOENT);
 }
 
 TEST_CASE("Schema matches JuiceFS", "[sql]") {

@@ -1,0 +1,213 @@
+#include "tools/common.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace jfs::tools {
+
+void PrintError(std::string_view cmd, std::string_view message) {
+  std::string line = "jfs: ";
+  if (!cmd.empty()) {
+    line += cmd;
+    line += ": ";
+  }
+  line += message;
+  // A message from below may span lines (a database error text); the contract is one line.
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  line += '\n';
+  std::fflush(stdout);
+  std::fputs(line.c_str(), stderr);
+}
+
+void PrintErrno(std::string_view cmd, std::string_view subject, int err, std::string_view detail) {
+  std::string msg(subject);
+  if (!msg.empty()) msg += ": ";
+  msg += std::strerror(err);
+  if (!detail.empty()) {
+    msg += " (";
+    msg += detail;
+    msg += ")";
+  }
+  PrintError(cmd, msg);
+}
+
+std::string LibraryDetail(std::string_view library_message, int err) {
+  std::string_view msg = library_message;
+  const std::string reason = std::strerror(err);
+  // Messages read "<op> <path>: <ENAME> (<strerror>): <detail>" or "<op> <path>: <strerror>".
+  const std::string marker = " (" + reason + ")";
+  if (size_t at = msg.find(marker); at != std::string_view::npos) {
+    msg.remove_prefix(at + marker.size());
+    if (msg.substr(0, 2) == ": ") msg.remove_prefix(2);
+    return std::string(msg);
+  }
+  if (msg.size() >= reason.size() && msg.substr(msg.size() - reason.size()) == reason) return "";
+  return std::string(msg);
+}
+
+std::string UsefulDetail(std::string_view library_message, int err) {
+  switch (err) {
+    case ENOENT:
+    case EEXIST:
+    case ENOTDIR:
+    case EISDIR:
+    case ENOTEMPTY:
+    case EACCES:
+    case EPERM:
+    case ENAMETOOLONG:
+    case ELOOP:
+      return "";
+    default:
+      return LibraryDetail(library_message, err);
+  }
+}
+
+bool ParseSize(std::string_view text, uint64_t default_unit, uint64_t* bytes) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    ++i;
+  }
+  std::string number(text.substr(0, i));
+  if (number.empty() || number == "." || number.find('.') != number.rfind('.')) return false;
+  std::string_view suffix = text.substr(i);
+  uint64_t unit = default_unit;
+  if (!suffix.empty()) {
+    static constexpr std::string_view kUnits = "KMGTPE";
+    char c = static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0])));
+    size_t pos = kUnits.find(c);
+    if (pos != std::string_view::npos) {
+      unit = 1;
+      for (size_t k = 0; k <= pos; ++k) unit *= 1024;
+      suffix.remove_prefix(1);
+      if (!suffix.empty() && (suffix[0] == 'i' || suffix[0] == 'I')) suffix.remove_prefix(1);
+      if (!suffix.empty() && (suffix[0] == 'B' || suffix[0] == 'b')) suffix.remove_prefix(1);
+    } else if (c == 'B') {
+      unit = 1;
+      suffix.remove_prefix(1);
+    }
+    if (!suffix.empty()) return false;
+  }
+  if (number.find('.') == std::string::npos) {
+    errno = 0;
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(number.c_str(), &end, 10);
+    if (errno != 0 || *end != '\0') return false;
+    if (unit != 0 && v > UINT64_MAX / unit) return false;
+    *bytes = v * unit;
+    return true;
+  }
+  char* end = nullptr;
+  double v = std::strtod(number.c_str(), &end);
+  if (*end != '\0' || !std::isfinite(v) || v < 0) return false;
+  double total = v * static_cast<double>(unit);
+  if (total >= 18446744073709551615.0) return false;
+  *bytes = static_cast<uint64_t>(std::llround(total));
+  return true;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  // As go-humanize's IBytes (what juicefs prints): one decimal below 10, none above.
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[u]);
+  return buf;
+}
+
+bool IsVolumePath(std::string_view arg) {
+  return arg.substr(0, 4) == "jfs:";
+}
+
+std::string VolumePathOf(std::string_view arg) {
+  std::string_view p = arg.substr(4);
+  if (p.empty()) return "/";
+  if (p[0] != '/') return "/" + std::string(p);
+  return std::string(p);
+}
+
+int OpenVolume(std::string_view cmd, const GlobalOptions& global, bool read_only,
+               VolumeHandle* out) {
+  if (global.meta_url.empty()) {
+    PrintError(cmd, "no volume given: use --meta META-URL or set JFS_META_URL");
+    return kExitUsage;
+  }
+  jfs_volume_options_t opts;
+  jfs_volume_options_init(&opts);
+  if (read_only) opts.flags |= JFS_VOLUME_READ_ONLY;
+  opts.mount_point = "jfs";
+  jfs_fs_t* fs = nullptr;
+  int rc = jfs_open_volume(global.meta_url.c_str(), &opts, &fs);
+  if (rc < 0) {
+    // Opening fails for reasons strerror cannot tell apart (no database vs. not formatted), so
+    // the library's text is always shown.
+    PrintErrno(cmd, "cannot open volume " + global.meta_url, -rc,
+               LibraryDetail(jfs_last_open_error(), -rc));
+    return kExitError;
+  }
+  out->reset(fs);
+  return kExitOk;
+}
+
+int CloseVolume(std::string_view cmd, VolumeHandle fs) {
+  if (!fs) return kExitOk;
+  int rc = jfs_close_volume(fs.release());
+  if (rc < 0) {
+    PrintErrno(cmd, "closing the volume", -rc, UsefulDetail(jfs_last_open_error(), -rc));
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+bool RemoveTree(std::string_view cmd, jfs_fs_t* fs, const std::string& path) {
+  auto fail = [cmd, fs](const std::string& p, int err) {
+    PrintErrno(cmd, "cannot remove jfs:" + p, err, UsefulDetail(jfs_last_error(fs), err));
+    return false;
+  };
+  auto join = [](const std::string& dir, const std::string& name) {
+    return dir.back() == '/' ? dir + name : dir + "/" + name;
+  };
+  // Names first, then removals: a stream does not promise to survive its directory changing.
+  std::vector<std::pair<std::string, bool>> children;  // (name, is directory)
+  {
+    jfs_dir_t* raw = nullptr;
+    if (int rc = jfs_opendir(fs, path.c_str(), &raw); rc < 0) return fail(path, -rc);
+    DirHandle dir(raw);
+    for (;;) {
+      const jfs_dirent_t* ent = nullptr;
+      int rc = jfs_readdir(dir.get(), &ent);
+      if (rc < 0) return fail(path, -rc);
+      if (rc == 0) break;
+      children.emplace_back(std::string(ent->name, ent->name_len),
+                            (ent->stat.mode & 0170000) == 0040000);
+    }
+  }
+  bool ok = true;
+  for (const auto& [name, is_dir] : children) {
+    const std::string child = join(path, name);
+    if (is_dir) {
+      ok = RemoveTree(cmd, fs, child) && ok;
+    } else if (int rc = jfs_unlink(fs, child.c_str()); rc < 0 && rc != -ENOENT) {
+      ok = fail(child, -rc) && ok;
+    }
+  }
+  if (!ok) return false;
+  if (int rc = jfs_rmdir(fs, path.c_str()); rc < 0) return fail(path, -rc);
+  return true;
+}
+
+}  // namespace jfs::tools
