@@ -465,6 +465,10 @@ int main(int argc, char** argv) {
         "raw create = SQLite WAL, synchronous=NORMAL, one BEGIN IMMEDIATE/INSERT/COMMIT "
         "per row\n");
     std::printf("read cache: %s\n", cache_note.c_str());
+    std::printf(
+        "            the raw read goes through the page cache (readahead included), and "
+        "caches below this kernel\n            (e.g. a virtual disk's host cache) cannot be "
+        "evicted from here: treat the read ratio as indicative\n");
     std::printf("peak RSS: %.1f MiB\n", rss);
   }
 

@@ -163,8 +163,6 @@ void BaseMeta::Apply(const Effects& fx) {
 }
 
 void BaseMeta::SetFormat(const Format& f) {
-  std::lock_guard<std::mutex> l(mu_);
-  format_ = f;
   capacity_ = f.capacity;
   inode_limit_ = f.inodes;
 }
@@ -188,6 +186,7 @@ Status BaseMeta::NextInode(Ino* ino) {
 }
 
 Status BaseMeta::NewSlice(const Context&, uint64_t* id) {
+  if (!id) return Status::Invalid("NewSlice: null output");
   std::lock_guard<std::mutex> l(slice_mu_);
   while (next_slice_ >= slice_end_ || next_slice_ == 0) {
     if (next_slice_ >= slice_end_) {
@@ -456,6 +455,7 @@ void BaseMeta::OnDeleteSlice(std::function<void(uint64_t id, uint32_t size)> fn)
 // ---- attributes and lookup ---------------------------------------------------------------
 
 Status BaseMeta::StatFS(const Context&, struct StatFS* out) {
+  if (!out) return Status::Invalid("StatFS: null output");
   int64_t used = 0, inodes = 0;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
     JFS_RETURN_IF_ERROR(tx.GetCounter("usedSpace", &used));
@@ -765,6 +765,7 @@ Status BaseMeta::Symlink(const Context& ctx, Ino parent, std::string_view name,
 }
 
 Status BaseMeta::ReadLink(const Context&, Ino ino, std::string* target) {
+  if (!target) return Status::Invalid("ReadLink: null output");
   std::string t;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
     Attr a;
@@ -1034,6 +1035,7 @@ Status BaseMeta::Link(const Context& ctx, Ino ino, Ino parent, std::string_view 
 Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cursor, size_t limit,
                          std::vector<Entry>* out) {
   dir = Root(dir);
+  if (!cursor || !out) return Status::Invalid("Readdir: null cursor or output");
   if (limit == 0) limit = kDefaultReaddirLimit;
   std::string next;
   std::vector<Entry> entries;
@@ -1099,6 +1101,7 @@ Status BaseMeta::Close(const Context&, Ino ino) {
 }
 
 Status BaseMeta::Read(const Context&, Ino ino, uint32_t indx, std::vector<SliceView>* out) {
+  if (!out) return Status::Invalid("Read: null output");
   ino = Root(ino);
   std::vector<Slice> records;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
@@ -1223,6 +1226,7 @@ Status CheckXattrAccess(const Context& ctx, const Attr& a, std::string_view name
 
 Status BaseMeta::GetXattr(const Context& ctx, Ino ino, std::string_view name, std::string* value) {
   ino = Root(ino);
+  if (!value) return Status::Invalid("GetXattr: null output");
   JFS_RETURN_IF_ERROR(CheckXattrName(name));
   std::string v;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
@@ -1261,6 +1265,7 @@ Status BaseMeta::SetXattr(const Context& ctx, Ino ino, std::string_view name,
 
 Status BaseMeta::ListXattr(const Context&, Ino ino, std::vector<std::string>* names) {
   ino = Root(ino);
+  if (!names) return Status::Invalid("ListXattr: null output");
   std::vector<std::string> result;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
     Attr a;

@@ -14,6 +14,15 @@
 // Transactions may be re-run by the engine after a conflict, so every transaction body derives its
 // results from the Tx only; side effects outside the database (counter deltas, OnDeleteSlice
 // callbacks) are collected per attempt and applied once, after the commit.
+//
+// Where this deliberately differs from JuiceFS (base.go / sql.go):
+//  * errno values follow Linux: unlink of a directory is EISDIR, sticky-bit refusals are EPERM,
+//    explicit utimens by a non-owner is EPERM;
+//  * a file's data is released inside the unlink / rename / truncate transaction itself (no
+//    delfiles queue), and Truncate deletes chunks that lie wholly beyond the new length;
+//  * trash is not implemented yet: removed inodes are deleted even when trash_days > 0;
+//  * StatFS reports usedSpace exactly (JuiceFS rounds it up to 64 KiB);
+//  * directory mtime is updated on every entry change (no --skip-dir-mtime window).
 #pragma once
 
 #include <atomic>
@@ -102,7 +111,7 @@ class BaseMeta : public Meta {
   Status NextInode(Ino* ino);
   // Adds counter deltas to usedSpace / totalInodes.
   static Status WriteStats(Tx& tx, int64_t space, int64_t inodes);
-  void SetFormat(const Format& f);
+  void SetFormat(const Format& f);  // keeps the limits the quota checks need
   // ENOSPC when adding `space` bytes / `inodes` inodes would exceed the volume's Capacity / Inodes.
   Status CheckQuota(Tx& tx, int64_t space, int64_t inodes);
 
@@ -125,10 +134,9 @@ class BaseMeta : public Meta {
 
   std::unique_ptr<Engine> engine_;
 
-  mutable std::mutex mu_;  // guards format_, on_delete_slice_
-  Format format_;
+  std::mutex mu_;  // guards on_delete_slice_
   std::function<void(uint64_t, uint32_t)> on_delete_slice_;
-  std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // from format_, read on every quota check
+  std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // Format.Capacity / Format.Inodes
   std::atomic<uint64_t> sid_{0};
 
   std::mutex ino_mu_;

@@ -251,11 +251,14 @@ class Lister {
         size_t pos = key.find(delim_, prefix_.size());
         if (pos != std::string::npos) {
           // Every key in this entry (a file, or a whole subtree) rolls up into `common`.
+          // A common prefix at or before the marker was returned by an earlier page.
           std::string common = key.substr(0, pos + delim_.size());
-          bool nonempty = true;
-          if (e.is_dir) JFS_RETURN_IF_ERROR(HasAnyObject(root_ + key, &nonempty));
-          if (!nonempty) continue;
-          if (common > marker_) Emit(ObjectInfo{common, 0, 0, true});
+          if (common > marker_) {
+            bool nonempty = true;
+            if (e.is_dir) JFS_RETURN_IF_ERROR(HasAnyObject(root_ + key, &nonempty));
+            if (!nonempty) continue;
+            Emit(ObjectInfo{common, 0, 0, true});
+          }
           skip_ = std::move(common);
           continue;
         }

@@ -258,8 +258,11 @@ JFS_EXPORT int jfs_statvfs(jfs_fs_t* fs, jfs_statvfs_t* out);
 #define JFS_SEEK_SET 0
 #define JFS_SEEK_CUR 1
 #define JFS_SEEK_END 2
-#define JFS_SEEK_DATA 3 /* next offset >= `offset` holding data (-ENXIO past the end) */
-#define JFS_SEEK_HOLE 4 /* next hole at or after `offset` (end of file counts as a hole) */
+/* DATA / HOLE: the next offset >= `offset` in data / in a hole; -ENXIO if `offset` is at or past
+ * the end. The end of the file counts as a hole; as Linux allows, the library may report every
+ * byte before the end as data. */
+#define JFS_SEEK_DATA 3
+#define JFS_SEEK_HOLE 4
 
 /* open(2): `flags` are Linux O_* values: O_RDONLY / O_WRONLY / O_RDWR, optionally with O_CREAT,
  * O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY. `mode` (permission bits, the umask

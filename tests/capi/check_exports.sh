@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' | sort -u > "$tmp/exported"
 # Declarations may span lines: join the header, then take the name before '(' of each JFS_EXPORT.
-tr '\n' ' ' < "$header" | grep -o 'JFS_EXPORT[^;(]*(' | sed 's/($//; s/.*[ *]//' | sort -u \
+grep -v '^#define JFS_EXPORT' "$header" | tr '\n' ' ' | grep -o 'JFS_EXPORT[^;(]*(' | sed 's/($//; s/.*[ *]//' | sort -u \
   > "$tmp/declared"
 
 status=0

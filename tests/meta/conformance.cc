@@ -374,6 +374,19 @@ void TestNames(const MetaBackend& b) {
   CHECK_ERR(m.Rmdir(c, kRootIno, ".trash"), EPERM);
   Ino sub_trash = f.Mkdir(dir, ".trash");
   CHECK(f.Find(dir, ".trash") == sub_trash);
+
+  // Missing required outputs are refused, not dereferenced.
+  std::string cursor;
+  std::vector<Entry> page;
+  CHECK_ERR(m.Readdir(c, dir, false, nullptr, 10, &page), EINVAL);
+  CHECK_ERR(m.Readdir(c, dir, false, &cursor, 10, nullptr), EINVAL);
+  CHECK_ERR(m.Read(c, file, 0, nullptr), EINVAL);
+  CHECK_ERR(m.NewSlice(c, nullptr), EINVAL);
+  CHECK_ERR(m.StatFS(c, nullptr), EINVAL);
+  CHECK_ERR(m.ReadLink(c, file, nullptr), EINVAL);
+  CHECK_ERR(m.GetXattr(c, file, "user.x", nullptr), EINVAL);
+  CHECK_ERR(m.ListXattr(c, file, nullptr), EINVAL);
+  CHECK_ERR(m.Access(c, file, 8, nullptr), EINVAL);
 }
 
 // ---- creating ------------------------------------------------------------------------------
