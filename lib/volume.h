@@ -5,8 +5,9 @@
 //
 // Paths are absolute inside the volume ("/a/b"); "." and ".." components are resolved, duplicate
 // slashes ignored. Symlinks are followed in every component but the last unless the operation says
-// otherwise (lstat, readlink, unlink, rename, symlink, link's new name, lchown, utimens with
-// no-follow); more than 40 symlinks → ELOOP. Each call takes the caller's credentials (Context).
+// otherwise (lstat, readlink, unlink, rename, symlink, both names of link — as in Linux link(2)
+// a symlink is linked itself —, lchown, utimens with no-follow); more than 40 symlinks → ELOOP.
+// Each call takes the caller's credentials (Context).
 //
 // Consistency: close-to-open. Data written through a File is visible to other clients after the
 // file's Flush/Fsync/Close; metadata changes are visible as soon as the call returns.

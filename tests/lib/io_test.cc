@@ -89,6 +89,67 @@ TEST_CASE("10 MiB file: data and object names follow format.md 1.4", "[io]") {
   CHECK(uuid == tv.format.uuid);
 }
 
+TEST_CASE("uncommitted slices are extended and overwritten in place", "[io]") {
+  TestVolume tv;  // 4 MiB blocks: nothing below is flushed early
+  std::shared_ptr<File> f;
+  REQUIRE_OK(tv.vol->OpenFile(tv.ctx, "/w", O_RDWR | O_CREAT, 0644, &f));
+  std::string model = RandomBytes(MiB, 31);
+  uint64_t n = 0;
+  REQUIRE_OK(f->Pwrite(model.data(), model.size(), 0, &n));
+  REQUIRE_OK(f->Pwrite("inside", 6, 1000, &n));       // inside: same slice
+  REQUIRE_OK(f->Pwrite("append", 6, MiB, &n));        // contiguous: same slice
+  REQUIRE_OK(f->Pwrite("tail", 4, MiB + 6 - 2, &n));  // overlapping the end: same slice
+  model.replace(1000, 6, "inside");
+  model += "appe";
+  model += "tail";
+  REQUIRE_OK(f->Close());
+  std::vector<std::string> objs = tv.Objects("chunks");
+  REQUIRE(objs.size() == 1);  // one slice, one block
+  CHECK(objs[0].substr(objs[0].rfind('_')) == "_" + std::to_string(model.size()));
+  std::string got;
+  REQUIRE_OK(ReadFile(*tv.vol, tv.ctx, "/w", &got));
+  CHECK(got == model);
+
+  // A gap, or a write below the slice start, needs a new slice; a later write may extend the
+  // newer slice but never an older one it overlaps.
+  REQUIRE_OK(tv.vol->OpenFile(tv.ctx, "/w", O_RDWR, 0, &f));
+  REQUIRE_OK(f->Pwrite("A", 1, 3 * MiB, &n));      // slice 2 (gap)
+  REQUIRE_OK(f->Pwrite("B", 1, 10, &n));           // slice 3 (below)
+  REQUIRE_OK(f->Pwrite("C", 1, 11, &n));           // extends slice 3
+  REQUIRE_OK(f->Pwrite("D", 1, 3 * MiB + 1, &n));  // extends slice 2
+  REQUIRE_OK(f->Close());
+  CHECK(tv.Objects("chunks").size() == 3);
+  model.resize(3 * MiB + 2, '\0');
+  model.replace(10, 2, "BC");
+  model.replace(3 * MiB, 2, "AD");
+  REQUIRE_OK(ReadFile(*tv.vol, tv.ctx, "/w", &got));
+  CHECK(got == model);
+}
+
+TEST_CASE("full blocks of a growing slice upload early and are never rewritten", "[io]") {
+  TestVolume tv(64);  // 64 KiB blocks
+  std::shared_ptr<File> f;
+  REQUIRE_OK(tv.vol->OpenFile(tv.ctx, "/e", O_RDWR | O_CREAT, 0644, &f));
+  std::string model = RandomBytes(200 << 10, 32);
+  uint64_t n = 0;
+  REQUIRE_OK(f->Pwrite(model.data(), model.size(), 0, &n));
+  // Blocks 0-2 are uploaded (or uploading) before any commit.
+  for (int i = 0; i < 100 && tv.Objects("chunks").size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(tv.Objects("chunks").size() == 3);
+  // Overwriting an uploaded block goes to a new slice; the unflushed tail is still writable.
+  REQUIRE_OK(f->Pwrite("X", 1, 100, &n));
+  REQUIRE_OK(f->Pwrite("Y", 1, (200 << 10) - 1, &n));
+  model[100] = 'X';
+  model[(200 << 10) - 1] = 'Y';
+  std::string got;
+  REQUIRE_OK(PreadAll(*f, 0, model.size(), &got));
+  CHECK(got == model);
+  REQUIRE_OK(f->Close());
+  CHECK(tv.Objects("chunks").size() == 5);  // 4 blocks of the first slice + 1 of the second
+}
+
 TEST_CASE("writes across a chunk boundary and sparse regions", "[io]") {
   TestVolume tv(1024);  // 1 MiB blocks
   std::shared_ptr<File> f;

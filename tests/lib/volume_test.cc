@@ -1,5 +1,7 @@
 // lib::Format and Volume::Open: validation, errors, the stored Format, read-only volumes.
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "tests/lib/test_util.h"
 
@@ -218,4 +220,23 @@ TEST_CASE("read-only volumes refuse every mutation", "[open]") {
   }
   CHECK(count == 3);
   REQUIRE_OK(v->Close());
+}
+
+TEST_CASE("usage counters reach other clients through the background flush", "[open]") {
+  TestVolume tv;
+  auto other = tv.OpenAnother();
+  StatVfs before;
+  REQUIRE_OK(other->StatFs(tv.ctx, &before));
+  REQUIRE_OK(WriteFile(*tv.vol, tv.ctx, "/blob", std::string(3 << 20, 'b')));
+  // tv.vol stays open: only its once-a-second FlushStats can publish the new usage.
+  uint64_t used = 0;
+  for (int i = 0; i < 50; ++i) {
+    StatVfs now;
+    REQUIRE_OK(other->StatFs(tv.ctx, &now));
+    used = (now.total_bytes - now.free_bytes) - (before.total_bytes - before.free_bytes);
+    if (used >= (3u << 20)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(used >= (3u << 20));
+  REQUIRE_OK(other->Close());
 }
