@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "lib/internal.h"
@@ -179,8 +180,16 @@ Status ReadOnlyError() {
 
 class VolumeImpl : public Volume {
  public:
-  VolumeImpl(std::shared_ptr<VolumeCore> core) : core_(std::move(core)) {
-    if (!core_->read_only()) bg_ = std::thread([this] { BackgroundLoop(); });
+  explicit VolumeImpl(std::shared_ptr<VolumeCore> core) : core_(std::move(core)) {}
+  // Starts the background thread (read-only volumes have nothing to flush).
+  Status Start() {
+    if (core_->read_only()) return Status::OK();
+    try {
+      bg_ = std::thread([this] { BackgroundLoop(); });
+    } catch (const std::system_error& e) {
+      return Status::Error(EAGAIN, std::string("cannot start the background thread: ") + e.what());
+    }
+    return Status::OK();
   }
   ~VolumeImpl() override { (void)Close(); }
 
@@ -904,7 +913,9 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   }
   auto core = std::make_shared<VolumeCore>(opts, std::move(f), std::move(store), std::move(chunks),
                                            std::move(m));
-  *out = std::make_unique<VolumeImpl>(std::move(core));
+  auto v = std::make_unique<VolumeImpl>(std::move(core));
+  JFS_RETURN_IF_ERROR(v->Start());  // on failure ~VolumeImpl closes the session again
+  *out = std::move(v);
   return Status::OK();
 }
 

@@ -61,6 +61,7 @@ fails 1 "^jfs: ls: cannot open volume sqlite3://$T/none.db" --meta "sqlite3://$T
 fails 1 "^jfs: ls: cannot open volume bogus://x" --meta bogus://x ls jfs:/
 fails 1 "^jfs: info: " info "sqlite3://$T/none.db"
 fails 1 "^jfs: status: " --meta "sqlite3://$T/none.db" status
+[ ! -e "$T/none.db" ] || fail "a failed open created the database file"
 fails 2 "block-size" format "$URL" testvol --bucket "$T/data" --block-size 4X
 fails 2 "Expected|required|NAME" format "$URL"
 ok --version
