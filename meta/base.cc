@@ -311,6 +311,10 @@ Status BaseMeta::DropLink(Tx& tx, Effects& fx, Ino parent, Ino ino, Attr* attr) 
 
 // ---- volume lifecycle --------------------------------------------------------------------
 
+Status BaseMeta::Reset() {
+  return engine_->Reset();
+}
+
 Status BaseMeta::Init(const Format& format, bool force) {
   JFS_RETURN_IF_ERROR(engine_->InitSchema());
   Format fmt;

@@ -49,6 +49,7 @@ class BaseMeta : public Meta {
 
   Status Init(const Format& format, bool force) override;
   Status Load(Format* format) override;
+  Status Reset() override;
   Status NewSession(const SessionInfo& info) override;
   Status CloseSession() override;
   uint64_t SessionId() const override;

@@ -108,6 +108,12 @@ class Engine {
   // counters with their initial values when absent.
   virtual Status InitSchema() = 0;
 
+  // Removes everything of this volume from the database (JuiceFS's Meta.Reset): every table /
+  // key the engine owns, so that InitSchema + Init can format it again. Other data in the same
+  // database (tables with another prefix, unrelated keys) is left alone. Used by `jfs destroy`
+  // and by tests that need an empty database on a shared server.
+  virtual Status Reset() = 0;
+
   // Runs `fn` in one transaction and commits when it returns OK; rolls back and returns its status
   // otherwise. On a write conflict or a transient engine error the transaction is rolled back and
   // `fn` runs again from the start, so `fn` must derive everything from the Tx and its captures.

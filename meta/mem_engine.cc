@@ -431,6 +431,24 @@ Status MemEngine::InitSchema() {
   return Status::OK();
 }
 
+Status MemEngine::Reset() {
+  std::lock_guard<std::mutex> l(store_->mu);
+  Store& s = *store_;
+  s.attrs.clear();
+  s.entries.clear();
+  s.parents.clear();
+  s.symlinks.clear();
+  s.chunks.clear();
+  s.slice_refs.clear();
+  s.xattrs.clear();
+  s.counters.clear();
+  s.sustained.clear();
+  s.delfiles.clear();
+  s.sessions.clear();
+  s.setting.reset();
+  return Status::OK();
+}
+
 Status MemEngine::Txn(const std::function<Status(Tx&)>& fn, bool read_only) {
   if (store_->txn_thread.load() == std::this_thread::get_id()) {
     return Status::Error(EDEADLK, "nested transaction on the memory engine");

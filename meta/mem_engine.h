@@ -36,6 +36,7 @@ class MemEngine : public Engine {
 
   std::string Name() const override { return "memory"; }
   Status InitSchema() override;
+  Status Reset() override;
   Status Txn(const std::function<Status(Tx&)>& fn, bool read_only = false) override;
 
   void FailTxCall(uint64_t n, Status st);

@@ -39,6 +39,8 @@ class Meta {
   // counters, and stores `format`. On an already formatted database: EEXIST unless `force`, and
   // even with force the Name, UUID, BlockSize and Compression must not change (EINVAL).
   virtual Status Init(const Format& format, bool force) = 0;
+  // Deletes the whole volume from the database (see Engine::Reset). Not undoable.
+  virtual Status Reset() = 0;
   // Reads the stored Format. Not formatted → ENOENT with a message saying so.
   virtual Status Load(Format* format) = 0;
   // Registers this client as a session (allocates a session id). Call once after Load.

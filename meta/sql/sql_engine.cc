@@ -593,6 +593,19 @@ Status SqlEngine::InitSchema() {
   return st.ok() ? st : st.WithContext("sql: create schema");
 }
 
+Status SqlEngine::Reset() {
+  const std::string& prefix = options_.table_prefix;
+  auto drop = [&](SqlConn* conn) -> Status {
+    const auto& tables = JuiceFsTables();
+    for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
+      JFS_RETURN_IF_ERROR(conn->Exec("DROP TABLE IF EXISTS " + prefix + it->name));
+    }
+    return Status::OK();
+  };
+  Status st = Retry(drop, /*read_only=*/false);
+  return st.ok() ? st : st.WithContext("sql: reset");
+}
+
 Status SqlEngine::Txn(const std::function<Status(Tx&)>& fn, bool read_only) {
   const bool returning = db_->dialect().returning;
   auto work = [&](SqlConn* conn) -> Status {

@@ -42,6 +42,7 @@ class SqlEngine final : public Engine {
 
   std::string Name() const override;
   Status InitSchema() override;
+  Status Reset() override;
   Status Txn(const std::function<Status(Tx&)>& fn, bool read_only = false) override;
 
   const std::string& table_prefix() const { return options_.table_prefix; }

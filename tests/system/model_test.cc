@@ -1,5 +1,6 @@
 // Randomized model test of libjuicefs: the same random operations are applied to a libjuicefs
-// volume (SQLite metadata + file bucket, 64 KiB blocks) and, as real POSIX system calls, to a
+// volume (metadata on the engine under test, JFS_TEST_ENGINE — SQLite by default — and a file
+// bucket, 64 KiB blocks) and, as real POSIX system calls, to a
 // directory of the local file system, which serves as the model. After every operation the
 // results (return value or errno, bytes read) must agree; every kCompareEvery steps and at the end
 // both trees are compared recursively (names, types, modes, nlink, sizes, symlink targets, file
@@ -47,6 +48,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tests/support/meta_url.h"
 
 #ifndef RWF_NOAPPEND
 #define RWF_NOAPPEND 0x00000020
@@ -323,7 +326,8 @@ class ModelTest {
     static const uint64_t kBuffers[] = {0 /* default */, 256 << 10, 2 << 20};
     buffer_size_ = rng_.Pick(kBuffers);
     upload_threads_ = 1 + static_cast<int>(rng_.Below(8));
-    url_ = "sqlite3://" + tmp_.path() + "/meta.db";
+    std::string error;
+    if (!jfs::testing::FreshMetaUrl(tmp_.path(), "model", &url_, &error)) Fail(error);
     const std::string bucket = tmp_.path() + "/bucket";
     jfs_format_options_t fo;
     jfs_format_options_init(&fo);

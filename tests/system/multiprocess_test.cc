@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/meta_url.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -508,7 +510,10 @@ std::set<std::string> List(jfs_fs_t* fs, const std::string& dir) {
 TEST_CASE("two processes share one volume") {
   TempDir tmp;
   REQUIRE(!tmp.path().empty());
-  const std::string url = "sqlite3://" + tmp.path() + "/meta.db";
+  std::string url, error;
+  const bool fresh = jfs::testing::FreshMetaUrl(tmp.path(), "multiproc", &url, &error);
+  INFO(error);
+  REQUIRE(fresh);
   const std::string bucket = tmp.path() + "/bucket";
   {
     jfs_format_options_t fo;
