@@ -117,6 +117,10 @@ class VolumeCore {
   // Reads [off, off+size) clamped to the local length; *n = bytes produced. Takes st.mu itself
   // (dropped while object data is fetched).
   Status Read(InodeState& st, char* buf, uint64_t size, uint64_t off, uint64_t* n);
+  // Copies the part of [off, end) that lies in chunk `indx` into buf (which starts at file offset
+  // `off`), resolving it through `views` (the chunk's slice list); holes read as zeros.
+  Status ReadChunkPiece(uint64_t ino, uint32_t indx, const std::vector<meta::SliceView>& views,
+                        uint64_t off, uint64_t end, char* buf);
   // Flushes pending writes then truncates in meta and resets the caches. Takes st.mu itself.
   Status Truncate(const Context& ctx, InodeState& st, uint64_t length, bool skip_perm_check,
                   meta::Attr* attr);

@@ -290,15 +290,43 @@ Status VolumeCore::Read(InodeState& st, char* buf, uint64_t size, uint64_t off, 
     }
   }
 
-  // Object data is fetched without the inode lock. Slices are immutable and are only deleted
-  // when the inode goes away, which an open handle prevents.
+  // Object data is fetched without the inode lock. Slices are immutable, but another client may
+  // drop them (truncate, overwrite with O_TRUNC, compaction) after this handle resolved the chunk,
+  // and their objects then go away. A block read that fails is therefore retried with the
+  // chunk's current slice list when that list differs from the one used; only a failure on the
+  // current list is reported.
   for (auto& [indx, views] : plan) {
+    for (int attempt = 0;; ++attempt) {
+      Status r = ReadChunkPiece(st.ino, indx, *views, off, end, buf);
+      if (r.ok()) break;
+      if (attempt >= 3) return r;
+      std::vector<meta::SliceView> fresh;
+      {
+        std::lock_guard lk(st.mu);
+        if (!meta_->Read(data_ctx_, st.ino, indx, &fresh).ok()) return r;
+        auto same = [](const meta::SliceView& a, const meta::SliceView& b) {
+          return a.id == b.id && a.size == b.size && a.off == b.off && a.len == b.len;
+        };
+        if (std::equal(fresh.begin(), fresh.end(), views->begin(), views->end(), same)) return r;
+        views = std::make_shared<const std::vector<meta::SliceView>>(std::move(fresh));
+        st.slices[indx] = views;
+      }
+    }
+  }
+  *n = end - off;
+  return Status::OK();
+}
+
+Status VolumeCore::ReadChunkPiece(uint64_t ino, uint32_t indx,
+                                  const std::vector<meta::SliceView>& views, uint64_t off,
+                                  uint64_t end, char* buf) {
+  {
     const uint64_t cstart = uint64_t{indx} << meta::kChunkBits;
     const uint64_t rs = std::max(off, cstart) - cstart;  // chunk-relative read range [rs, re)
     const uint64_t re = std::min(end, cstart + meta::kChunkSize) - cstart;
     char* dst = buf + (cstart + rs - off);
     uint64_t p = 0;  // chunk offset of the current piece
-    for (const auto& v : *views) {
+    for (const auto& v : views) {
       if (p >= re) break;
       const uint64_t vend = p + v.len;
       if (vend > rs) {
@@ -311,8 +339,7 @@ Status VolumeCore::Read(InodeState& st, char* buf, uint64_t size, uint64_t off, 
           Status r = chunks_->ReadAt(v.id, v.size, static_cast<uint32_t>(soff),
                                      static_cast<uint32_t>(b - a), dst + (a - rs));
           if (!r.ok()) {
-            return r.WithContext("inode " + std::to_string(st.ino) + " chunk " +
-                                 std::to_string(indx));
+            return r.WithContext("inode " + std::to_string(ino) + " chunk " + std::to_string(indx));
           }
         }
       }
@@ -321,7 +348,6 @@ Status VolumeCore::Read(InodeState& st, char* buf, uint64_t size, uint64_t off, 
     const uint64_t z = std::max(p, rs);
     if (z < re) std::memset(dst + (z - rs), 0, re - z);
   }
-  *n = end - off;
   return Status::OK();
 }
 
