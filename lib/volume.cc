@@ -489,10 +489,20 @@ Status VolumeImpl::Rename(const Context& ctx, std::string_view from, std::string
     return Status::Invalid("cannot rename \".\" or \"..\"");
   }
   if (src.must_dir || dst.must_dir) {
+    // Trailing slashes, in the order Linux checks them: both names must exist for EXCHANGE; a
+    // slash on a name requires a directory there (on the source, a slash on either name does,
+    // except that EXCHANGE judges each side by its own slash).
     Ino ino = 0;
-    Attr attr;
+    Attr attr, dattr;
     JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, src.parent, src.name, &ino, &attr));
-    if (attr.typ != meta::kTypeDirectory) {
+    const bool exchange = (flags & meta::kRenameExchange) != 0;
+    if (exchange) {
+      JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, dst.parent, dst.name, &ino, &dattr));
+      if (dst.must_dir && dattr.typ != meta::kTypeDirectory) {
+        return Status::Error(ENOTDIR, "\"" + std::string(to) + "\" is not a directory");
+      }
+    }
+    if (attr.typ != meta::kTypeDirectory && (src.must_dir || !exchange)) {
       return Status::Error(ENOTDIR, "\"" + std::string(from) + "\" is not a directory");
     }
   }
