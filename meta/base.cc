@@ -1050,14 +1050,13 @@ Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cu
     next = *cursor;
     JFS_RETURN_IF_ERROR(tx.ListEntries(dir, &next, limit, &entries));
     if (!plus) return Status::OK();
-    for (Entry& e : entries) {
-      Attr a;
-      Status st = tx.GetAttr(e.inode, &a);
-      if (st.ok()) {
-        e.attr = a;
-      } else if (!st.IsNotFound()) {  // a dangling entry keeps just its type
-        return st;
-      }
+    std::vector<Ino> inodes;
+    for (const Entry& e : entries) inodes.push_back(e.inode);
+    std::vector<Attr> attrs;
+    std::vector<bool> found;
+    JFS_RETURN_IF_ERROR(tx.GetAttrs(inodes, &attrs, &found));
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (found[i]) entries[i].attr = attrs[i];  // a dangling entry keeps just its type
     }
     return Status::OK();
   }));
