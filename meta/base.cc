@@ -509,6 +509,7 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
   Ino child = 0;
   Attr ca;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
+    if (!dot && !dotdot) JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskX));
@@ -657,6 +658,7 @@ Status BaseMeta::DoMknod(const Context& ctx, Ino parent, std::string_view name, 
   Attr result;
   Status st = Mutate([&](Tx& tx, Effects& fx) {
     found = 0;
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     if (IsTrash(parent)) return Status::Error(EPERM, "cannot create in the trash");
@@ -786,6 +788,7 @@ Status BaseMeta::Unlink(const Context& ctx, Ino parent, std::string_view name) {
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   return Mutate([&](Tx& tx, Effects& fx) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskW | kMaskX));
@@ -816,6 +819,7 @@ Status BaseMeta::Rmdir(const Context& ctx, Ino parent, std::string_view name) {
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   return Mutate([&](Tx& tx, Effects& fx) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskW | kMaskX));
@@ -897,6 +901,8 @@ Status BaseMeta::Rename(const Context& ctx, Ino parent_src, std::string_view nam
   Ino moved = 0;
   Attr moved_attr;
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(ps, name_src));
+    JFS_RETURN_IF_ERROR(tx.Prefetch(pd, name_dst));
     Attr psa, pda_own;
     JFS_RETURN_IF_ERROR(GetDir(tx, ps, &psa));
     Attr* pda = &psa;  // one object when both names are in the same directory
@@ -1003,6 +1009,7 @@ Status BaseMeta::Link(const Context& ctx, Ino ino, Ino parent, std::string_view 
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   Attr result;
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects&) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     if (IsTrash(parent)) return Status::Error(EPERM, "cannot link into the trash");

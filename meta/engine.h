@@ -60,6 +60,12 @@ class Tx {
     return Status::OK();
   }
 
+  // A hint that this transaction is about to read GetAttr(parent), GetEntry(parent, name) and the
+  // attributes of the entry's inode (lookup, create, unlink, rename, link): engines that can
+  // fetch them in fewer round trips (Redis: one pipeline, or one Lua script when read-only) do so
+  // now and answer those reads from what they fetched. Never required for correctness.
+  virtual Status Prefetch(Ino /*parent*/, std::string_view /*name*/) { return Status::OK(); }
+
   // Hard-link parents. Engines that store them (Redis p{ino}) add `delta` to the link count of
   // `parent`, deleting the field at 0; engines that derive them from entries (SQL) do nothing.
   virtual Status AdjustParent(Ino ino, Ino parent, int delta) = 0;

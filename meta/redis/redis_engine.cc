@@ -59,6 +59,21 @@ Status WrongType(std::string_view key, const redisReply* r) {
                          std::to_string(r->type) + "); is this a JuiceFS database?");
 }
 
+// Lookup in one round trip for read-only transactions: the parent's attr, the entry, and the
+// attr of the inode it names (JuiceFS's Redis engine uses a similar script). KEYS: i{parent},
+// d{parent}; ARGV: name, key prefix. Returns {attr|nil, entry|nil, child attr|nil, fetched}.
+// Inodes of 2^48 and above (the trash) are left to a separate GET: Lua numbers are doubles.
+constexpr const char* kLookupScript = R"lua(
+local a = redis.call('GET', KEYS[1])
+local e = redis.call('HGET', KEYS[2], ARGV[1])
+if e and string.len(e) == 9 and string.byte(e, 2) == 0 and string.byte(e, 3) == 0 then
+  local ino = 0
+  for i = 4, 9 do ino = ino * 256 + string.byte(e, i) end
+  return {a, e, redis.call('GET', ARGV[2] .. 'i' .. string.format('%d', ino)), 1}
+end
+return {a, e, false, 0}
+)lua";
+
 class RedisTx : public Tx {
  public:
   RedisTx(RedisEngine& e, Conn& conn, bool read_only)
@@ -197,6 +212,13 @@ class RedisTx : public Tx {
       JFS_RETURN_IF_ERROR(DecodeAttr(Str(v), &(*attrs)[pos[j]]));
       (*found)[pos[j]] = true;
     }
+    return Status::OK();
+  }
+
+  // Queued, and sent with the next read that reaches the server (so that rename's two prefetches
+  // share one round trip).
+  Status Prefetch(Ino parent, std::string_view name) override {
+    pending_.emplace_back(parent, std::string(name));
     return Status::OK();
   }
 
@@ -642,9 +664,83 @@ class RedisTx : public Tx {
     return Status::OK();
   }
 
+  static Status Optional(const std::string& key, const redisReply* r,
+                         std::optional<std::string>* v) {
+    if (r->type == REDIS_REPLY_NIL) {
+      v->reset();
+    } else if (r->type == REDIS_REPLY_STRING) {
+      *v = std::string(Str(r));
+    } else {
+      return WrongType(key, r);
+    }
+    return Status::OK();
+  }
+  // Sends the queued prefetches in one pipeline: read-only, one Lua lookup each; otherwise WATCH
+  // of the parent's attr and entries, then GET + HGET (the child's attr is read later, after its
+  // own WATCH, so no write is based on an unwatched value).
+  Status FlushPrefetch() {
+    if (pending_.empty()) return Status::OK();
+    std::vector<std::pair<Ino, std::string>> todo;
+    todo.swap(pending_);
+    std::vector<Cmd> cmds;
+    if (!ro_) {
+      Cmd watch{"WATCH"};
+      for (const auto& [p, name] : todo) {
+        for (std::string k : {AttrKey(p), EntryKey(p)}) {
+          if (watched_.insert(k).second) watch.push_back(std::move(k));
+        }
+      }
+      if (watch.size() > 1) {
+        cmds.push_back(std::move(watch));
+        conn_.dirty = true;
+      }
+      for (const auto& [p, name] : todo) {
+        cmds.push_back({"GET", AttrKey(p)});
+        cmds.push_back({"HGET", EntryKey(p), name});
+      }
+    } else {
+      for (const auto& [p, name] : todo) {
+        cmds.push_back({"EVAL", kLookupScript, "2", AttrKey(p), EntryKey(p), name,
+                        c_.prefix()});
+      }
+    }
+    std::vector<Reply> rs;
+    JFS_RETURN_IF_ERROR(Send(cmds, &rs));
+    size_t at = rs.size() - (ro_ ? todo.size() : 2 * todo.size());
+    for (const auto& [p, name] : todo) {
+      const std::string ak = AttrKey(p), ek = EntryKey(p);
+      std::optional<std::string> attr, entry;
+      if (!ro_) {
+        JFS_RETURN_IF_ERROR(Optional(ak, rs[at++].get(), &attr));
+        JFS_RETURN_IF_ERROR(Optional(ek, rs[at++].get(), &entry));
+      } else {
+        const redisReply* r = rs[at++].get();
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) return WrongType("lookup", r);
+        JFS_RETURN_IF_ERROR(Optional(ak, r->element[0], &attr));
+        JFS_RETURN_IF_ERROR(Optional(ek, r->element[1], &entry));
+        if (r->element[3]->type == REDIS_REPLY_INTEGER && r->element[3]->integer == 1 && entry) {
+          uint8_t t = 0;
+          Ino child = 0;
+          JFS_RETURN_IF_ERROR(DecodeEntry(*entry, &t, &child));
+          std::optional<std::string> ca;
+          JFS_RETURN_IF_ERROR(Optional(AttrKey(child), r->element[2], &ca));
+          cache_str_.emplace(AttrKey(child), std::move(ca));
+        }
+      }
+      cache_str_.emplace(ak, std::move(attr));
+      cache_field_.emplace(std::make_pair(ek, name), std::move(entry));
+    }
+    return Status::OK();
+  }
+
   // Strings.
   Status GetStr(const std::string& key, std::optional<std::string>* v) {
     if (auto it = strs_.find(key); it != strs_.end()) {
+      *v = it->second;
+      return Status::OK();
+    }
+    JFS_RETURN_IF_ERROR(FlushPrefetch());
+    if (auto it = cache_str_.find(key); it != cache_str_.end()) {
       *v = it->second;
       return Status::OK();
     }
@@ -690,6 +786,11 @@ class RedisTx : public Tx {
         v->reset();
         return Status::OK();
       }
+    }
+    JFS_RETURN_IF_ERROR(FlushPrefetch());
+    if (auto it = cache_field_.find({key, field}); it != cache_field_.end()) {
+      *v = it->second;
+      return Status::OK();
     }
     Reply r;
     JFS_RETURN_IF_ERROR(Read(key, {"HGET", key, field}, &r));
@@ -744,6 +845,10 @@ class RedisTx : public Tx {
   std::map<std::string, HashOv> hashes_;
   std::map<std::string, ListOv> lists_;
   std::map<std::string, std::map<std::string, bool>> sets_;
+  // Prefetched reads (watched in write transactions) and the prefetches not sent yet.
+  std::map<std::string, std::optional<std::string>> cache_str_;
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> cache_field_;
+  std::vector<std::pair<Ino, std::string>> pending_;
   std::map<Ino, uint64_t> lengths_;            // largest file length seen per inode
   std::map<Ino, std::set<uint32_t>> chunks_;  // chunk indices written here
 };
