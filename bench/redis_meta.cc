@@ -76,63 +76,75 @@ int main(int argc, char** argv) {
   };
   std::vector<Row> rows;
   Attr a;
-  rows.push_back({"getattr", Time(n, [&](int) { Check(m->GetAttr(ctx, file, &a), "getattr"); }),
-                  1.1});
-  rows.push_back({"lookup", Time(n, [&](int) {
-                    Ino ino;
-                    Check(m->Lookup(ctx, dir, "f", &ino, &a), "lookup");
-                  }),
+  rows.push_back(
+      {"getattr", Time(n, [&](int) { Check(m->GetAttr(ctx, file, &a), "getattr"); }), 1.1});
+  rows.push_back({"lookup",
+                  Time(n,
+                       [&](int) {
+                         Ino ino;
+                         Check(m->Lookup(ctx, dir, "f", &ino, &a), "lookup");
+                       }),
                   1.1});
   Ino c = 0;
   Check(m->Mkdir(ctx, kRootIno, "c", 0755, 0, &c, nullptr), "mkdir");
-  rows.push_back({"create", Time(n, [&](int i) {
-                    Ino ino;
-                    Check(m->Create(ctx, c, "f" + std::to_string(i), 0644, 0, 0, &ino, nullptr),
-                          "create");
-                    Check(m->Close(ctx, ino), "close");
-                  }),
+  rows.push_back({"create",
+                  Time(n,
+                       [&](int i) {
+                         Ino ino;
+                         Check(
+                             m->Create(ctx, c, "f" + std::to_string(i), 0644, 0, 0, &ino, nullptr),
+                             "create");
+                         Check(m->Close(ctx, ino), "close");
+                       }),
                   3});
-  rows.push_back({"mkdir", Time(n, [&](int i) {
-                    Check(m->Mkdir(ctx, c, "d" + std::to_string(i), 0755, 0, nullptr, nullptr),
-                          "mkdir");
-                  }),
+  rows.push_back({"mkdir",
+                  Time(n,
+                       [&](int i) {
+                         Check(m->Mkdir(ctx, c, "d" + std::to_string(i), 0755, 0, nullptr, nullptr),
+                               "mkdir");
+                       }),
                   3});
-  rows.push_back({"rename", Time(n, [&](int i) {
-                    Check(m->Rename(ctx, c, "f" + std::to_string(i), c, "g" + std::to_string(i),
-                                    0, nullptr, nullptr),
-                          "rename");
-                  }),
+  rows.push_back({"rename",
+                  Time(n,
+                       [&](int i) {
+                         Check(m->Rename(ctx, c, "f" + std::to_string(i), c,
+                                         "g" + std::to_string(i), 0, nullptr, nullptr),
+                               "rename");
+                       }),
                   4});
-  rows.push_back({"unlink", Time(n, [&](int i) {
-                    Check(m->Unlink(ctx, c, "g" + std::to_string(i)), "unlink");
-                  }),
-                  3});
+  rows.push_back(
+      {"unlink",
+       Time(n, [&](int i) { Check(m->Unlink(ctx, c, "g" + std::to_string(i)), "unlink"); }), 3});
   Ino big = 0;
   Check(m->Mkdir(ctx, kRootIno, "big", 0755, 0, &big, nullptr), "mkdir");
   for (int i = 0; i < 1000; ++i) {
     Check(m->Mknod(ctx, big, "e" + std::to_string(i), kTypeFile, 0644, 0, 0, nullptr, nullptr),
           "mknod");
   }
-  rows.push_back({"readdir 1000 (plus)", Time(std::max(1, n / 50), [&](int) {
-                    std::string cursor;
-                    std::vector<Entry> out;
-                    size_t total = 0;
-                    do {
-                      Check(m->Readdir(ctx, big, true, &cursor, 0, &out), "readdir");
-                      total += out.size();
-                    } while (!cursor.empty());
-                    if (total != 1000) Check(Status::IOError("readdir count"), "readdir");
-                  }),
+  rows.push_back({"readdir 1000 (plus)",
+                  Time(std::max(1, n / 50),
+                       [&](int) {
+                         std::string cursor;
+                         std::vector<Entry> out;
+                         size_t total = 0;
+                         do {
+                           Check(m->Readdir(ctx, big, true, &cursor, 0, &out), "readdir");
+                           total += out.size();
+                         } while (!cursor.empty());
+                         if (total != 1000) Check(Status::IOError("readdir count"), "readdir");
+                       }),
                   6});
-  rows.push_back({"slice write", Time(n, [&](int i) {
-                    uint64_t id = 0;
-                    Check(m->NewSlice(ctx, &id), "newslice");
-                    Slice s;
-                    s.id = id;
-                    s.size = s.len = 4096;
-                    Check(m->Write(ctx, file, 0, static_cast<uint32_t>(i % 1000) * 4096, s),
-                          "write");
-                  }),
+  rows.push_back({"slice write",
+                  Time(n,
+                       [&](int i) {
+                         uint64_t id = 0;
+                         Check(m->NewSlice(ctx, &id), "newslice");
+                         Slice s;
+                         s.id = id;
+                         s.size = s.len = 4096;
+                         Check(m->Write(ctx, file, 0, static_cast<uint32_t>(i % 1000) * 4096, s),
+                               "write");
+                       }),
                   2});
 
   std::printf("Redis %s, %d ops each; 1 round trip (GET, 1 connection) = %.1f us\n",

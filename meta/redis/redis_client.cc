@@ -152,10 +152,10 @@ Status ParseRedisUrl(const std::string& url, RedisUrl* out) {
       }
     }
   }
-  u.display = scheme + "://" + (u.unix_path.empty()
-                                    ? u.host + ":" + std::to_string(u.port) + "/" +
-                                          std::to_string(u.db)
-                                    : u.unix_path + "?db=" + std::to_string(u.db));
+  u.display =
+      scheme + "://" +
+      (u.unix_path.empty() ? u.host + ":" + std::to_string(u.port) + "/" + std::to_string(u.db)
+                           : u.unix_path + "?db=" + std::to_string(u.db));
   *out = std::move(u);
   return Status::OK();
 }
@@ -189,8 +189,8 @@ Status ReplyStatus(const redisReply* r, std::string_view what) {
       msg.find("invalid username-password") != std::string::npos) {
     return Status::Error(EACCES, text);
   }
-  for (const char* p : {"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING", "READONLY",
-                        "MASTERDOWN"}) {
+  for (const char* p :
+       {"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING", "READONLY", "MASTERDOWN"}) {
     if (StartsWith(msg, p)) return Status::Retryable(EIO, text);
   }
   if (StartsWith(msg, "WRONGTYPE")) {
@@ -211,6 +211,11 @@ Status Conn::Pipeline(const std::vector<Cmd>& cmds, std::vector<Reply>* replies)
   if (broken_) return Status::Retryable(EIO, "Redis connection to " + addr_ + " is broken");
   std::vector<const char*> argv;
   std::vector<size_t> lens;
+  const bool unwatch = unwatch_pending;
+  if (unwatch && redisAppendCommand(ctx_.get(), "UNWATCH") != REDIS_OK) {
+    broken_ = true;
+    return Status::Retryable(EIO, "Redis " + addr_ + ": " + ctx_->errstr);
+  }
   for (const Cmd& c : cmds) {
     argv.clear();
     lens.clear();
@@ -224,12 +229,17 @@ Status Conn::Pipeline(const std::vector<Cmd>& cmds, std::vector<Reply>* replies)
       return Status::Retryable(EIO, "Redis " + addr_ + ": " + ctx_->errstr);
     }
   }
-  for (size_t i = 0; i < cmds.size(); ++i) {
+  for (size_t i = 0; i < cmds.size() + (unwatch ? 1 : 0); ++i) {
     void* r = nullptr;
     if (redisGetReply(ctx_.get(), &r) != REDIS_OK || !r) {
       broken_ = true;
       std::string err = ctx_->err ? ctx_->errstr : "connection closed";
       return Status::Retryable(EIO, "Redis " + addr_ + ": " + err);
+    }
+    if (unwatch && i == 0) {
+      freeReplyObject(r);  // UNWATCH always answers OK
+      unwatch_pending = false;
+      continue;
     }
     replies->emplace_back(static_cast<redisReply*>(r));
   }
@@ -246,7 +256,8 @@ Status RedisClient::Connect(const std::string& host, int port, std::unique_ptr<C
   std::unique_ptr<redisContext, Conn::CtxDeleter> ctx(raw);
   std::string addr = url_.unix_path.empty() ? host + ":" + std::to_string(port) : url_.unix_path;
   if (!ctx) return Status::Retryable(EIO, "cannot allocate a Redis context");
-  if (ctx->err) return Status::Retryable(EIO, "cannot connect to Redis " + addr + ": " + ctx->errstr);
+  if (ctx->err)
+    return Status::Retryable(EIO, "cannot connect to Redis " + addr + ": " + ctx->errstr);
   timeval cmd_tv{30, 0};  // a hung server becomes an error instead of a hang
   redisSetTimeout(ctx.get(), cmd_tv);
   auto conn = std::make_unique<Conn>(std::move(ctx), addr);
@@ -296,8 +307,9 @@ Status RedisClient::Open(const RedisUrl& url, std::unique_ptr<RedisClient>* out)
     if (msg.find("cluster support disabled") == std::string_view::npos) {
       Status rs = ReplyStatus(info.get(), "Redis " + url.display);
       if (StartsWith(msg, "NOAUTH")) {
-        return Status::Error(EACCES, rs.message() + " (set the password in the URL, "
-                                                    "REDIS_PASSWORD or META_PASSWORD)");
+        return Status::Error(EACCES, rs.message() +
+                                         " (set the password in the URL, "
+                                         "REDIS_PASSWORD or META_PASSWORD)");
       }
       return rs;
     }
@@ -417,8 +429,7 @@ Status RedisClient::Lease(std::unique_ptr<Conn>* out) {
 void RedisClient::Release(std::unique_ptr<Conn> conn) {
   if (!conn || conn->broken()) return;
   if (conn->dirty) {
-    Reply r;
-    if (!conn->Call({"UNWATCH"}, &r).ok()) return;
+    conn->unwatch_pending = true;
     conn->dirty = false;
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -62,8 +62,11 @@ class Conn {
 
   bool broken() const { return broken_; }
   const std::string& addr() const { return addr_; }
-  // Set when a transaction was interrupted after WATCH; the pool UNWATCHes before reuse.
+  // Set while keys are WATCHed outside a finished EXEC. Release turns it into an UNWATCH sent in
+  // front of the connection's next pipeline (saving a round trip), so a stale WATCH never makes
+  // the next transaction's EXEC fail.
   bool dirty = false;
+  bool unwatch_pending = false;
   uint64_t generation = 0;  // the client's topology generation it was made in
 
  private:

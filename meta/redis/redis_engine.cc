@@ -55,8 +55,9 @@ bool LastUsedCounter(std::string_view redis_name) {
 }
 
 Status WrongType(std::string_view key, const redisReply* r) {
-  return Status::IOError("Redis key '" + std::string(key) + "' has an unexpected type (reply type " +
-                         std::to_string(r->type) + "); is this a JuiceFS database?");
+  return Status::IOError("Redis key '" + std::string(key) +
+                         "' has an unexpected type (reply type " + std::to_string(r->type) +
+                         "); is this a JuiceFS database?");
 }
 
 // Lookup in one round trip for read-only transactions: the parent's attr, the entry, and the
@@ -553,9 +554,10 @@ class RedisTx : public Tx {
     if (!st.ok()) {
       c_.NoteFailure(st, nullptr);
       // The commands may or may not have reached the server: do not run the change again.
-      return Status::IOError("Redis connection lost while committing a change; its outcome is "
-                             "unknown (" +
-                             st.message() + ")");
+      return Status::IOError(
+          "Redis connection lost while committing a change; its outcome is "
+          "unknown (" +
+          st.message() + ")");
     }
     conn_.dirty = false;  // EXEC (or its abort) unwatches
     Status queued;
@@ -700,8 +702,7 @@ class RedisTx : public Tx {
       }
     } else {
       for (const auto& [p, name] : todo) {
-        cmds.push_back({"EVAL", kLookupScript, "2", AttrKey(p), EntryKey(p), name,
-                        c_.prefix()});
+        cmds.push_back({"EVAL", kLookupScript, "2", AttrKey(p), EntryKey(p), name, c_.prefix()});
       }
     }
     std::vector<Reply> rs;
@@ -849,7 +850,7 @@ class RedisTx : public Tx {
   std::map<std::string, std::optional<std::string>> cache_str_;
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> cache_field_;
   std::vector<std::pair<Ino, std::string>> pending_;
-  std::map<Ino, uint64_t> lengths_;            // largest file length seen per inode
+  std::map<Ino, uint64_t> lengths_;           // largest file length seen per inode
   std::map<Ino, std::set<uint32_t>> chunks_;  // chunk indices written here
 };
 
@@ -897,8 +898,8 @@ Status RedisEngine::InitSchema() {
         break;
       }
       if (cursor == "0") break;
-      JFS_RETURN_IF_ERROR(client_->Run(
-          {{"SCAN", cursor, "MATCH", client_->prefix() + "*", "COUNT", "1000"}}, &rs));
+      JFS_RETURN_IF_ERROR(
+          client_->Run({{"SCAN", cursor, "MATCH", client_->prefix() + "*", "COUNT", "1000"}}, &rs));
       JFS_RETURN_IF_ERROR(ReplyStatus(rs[0].get(), "Redis SCAN"));
     }
   }
@@ -920,8 +921,8 @@ Status RedisEngine::Reset() {
   // Every key of the volume carries the "{db}" prefix and so lives on the one node of its slot.
   std::string cursor = "0";
   do {
-    JFS_RETURN_IF_ERROR(client_->Run(
-        {{"SCAN", cursor, "MATCH", client_->prefix() + "*", "COUNT", "1000"}}, &rs));
+    JFS_RETURN_IF_ERROR(
+        client_->Run({{"SCAN", cursor, "MATCH", client_->prefix() + "*", "COUNT", "1000"}}, &rs));
     JFS_RETURN_IF_ERROR(ReplyStatus(rs[0].get(), "Redis SCAN"));
     const redisReply* r = rs[0].get();
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) return WrongType("SCAN", r);

@@ -46,12 +46,23 @@ class Server {
     const char* bin = std::getenv("JFS_TEST_REDIS_SERVER");
     INFO("JFS_TEST_REDIS_SERVER is not set: start the servers with scripts/servers.sh");
     REQUIRE((bin && *bin));
-    std::vector<std::string> args = {bin,          "--port",       std::to_string(kPort),
-                                     "--bind",     "127.0.0.1",    "--requirepass",
-                                     "s3cret",     "--dir",        dir_,
-                                     "--save",     "",             "--appendonly",
-                                     "yes",        "--appendfsync", "always",
-                                     "--logfile",  dir_ + "/r.log"};
+    std::vector<std::string> args = {bin,
+                                     "--port",
+                                     std::to_string(kPort),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--requirepass",
+                                     "s3cret",
+                                     "--dir",
+                                     dir_,
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "yes",
+                                     "--appendfsync",
+                                     "always",
+                                     "--logfile",
+                                     dir_ + "/r.log"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -138,8 +138,7 @@ void CheckLayout(bool cluster) {
   CHECK(std::string(l->element[0]->str, l->element[0]->len) ==
         Be(100, 4) + Be(id, 8) + Be(5000, 4) + Be(0, 4) + Be(5000, 4));
   // A fresh slice has refcount 1, stored as no sliceRef field at all.
-  CHECK(raw.Do({"HEXISTS", raw.Key("sliceRef"), "k" + std::to_string(id) + "_5000"})->integer ==
-        0);
+  CHECK(raw.Do({"HEXISTS", raw.Key("sliceRef"), "k" + std::to_string(id) + "_5000"})->integer == 0);
 
   // s{sym}: the raw target; x{file}: raw xattr value.
   CHECK(raw.Get("s" + std::to_string(sym)) == "dir/file");
@@ -275,8 +274,8 @@ TEST_CASE("Redis META-URLs", "[meta][redis]") {
   REQUIRE_OK(redis::ParseRedisUrl("redis://h:1/0", &u));
   CHECK(u.password == "meta");
   ::unsetenv("META_PASSWORD");
-  for (const char* bad : {"redis://h:x/1", "redis://h:1/abc", "redis://h:70000/1", "unix://rel.sock",
-                          "redis://u:p%4@h/1", "foo://h"}) {
+  for (const char* bad : {"redis://h:x/1", "redis://h:1/abc", "redis://h:70000/1",
+                          "unix://rel.sock", "redis://u:p%4@h/1", "foo://h"}) {
     INFO(bad);
     CHECK(redis::ParseRedisUrl(bad, &u).code() == EINVAL);
   }

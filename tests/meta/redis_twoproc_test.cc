@@ -117,7 +117,7 @@ void Run(bool cluster) {
     INFO(name);
     Attr a;
     REQUIRE_OK(m->GetAttr(ctx, e.inode, &a));  // nothing dangling
-    CHECK(inodes.insert(e.inode).second);       // no inode listed twice
+    CHECK(inodes.insert(e.inode).second);      // no inode listed twice
     if (name[0] == 'd') {
       CHECK(a.typ == kTypeDirectory);
       CHECK(a.nlink == 2);
