@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -13,6 +14,7 @@ namespace jfs::meta::redis {
 namespace {
 
 constexpr size_t kMaxIdle = 16;
+std::atomic<uint64_t> g_round_trips{0};
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -160,6 +162,10 @@ Status ParseRedisUrl(const std::string& url, RedisUrl* out) {
   return Status::OK();
 }
 
+uint64_t RoundTrips() {
+  return g_round_trips.load(std::memory_order_relaxed);
+}
+
 uint16_t KeySlot(std::string_view key) {
   if (size_t open = key.find('{'); open != std::string_view::npos) {
     size_t close = key.find('}', open + 1);
@@ -211,6 +217,7 @@ Status Conn::Pipeline(const std::vector<Cmd>& cmds, std::vector<Reply>* replies)
   if (broken_) return Status::Retryable(EIO, "Redis connection to " + addr_ + " is broken");
   std::vector<const char*> argv;
   std::vector<size_t> lens;
+  g_round_trips.fetch_add(1, std::memory_order_relaxed);
   const bool unwatch = unwatch_pending;
   if (unwatch && redisAppendCommand(ctx_.get(), "UNWATCH") != REDIS_OK) {
     broken_ = true;

@@ -46,6 +46,9 @@ using Cmd = std::vector<std::string>;
 // The Redis hash slot of `key` (CRC16/XMODEM of the hash tag, mod 16384).
 uint16_t KeySlot(std::string_view key);
 
+// Pipelines sent by this process so far (each is one network round trip); for benchmarks.
+uint64_t RoundTrips();
+
 // One connection (authenticated, on the right database).
 class Conn {
  public:
