@@ -521,6 +521,7 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
   Ino child = 0;
   Attr ca;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
+    if (!dot && !dotdot) JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskX));
@@ -669,6 +670,7 @@ Status BaseMeta::DoMknod(const Context& ctx, Ino parent, std::string_view name, 
   Attr result;
   Status st = Mutate([&](Tx& tx, Effects& fx) {
     found = 0;
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     if (IsTrash(parent)) return Status::Error(EPERM, "cannot create in the trash");
@@ -798,6 +800,7 @@ Status BaseMeta::Unlink(const Context& ctx, Ino parent, std::string_view name) {
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   return Mutate([&](Tx& tx, Effects& fx) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskW | kMaskX));
@@ -828,6 +831,7 @@ Status BaseMeta::Rmdir(const Context& ctx, Ino parent, std::string_view name) {
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   return Mutate([&](Tx& tx, Effects& fx) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskW | kMaskX));
@@ -909,6 +913,8 @@ Status BaseMeta::Rename(const Context& ctx, Ino parent_src, std::string_view nam
   Ino moved = 0;
   Attr moved_attr;
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(ps, name_src));
+    JFS_RETURN_IF_ERROR(tx.Prefetch(pd, name_dst));
     Attr psa, pda_own;
     JFS_RETURN_IF_ERROR(GetDir(tx, ps, &psa));
     Attr* pda = &psa;  // one object when both names are in the same directory
@@ -1015,6 +1021,7 @@ Status BaseMeta::Link(const Context& ctx, Ino ino, Ino parent, std::string_view 
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   Attr result;
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects&) {
+    JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
     if (IsTrash(parent)) return Status::Error(EPERM, "cannot link into the trash");
@@ -1062,14 +1069,13 @@ Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cu
     next = *cursor;
     JFS_RETURN_IF_ERROR(tx.ListEntries(dir, &next, limit, &entries));
     if (!plus) return Status::OK();
-    for (Entry& e : entries) {
-      Attr a;
-      Status st = tx.GetAttr(e.inode, &a);
-      if (st.ok()) {
-        e.attr = a;
-      } else if (!st.IsNotFound()) {  // a dangling entry keeps just its type
-        return st;
-      }
+    std::vector<Ino> inodes;
+    for (const Entry& e : entries) inodes.push_back(e.inode);
+    std::vector<Attr> attrs;
+    std::vector<bool> found;
+    JFS_RETURN_IF_ERROR(tx.GetAttrs(inodes, &attrs, &found));
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (found[i]) entries[i].attr = attrs[i];  // a dangling entry keeps just its type
     }
     return Status::OK();
   }));

@@ -43,6 +43,29 @@ class Tx {
   virtual Status ListEntries(Ino parent, std::string* cursor, size_t limit,
                              std::vector<Entry>* out) = 0;
 
+  // Attributes of many inodes at once (Readdir with attributes): (*found)[i] tells whether
+  // inodes[i] exists. Engines that can batch (Redis MGET) override it; the default loops GetAttr.
+  virtual Status GetAttrs(const std::vector<Ino>& inodes, std::vector<Attr>* attrs,
+                          std::vector<bool>* found) {
+    attrs->assign(inodes.size(), Attr());
+    found->assign(inodes.size(), false);
+    for (size_t i = 0; i < inodes.size(); ++i) {
+      Status st = GetAttr(inodes[i], &(*attrs)[i]);
+      if (st.ok()) {
+        (*found)[i] = true;
+      } else if (!st.IsNotFound()) {
+        return st;
+      }
+    }
+    return Status::OK();
+  }
+
+  // A hint that this transaction is about to read GetAttr(parent), GetEntry(parent, name) and the
+  // attributes of the entry's inode (lookup, create, unlink, rename, link): engines that can
+  // fetch them in fewer round trips (Redis: one pipeline, or one Lua script when read-only) do so
+  // now and answer those reads from what they fetched. Never required for correctness.
+  virtual Status Prefetch(Ino /*parent*/, std::string_view /*name*/) { return Status::OK(); }
+
   // Hard-link parents. Engines that store them (Redis p{ino}) add `delta` to the link count of
   // `parent`, deleting the field at 0; engines that derive them from entries (SQL) do nothing.
   virtual Status AdjustParent(Ino ino, Ino parent, int delta) = 0;
@@ -129,5 +152,7 @@ class Engine {
 // Engine factories. `path` / `dsn` come from the META-URL. Without `create`, a database file that
 // does not exist → ENOENT and nothing is created (opening a volume must not leave files behind).
 Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out, bool create = true);
+// redis://[user:password@]host[:port][/db] or unix:///path.sock?db=N (meta/redis/redis_engine.h).
+Status NewRedisEngine(const std::string& url, std::unique_ptr<Engine>* out);
 
 }  // namespace jfs::meta

@@ -11,7 +11,9 @@ namespace jfs::meta {
 
 namespace {
 
-constexpr const char* kSupported = "supported: sqlite3://PATH";
+constexpr const char* kSupported =
+    "supported: sqlite3://PATH, redis://[user:password@]host[:port][/db], "
+    "unix:///path/redis.sock?db=N";
 
 Status Unsupported(const std::string& url) {
   return Status::Invalid("unsupported meta URL '" + url + "' (" + kSupported + ")");
@@ -23,11 +25,17 @@ Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out, bool create_i
   const size_t sep = url.find("://");
   if (sep == std::string::npos || sep == 0) return Unsupported(url);
   const std::string scheme = url.substr(0, sep);
+  std::unique_ptr<Engine> engine;
+  if (scheme == "redis" || scheme == "rediss" || scheme == "unix") {
+    // Nothing is created by opening: Redis keys appear only when the volume is formatted.
+    JFS_RETURN_IF_ERROR(NewRedisEngine(url, &engine));
+    *out = std::make_unique<BaseMeta>(std::move(engine));
+    return Status::OK();
+  }
   // Query parameters (e.g. "?_journal=WAL") are accepted and, for now, ignored.
   std::string rest = url.substr(sep + 3);
   rest = rest.substr(0, rest.find('?'));
 
-  std::unique_ptr<Engine> engine;
   if (scheme == "sqlite3") {
     // "sqlite3:///abs/x.db" leaves "/abs/x.db"; "sqlite3://rel.db" leaves the relative "rel.db".
     if (rest.empty()) {

@@ -80,7 +80,7 @@ TEST_CASE("NewMeta parses META-URLs", "[meta]") {
   SECTION("bad URLs are EINVAL and name the supported schemes") {
     for (const std::string& bad :
          {std::string(), std::string("garbage"), std::string("://x"), std::string("sqlite3://"),
-          std::string("sqlite3://?x=1"), std::string("redis://localhost:6379/1"),
+          std::string("sqlite3://?x=1"), std::string("redis:/localhost:6379/1"),
           std::string("SQLITE3:///tmp/x.db"), std::string("/tmp/x.db")}) {
       INFO("url: '" << bad << "'");
       m.reset();

@@ -1,5 +1,6 @@
 #include "tests/support/meta_url.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 
@@ -32,8 +33,31 @@ bool FreshMetaUrl(const std::string& dir, const std::string& tag, std::string* u
     *url = "sqlite3://" + dir + "/" + tag + ".db";
     return true;
   }
+  if (engine == "redis" || engine == "redis-cluster") {
+    // Standalone: one database number per tag (the test server has 64). Cluster: databases do
+    // not exist, but the number becomes the "{N}" hash tag every key carries, so distinct numbers
+    // are distinct volumes there too. Known tags get fixed numbers; others hash into 10..49
+    // (50..63 belong to the tests in tests/meta/redis_*, 60 to bench/redis_meta).
+    const char* var = engine == "redis" ? "JFS_TEST_REDIS_URL" : "JFS_TEST_REDIS_CLUSTER_URL";
+    const char* base = std::getenv(var);
+    if (!base || !*base) {
+      *error = std::string(var) + " is not set (start the servers with scripts/servers.sh)";
+      return false;
+    }
+    int db = 0;
+    if (tag == "model") {
+      db = 1;
+    } else if (tag == "multiproc") {
+      db = 2;
+    } else {
+      uint32_t h = 2166136261u;
+      for (unsigned char c : tag) h = (h ^ c) * 16777619u;
+      db = 10 + static_cast<int>(h % 40);
+    }
+    *url = std::string(base) + "/" + std::to_string(db);
+    return ResetDatabase(*url, error);
+  }
   *error = "unknown JFS_TEST_ENGINE '" + engine + "'";
-  (void)ResetDatabase;
   return false;
 }
 

@@ -1,0 +1,165 @@
+// Redis metadata engine latency in round trips. One round trip is measured in the same run as the
+// latency of a single GET on one connection (what `redis-benchmark -c 1 -t get` reports); each
+// metadata operation's mean latency is printed in µs and divided by it.
+//
+//   build/bench/redis_meta [META-URL] [N]     (default redis://127.0.0.1:16379/60, N = 2000)
+// The database is emptied first (Meta::Reset) — point it at a scratch database.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "meta/meta.h"
+#include "meta/redis/redis_client.h"
+
+using namespace jfs;
+using namespace jfs::meta;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void Check(const Status& st, const char* what) {
+  if (st.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what, st.ToString().c_str());
+  std::exit(1);
+}
+
+double g_trips = 0;  // pipelines per call of the last Time()
+
+// Mean µs per call of fn(i) for i in [0, n); g_trips gets the mean pipelines sent per call.
+double Time(int n, const std::function<void(int)>& fn) {
+  const uint64_t trips0 = redis::RoundTrips();
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) fn(i);
+  const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / n;
+  g_trips = static_cast<double>(redis::RoundTrips() - trips0) / n;
+  return us;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string url = argc > 1 ? argv[1] : "redis://127.0.0.1:16379/60";
+  const int n = argc > 2 ? std::atoi(argv[2]) : 2000;
+  if (n <= 0) return 2;
+
+  redis::RedisUrl u;
+  Check(redis::ParseRedisUrl(url, &u), "url");
+  std::unique_ptr<redis::RedisClient> raw;
+  Check(redis::RedisClient::Open(u, &raw), "connect");
+  std::unique_ptr<redis::Conn> conn;
+  Check(raw->Lease(&conn), "lease");
+  redis::Reply r;
+  Check(conn->Call({"SET", raw->prefix() + "bench-key", "x"}, &r), "set");
+  auto get = [&](int) { Check(conn->Call({"GET", raw->prefix() + "bench-key"}, &r), "get"); };
+  Time(n / 4, get);  // warm up
+  const double rt = Time(n, get);
+
+  std::unique_ptr<Meta> m;
+  Check(NewMeta(url, &m), "open");
+  Check(m->Reset(), "reset");
+  Format f;
+  f.name = "bench";
+  f.uuid = "b3c40000-0000-4000-8000-000000000001";
+  f.storage = "file";
+  f.bucket = "/tmp/jfs-bench/";
+  f.block_size_kib = 4096;
+  Check(m->Init(f, false), "format");
+  Check(m->NewSession(SessionInfo{"bench", "host", {}, "/", 0, 1}), "session");
+  Context ctx;
+  Ino dir = 0, file = 0;
+  Check(m->Mkdir(ctx, kRootIno, "d", 0755, 0, &dir, nullptr), "mkdir");
+  Check(m->Create(ctx, dir, "f", 0644, 0, 0, &file, nullptr), "create");
+
+  struct Row {
+    const char* op;
+    double us;
+    double goal;
+    double trips = 0;  // pipelines per op, counted
+  };
+  std::vector<Row> rows;
+  auto add = [&](Row r) {  // runs after Time() in r's initializer: g_trips is that row's
+    r.trips = g_trips;
+    rows.push_back(r);
+  };
+  Attr a;
+  add({"getattr", Time(n, [&](int) { Check(m->GetAttr(ctx, file, &a), "getattr"); }), 1.1});
+  add({"lookup",
+       Time(n,
+            [&](int) {
+              Ino ino;
+              Check(m->Lookup(ctx, dir, "f", &ino, &a), "lookup");
+            }),
+       1.1});
+  Ino c = 0;
+  Check(m->Mkdir(ctx, kRootIno, "c", 0755, 0, &c, nullptr), "mkdir");
+  add({"create+close",
+       Time(n,
+            [&](int i) {
+              Ino ino;
+              Check(m->Create(ctx, c, "f" + std::to_string(i), 0644, 0, 0, &ino, nullptr),
+                    "create");
+              Check(m->Close(ctx, ino), "close");
+            }),
+       3});
+  add({"mkdir",
+       Time(n,
+            [&](int i) {
+              Check(m->Mkdir(ctx, c, "d" + std::to_string(i), 0755, 0, nullptr, nullptr), "mkdir");
+            }),
+       3});
+  add({"rename",
+       Time(n,
+            [&](int i) {
+              Check(m->Rename(ctx, c, "f" + std::to_string(i), c, "g" + std::to_string(i), 0,
+                              nullptr, nullptr),
+                    "rename");
+            }),
+       4});
+  add({"unlink",
+       Time(n, [&](int i) { Check(m->Unlink(ctx, c, "g" + std::to_string(i)), "unlink"); }), 3});
+  Ino big = 0;
+  Check(m->Mkdir(ctx, kRootIno, "big", 0755, 0, &big, nullptr), "mkdir");
+  for (int i = 0; i < 1000; ++i) {
+    Check(m->Mknod(ctx, big, "e" + std::to_string(i), kTypeFile, 0644, 0, 0, nullptr, nullptr),
+          "mknod");
+  }
+  add({"readdir 1000 (plus)",
+       Time(std::max(1, n / 50),
+            [&](int) {
+              std::string cursor;
+              std::vector<Entry> out;
+              size_t total = 0;
+              do {
+                Check(m->Readdir(ctx, big, true, &cursor, 0, &out), "readdir");
+                total += out.size();
+              } while (!cursor.empty());
+              if (total != 1000) Check(Status::IOError("readdir count"), "readdir");
+            }),
+       6});
+  add({"slice write",
+       Time(n,
+            [&](int i) {
+              uint64_t id = 0;
+              Check(m->NewSlice(ctx, &id), "newslice");
+              Slice s;
+              s.id = id;
+              s.size = s.len = 4096;
+              Check(m->Write(ctx, file, 0, static_cast<uint32_t>(i % 1000) * 4096, s), "write");
+            }),
+       2});
+
+  std::printf("Redis %s, %d ops each; 1 round trip (GET, 1 connection) = %.1f us\n",
+              u.display.c_str(), n, rt);
+  std::printf("%-22s %10s %14s %14s %6s\n", "operation", "us/op", "latency in RT", "pipelines/op",
+              "goal");
+  for (const Row& row : rows) {
+    std::printf("%-22s %10.1f %14.2f %14.2f %6.1f\n", row.op, row.us, row.us / rt, row.trips,
+                row.goal);
+  }
+  Check(m->CloseSession(), "close session");
+  return 0;
+}

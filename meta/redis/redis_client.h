@@ -1,0 +1,130 @@
+// A small Redis client over hiredis 0.14 (Debian 12: no TLS, no cluster support): URL parsing, a
+// connection pool, and the part of Redis Cluster a JuiceFS volume needs.
+//
+// Cluster: a JuiceFS volume on Redis Cluster prefixes every key with the hash tag "{db}" (format.md
+// §2.1), so the whole volume lives in one hash slot and therefore on one master. The client only
+// has to find that master (CLUSTER SLOTS), follow MOVED (the slot moved: remember the new owner),
+// and refresh the topology when the owner stops answering (failover). Slot migration (ASK /
+// TRYAGAIN) is reported as a retryable error; the transaction layer retries with backoff.
+//
+// Thread-safety: RedisClient is safe from many threads; a leased Conn belongs to one thread.
+#pragma once
+
+#include <hiredis.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace jfs::meta::redis {
+
+struct RedisUrl {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_path;  // set for unix:// URLs
+  int db = 0;
+  std::string user, password;
+  std::string display;  // the URL without the password, for messages
+};
+
+// Parses redis://[user:password@]host[:port][/db] and unix:///path/redis.sock[?db=N]. Without a
+// password in the URL, $REDIS_PASSWORD and then $META_PASSWORD are used. rediss:// and Sentinel
+// addresses (a comma in the host) → ENOTSUP; anything malformed → EINVAL.
+Status ParseRedisUrl(const std::string& url, RedisUrl* out);
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+using Cmd = std::vector<std::string>;
+
+// The Redis hash slot of `key` (CRC16/XMODEM of the hash tag, mod 16384).
+uint16_t KeySlot(std::string_view key);
+
+// Pipelines sent by this process so far (each is one network round trip); for benchmarks.
+uint64_t RoundTrips();
+
+// One connection (authenticated, on the right database).
+class Conn {
+ public:
+  struct CtxDeleter {
+    void operator()(redisContext* c) const { redisFree(c); }
+  };
+  explicit Conn(std::unique_ptr<redisContext, CtxDeleter> ctx, std::string addr)
+      : ctx_(std::move(ctx)), addr_(std::move(addr)) {}
+
+  // Sends `cmds` pipelined and reads one reply each. A transport failure marks the connection
+  // broken and returns a retryable EIO; error replies are returned as replies (see ReplyStatus).
+  Status Pipeline(const std::vector<Cmd>& cmds, std::vector<Reply>* replies);
+  Status Call(const Cmd& cmd, Reply* reply);
+
+  bool broken() const { return broken_; }
+  const std::string& addr() const { return addr_; }
+  // Set while keys are WATCHed outside a finished EXEC. Release turns it into an UNWATCH sent in
+  // front of the connection's next pipeline (saving a round trip), so a stale WATCH never makes
+  // the next transaction's EXEC fail.
+  bool dirty = false;
+  bool unwatch_pending = false;
+  uint64_t generation = 0;  // the client's topology generation it was made in
+
+ private:
+  std::unique_ptr<redisContext, CtxDeleter> ctx_;
+  std::string addr_;
+  bool broken_ = false;
+};
+
+// OK for a non-error reply; the error reply mapped to a Status otherwise: OOM → ENOSPC,
+// NOAUTH/WRONGPASS → EACCES, MOVED/ASK/TRYAGAIN/CLUSTERDOWN/LOADING/READONLY → retryable EIO,
+// anything else → EIO. The Redis message is kept.
+Status ReplyStatus(const redisReply* r, std::string_view what);
+
+class RedisClient {
+ public:
+  // Connects once (so a wrong address or password fails here), detects Redis Cluster with
+  // CLUSTER INFO, and in cluster mode finds the master owning the volume's slot.
+  static Status Open(const RedisUrl& url, std::unique_ptr<RedisClient>* out);
+  ~RedisClient();
+
+  bool cluster() const { return cluster_; }
+  // "" standalone, "{db}" on a cluster.
+  const std::string& prefix() const { return prefix_; }
+  const RedisUrl& url() const { return url_; }
+
+  // A connection to the node owning the volume: idle from the pool or new.
+  Status Lease(std::unique_ptr<Conn>* out);
+  // Returns a connection to the pool (dropped when broken).
+  void Release(std::unique_ptr<Conn> conn);
+  // Reacts to an error reply or transport failure seen on a leased connection: on MOVED the new
+  // owner is remembered, on a lost connection in cluster mode the topology is refreshed. Drops
+  // the pool when the owner changed.
+  void NoteFailure(const Status& st, const redisReply* reply);
+
+  // Pipelined commands on a pooled connection (no transaction), retrying transport failures and
+  // redirections a few times. For idempotent commands only.
+  Status Run(const std::vector<Cmd>& cmds, std::vector<Reply>* replies);
+
+ private:
+  explicit RedisClient(RedisUrl url) : url_(std::move(url)) {}
+  Status Connect(const std::string& host, int port, std::unique_ptr<Conn>* out);
+  // Asks the known nodes for CLUSTER SLOTS and sets the master of our slot.
+  Status RefreshTopology();
+
+  RedisUrl url_;
+  bool cluster_ = false;
+  std::string prefix_;
+  uint16_t slot_ = 0;
+
+  std::mutex mu_;
+  std::string host_;  // the node serving the volume
+  int port_ = 0;
+  std::vector<std::pair<std::string, int>> nodes_;  // every node seen, for topology refreshes
+  std::vector<std::unique_ptr<Conn>> idle_;
+  uint64_t generation_ = 0;  // bumped when host_/port_ change; older connections are dropped
+};
+
+}  // namespace jfs::meta::redis
