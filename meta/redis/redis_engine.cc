@@ -527,6 +527,35 @@ class RedisTx : public Tx {
     return Status::OK();
   }
 
+  // allSessions (sid → expire) joined with sessionInfos (sid → SessionInfo JSON), by sid.
+  Status ListSessions(std::vector<SessionRecord>* out) override {
+    out->clear();
+    const std::string all = e_.Key("allSessions"), infos = e_.Key("sessionInfos");
+    Reply r, i;
+    JFS_RETURN_IF_ERROR(Read(all, {"ZRANGE", all, "0", "-1", "WITHSCORES"}, &r));
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) return WrongType(all, r.get());
+    JFS_RETURN_IF_ERROR(Read(infos, {"HGETALL", infos}, &i));
+    if (i->type != REDIS_REPLY_ARRAY || i->elements % 2 != 0) return WrongType(infos, i.get());
+    std::map<std::string, std::string, std::less<>> info;
+    for (size_t k = 0; k + 1 < i->elements; k += 2) {
+      info[std::string(Str(i->element[k]))] = std::string(Str(i->element[k + 1]));
+    }
+    for (size_t k = 0; k + 1 < r->elements; k += 2) {
+      SessionRecord s;
+      int64_t sid = 0, expire = 0;
+      if (!ParseI64(Str(r->element[k]), &sid) || !ParseI64(Str(r->element[k + 1]), &expire)) {
+        return Status::IOError("bad session entry in " + all);
+      }
+      s.sid = static_cast<uint64_t>(sid);
+      s.expire = expire;
+      if (auto it = info.find(Str(r->element[k])); it != info.end()) s.info_json = it->second;
+      out->push_back(std::move(s));
+    }
+    std::sort(out->begin(), out->end(),
+              [](const SessionRecord& a, const SessionRecord& b) { return a.sid < b.sid; });
+    return Status::OK();
+  }
+
   Status GetSetting(std::string* json) override {
     std::optional<std::string> v;
     JFS_RETURN_IF_ERROR(GetStr(e_.Key("setting"), &v));
