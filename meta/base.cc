@@ -1048,18 +1048,9 @@ Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cu
     JFS_RETURN_IF_ERROR(GetDir(tx, dir, &da));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, da, kMaskR));
     next = *cursor;
-    JFS_RETURN_IF_ERROR(tx.ListEntries(dir, &next, limit, &entries));
-    if (!plus) return Status::OK();
-    for (Entry& e : entries) {
-      Attr a;
-      Status st = tx.GetAttr(e.inode, &a);
-      if (st.ok()) {
-        e.attr = a;
-      } else if (!st.IsNotFound()) {  // a dangling entry keeps just its type
-        return st;
-      }
-    }
-    return Status::OK();
+    // A dangling entry keeps just its type.
+    return plus ? tx.ListEntriesPlus(dir, &next, limit, &entries)
+                : tx.ListEntries(dir, &next, limit, &entries);
   }));
   *cursor = std::move(next);
   *out = std::move(entries);

@@ -42,6 +42,22 @@ class Tx {
   // *cursor ("" = start); *cursor is set to the continuation, "" when the listing is complete.
   virtual Status ListEntries(Ino parent, std::string* cursor, size_t limit,
                              std::vector<Entry>* out) = 0;
+  // ListEntries plus every entry's full attributes (an entry whose node is missing keeps just
+  // attr.typ). Engines that can join entries with nodes in one query override this.
+  virtual Status ListEntriesPlus(Ino parent, std::string* cursor, size_t limit,
+                                 std::vector<Entry>* out) {
+    JFS_RETURN_IF_ERROR(ListEntries(parent, cursor, limit, out));
+    for (Entry& e : *out) {
+      Attr a;
+      Status st = GetAttr(e.inode, &a);
+      if (st.ok()) {
+        e.attr = a;
+      } else if (!st.IsNotFound()) {
+        return st;
+      }
+    }
+    return Status::OK();
+  }
 
   // Hard-link parents. Engines that store them (Redis p{ino}) add `delta` to the link count of
   // `parent`, deleting the field at 0; engines that derive them from entries (SQL) do nothing.
