@@ -29,8 +29,14 @@ HBA
   psql -q -h "$dir" -p 15432 -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE USER jfs PASSWORD 'jfspass'" -c "CREATE DATABASE jfs OWNER jfs" \
     >"$dir/setup.log" 2>&1 || return 1
+  # The restart test (tests/meta/sql_server_test.cc) runs this between operations.
+  cat >"$dir/restart.sh" <<SH
+#!/bin/sh
+exec runuser -u postgres -- $bin/pg_ctl -D $dir/data -m fast -w restart >>$dir/pg_ctl.log 2>&1
+SH
+  chmod +x "$dir/restart.sh"
   export JFS_TEST_PG_URL="postgres://jfs:jfspass@127.0.0.1:15432/jfs?sslmode=disable"
-  export JFS_TEST_PG_DIR="$dir"
+  export JFS_TEST_PG_RESTART="$dir/restart.sh"
 }
 
 jfs_stop_postgres() {
