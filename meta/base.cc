@@ -508,10 +508,29 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
   if (!dot && !dotdot) JFS_RETURN_IF_ERROR(CheckName(name));
   Ino child = 0;
   Attr ca;
+  const bool special = dot || dotdot || IsTrashName(parent, name);
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
     Attr pa;
-    JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
+    bool entry = false, node = false;
+    uint8_t type = 0;
+    if (special) {
+      JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
+    } else {
+      // Parent, entry and child in one step (one query on SQL engines).
+      JFS_RETURN_IF_ERROR(tx.LookupPlus(parent, name, &pa, &entry, &child, &type, &node, &ca));
+      if (!IsDir(pa)) return NotDir();
+    }
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskX));
+    if (!special) {
+      if (!entry) return Status::NotFound("entry " + std::string(name));
+      if (!node) {
+        // A dangling entry is still reported, so that it can be seen and removed.
+        ca = Attr();
+        ca.typ = type;
+        ca.parent = parent;
+      }
+      return Status::OK();
+    }
     if (dot) {
       child = parent, ca = pa;
       return Status::OK();
@@ -520,21 +539,8 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
       child = parent == kRootIno || pa.parent == 0 ? kRootIno : pa.parent;
       return tx.GetAttr(child, &ca);
     }
-    if (IsTrashName(parent, name)) {
-      child = kTrashIno;
-      return tx.GetAttr(kTrashIno, &ca);
-    }
-    uint8_t type = 0;
-    JFS_RETURN_IF_ERROR(tx.GetEntry(parent, name, &child, &type));
-    Status st = tx.GetAttr(child, &ca);
-    if (st.IsNotFound()) {
-      // A dangling entry is still reported, so that it can be seen and removed.
-      ca = Attr();
-      ca.typ = type;
-      ca.parent = parent;
-      return Status::OK();
-    }
-    return st;
+    child = kTrashIno;  // IsTrashName(parent, name)
+    return tx.GetAttr(kTrashIno, &ca);
   }));
   if (ino) *ino = child;
   if (attr) *attr = ca;

@@ -59,6 +59,24 @@ class Tx {
     return Status::OK();
   }
 
+  // The lookup path in one step: GetAttr(parent) (its error when that fails), then, when `name`
+  // is in it (*entry_found), the entry's *ino and *type, and the child's attributes when its node
+  // exists (*child_found). Engines that can join these in one query override this.
+  virtual Status LookupPlus(Ino parent, std::string_view name, Attr* parent_attr, bool* entry_found,
+                            Ino* ino, uint8_t* type, bool* child_found, Attr* child_attr) {
+    *entry_found = *child_found = false;
+    JFS_RETURN_IF_ERROR(GetAttr(parent, parent_attr));
+    Status st = GetEntry(parent, name, ino, type);
+    if (st.IsNotFound()) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    *entry_found = true;
+    st = GetAttr(*ino, child_attr);
+    if (st.IsNotFound()) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    *child_found = true;
+    return Status::OK();
+  }
+
   // Hard-link parents. Engines that store them (Redis p{ino}) add `delta` to the link count of
   // `parent`, deleting the field at 0; engines that derive them from entries (SQL) do nothing.
   virtual Status AdjustParent(Ino ino, Ino parent, int delta) = 0;

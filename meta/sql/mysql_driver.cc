@@ -28,6 +28,7 @@ using StmtPtr = std::unique_ptr<MYSQL_STMT, StmtCloser>;
 using ResPtr = std::unique_ptr<MYSQL_RES, ResFreer>;
 
 constexpr size_t kMaxCachedStatements = 512;
+constexpr size_t kMaxBatch = 1 << 20;  // bytes of batched statements sent before COMMIT anyway
 
 // MySQL / MariaDB error numbers (mysqld_error.h, errmsg.h).
 constexpr unsigned kDupKeyName = 1061;
@@ -167,6 +168,7 @@ class MysqlConn final : public SqlConn {
 
   Status Exec(std::string_view sql) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    JFS_RETURN_IF_ERROR(FlushBatch());
     in_txn_ = true;
     if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) {
       unsigned err = mysql_errno(m_.get());
@@ -187,6 +189,13 @@ class MysqlConn final : public SqlConn {
   Status Query(std::string_view sql, std::span<const Param> params, RowFn on_row,
                int64_t* changes) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    if (!read_only_ && !on_row && !changes) {
+      // A write whose result nobody reads travels with the next statement that is read, or with
+      // COMMIT, in one multi-statement request.
+      in_txn_ = true;
+      return AddToBatch(sql, params);
+    }
+    JFS_RETURN_IF_ERROR(FlushBatch());
     MYSQL_STMT* s = nullptr;
     JFS_RETURN_IF_ERROR(Prepare(sql, &s));
     in_txn_ = true;
@@ -257,13 +266,16 @@ class MysqlConn final : public SqlConn {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
     read_only_ = !write;
     in_txn_ = false;
+    batch_.clear();
     return Status::OK();
   }
 
+  // On failure the transaction stays open (in_txn_), so the engine's Rollback undoes whatever
+  // part of a batch did run.
   Status Commit() override {
     if (!in_txn_) return Status::OK();
-    in_txn_ = false;
     if (read_only_) {
+      in_txn_ = false;
       // A read-only transaction has nothing to lose: its COMMIT's reply is read later.
       if (mysql_send_query(m_.get(), "COMMIT", 6) != 0) {
         return Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
@@ -271,18 +283,23 @@ class MysqlConn final : public SqlConn {
       commit_pending_ = true;
       return Status::OK();
     }
-    if (mysql_commit(m_.get()) != 0) {
-      unsigned err = mysql_errno(m_.get());
-      Status st = Fail(err, "COMMIT", mysql_error(m_.get()));
-      if (IsConnectionError(err)) {
-        return Status::IOError(st.message() + " (connection lost during COMMIT; outcome unknown)");
-      }
-      return st;
+    Status st;
+    if (!batch_.empty()) {
+      batch_ += "COMMIT";
+      st = FlushBatch();
+    } else if (mysql_commit(m_.get()) != 0) {
+      st = Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
     }
-    return Status::OK();
+    if (st.ok()) {
+      in_txn_ = false;
+    } else if (broken_) {
+      return Status::IOError(st.message() + " (connection lost during COMMIT; outcome unknown)");
+    }
+    return st;
   }
 
   Status Rollback() override {
+    batch_.clear();  // never sent
     if (!in_txn_) return Status::OK();
     in_txn_ = false;
     if (mysql_rollback(m_.get()) != 0) {
@@ -295,6 +312,71 @@ class MysqlConn final : public SqlConn {
   bool Broken() const override { return broken_; }
 
  private:
+  // Appends `sql` with its parameters inlined as literals: integers in decimal, byte strings in
+  // hex (X'..', with a utf8mb4 introducer for text), so no value needs escaping.
+  Status AddToBatch(std::string_view sql, std::span<const Param> params) {
+    static const char kHex[] = "0123456789abcdef";
+    size_t next = 0;
+    for (char c : sql) {
+      if (c != '?') {
+        batch_ += c;
+        continue;
+      }
+      if (next >= params.size()) {
+        batch_.clear();
+        return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+      }
+      const Param& p = params[next++];
+      switch (p.kind()) {
+        case Param::Kind::kNull:
+          batch_ += "NULL";
+          break;
+        case Param::Kind::kInt:
+          batch_ += std::to_string(p.int_value());
+          break;
+        case Param::Kind::kBlob:
+        case Param::Kind::kText:
+          if (p.bytes().empty()) {
+            batch_ += p.kind() == Param::Kind::kText ? "''" : "_binary''";
+            break;
+          }
+          if (p.kind() == Param::Kind::kText) batch_ += "_utf8mb4 ";
+          batch_ += "X'";
+          for (unsigned char b : p.bytes()) {
+            batch_ += kHex[b >> 4];
+            batch_ += kHex[b & 15];
+          }
+          batch_ += '\'';
+          break;
+      }
+    }
+    if (next != params.size()) {
+      batch_.clear();
+      return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+    }
+    batch_ += ';';
+    if (batch_.size() > kMaxBatch) return FlushBatch();
+    return Status::OK();
+  }
+
+  // Runs the batched statements; returns the first failure (later statements then did not run).
+  Status FlushBatch() {
+    if (batch_.empty()) return Status::OK();
+    std::string text = std::move(batch_);
+    batch_.clear();
+    if (text.back() == ';') text.pop_back();
+    if (mysql_real_query(m_.get(), text.data(), text.size()) != 0) {
+      return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
+    }
+    for (;;) {
+      ResPtr res(mysql_store_result(m_.get()));
+      int next = mysql_next_result(m_.get());
+      if (next > 0) return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
+      if (next < 0) break;
+    }
+    return Status::OK();
+  }
+
   Status ReadPendingCommit() {
     if (!commit_pending_) return Status::OK();
     commit_pending_ = false;
@@ -337,6 +419,7 @@ class MysqlConn final : public SqlConn {
 
   MysqlPtr m_;
   std::unordered_map<std::string, StmtPtr, StringHash, std::equal_to<>> cache_;
+  std::string batch_;  // ';'-terminated statements of this transaction not sent yet
   bool read_only_ = false;
   bool in_txn_ = false;
   bool commit_pending_ = false;

@@ -22,6 +22,7 @@ struct SqlEngine::Statements {
   std::string table_exists, setting_table;
   std::string put_attr, del_attr;
   std::string put_entry, del_entry, has_entries, list_entries, list_entries_plus, list_parents;
+  std::string lookup_plus;
   std::string put_symlink, del_symlink;
   std::string append_chunk, put_chunk, del_chunk, list_chunks;
   std::string new_ref, incr_ref, incr_ref_returning, ins_ref, del_ref;
@@ -63,6 +64,26 @@ struct SqlEngine::Statements {
     has_entries = w("SELECT 1 FROM " + edge + " WHERE parent=? LIMIT 1");
     list_entries = w("SELECT name,inode,type FROM " + edge +
                      " WHERE parent=? AND name>? ORDER BY name LIMIT ?");
+    // Lookup: the parent, the entry and the child in one query (read-only transactions).
+    const std::string attr_cols =
+        "type,flags,mode,uid,gid,atime,mtime,ctime,atimensec,mtimensec,ctimensec,nlink,length,rdev,"
+        "parent,access_acl_id,default_acl_id,tier_id";
+    auto prefixed = [&](const std::string& alias) {
+      std::string out, col;
+      for (char c : attr_cols + ",") {
+        if (c == ',') {
+          out += (out.empty() ? "" : ",") + alias + "." + col;
+          col.clear();
+        } else {
+          col += c;
+        }
+      }
+      return out;
+    };
+    lookup_plus =
+        w("SELECT " + prefixed("p") + ",e.inode,e.type,c.inode," + prefixed("c") + " FROM " + node +
+          " p LEFT JOIN " + edge + " e ON e.parent=p.inode AND e.name=? LEFT JOIN " + node +
+          " c ON c.inode=e.inode WHERE p.inode=?");
     // Readdir with attributes: one query, nodes joined to the page of entries.
     list_entries_plus =
         w("SELECT e.name,e.inode,e.type,n.inode,n.type,n.flags,n.mode,n.uid,n.gid,n.atime,n.mtime,"
@@ -274,6 +295,30 @@ class SqlTx final : public Tx {
       cursor->clear();
     }
     return Status::OK();
+  }
+
+  Status LookupPlus(Ino parent, std::string_view name, Attr* parent_attr, bool* entry_found,
+                    Ino* ino, uint8_t* type, bool* child_found, Attr* child_attr) override {
+    // Rows of an outer join cannot be locked: write transactions take the locking path.
+    if (!read_only_) {
+      return Tx::LookupPlus(parent, name, parent_attr, entry_found, ino, type, child_found,
+                            child_attr);
+    }
+    bool found = false;
+    *entry_found = *child_found = false;
+    JFS_RETURN_IF_ERROR(Run(q_.lookup_plus, {Param::Blob(name), parent}, [&](const Row& r) {
+      found = true;
+      RowToAttr(r, parent_attr, 0);
+      if (r.IsNull(18)) return Status::OK();
+      *entry_found = true;
+      if (ino) *ino = static_cast<Ino>(r.Int(18));
+      if (type) *type = static_cast<uint8_t>(r.Int(19));
+      if (r.IsNull(20)) return Status::OK();
+      *child_found = true;
+      RowToAttr(r, child_attr, 21);
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("inode " + Num(parent));
   }
 
   Status AdjustParent(Ino, Ino, int) override { return Writable(); }
