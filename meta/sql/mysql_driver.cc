@@ -524,7 +524,9 @@ Status Connect(const ConnectInfo& info, std::unique_ptr<SqlConn>* out) {
   }
   // JuiceFS's session settings: repeatable read, explicit commits.
   static const char kSetup[] = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ";
-  if (mysql_real_query(m.get(), kSetup, sizeof(kSetup) - 1) != 0 || mysql_autocommit(m.get(), 0)) {
+  // Batched writes (see MysqlConn::AddToBatch) are sent as one multi-statement request.
+  if (mysql_real_query(m.get(), kSetup, sizeof(kSetup) - 1) != 0 || mysql_autocommit(m.get(), 0) ||
+      mysql_set_server_option(m.get(), MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
     return MysqlStatus(mysql_errno(m.get()), "session setup", mysql_error(m.get()));
   }
   *out = std::make_unique<MysqlConn>(std::move(m));

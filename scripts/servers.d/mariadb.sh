@@ -17,7 +17,7 @@ jfs_start_mariadb() {  # jfs_start_mariadb DIR
 mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysqld.sock" \\
   --port=13306 --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \\
   --log-error="$dir/err.log" --skip-name-resolve --innodb-flush-log-at-trx-commit=0 \\
-  --max-connections=500 >/dev/null 2>&1 </dev/null &
+  --innodb-file-per-table=0 --innodb-doublewrite=0 --max-connections=500 >/dev/null 2>&1 </dev/null &
 i=0
 while [ \$i -lt 400 ]; do
   mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -uroot ping >/dev/null 2>&1 && exit 0
