@@ -1,8 +1,8 @@
 // meta_sql_rtt: metadata operation latency on the server SQL engines, in database round trips.
 //
-// One round trip = the mean latency of `SELECT 1` on a raw connection (libpq / MySQL C API) to the
-// same server, measured in the same run. Each metadata operation goes through NewMeta(url) and
-// BaseMeta exactly as the library uses it; its mean latency is printed next to its ratio to the
+// One round trip = the median latency of `SELECT 1` on a raw connection (libpq / MySQL C API) to
+// the same server, measured in the same run. Each metadata operation goes through NewMeta(url) and
+// BaseMeta exactly as the library uses it; its median latency is printed next to its ratio to the
 // round trip and the goal (issue 4). Not a test: run by hand against running servers, e.g.
 //   build/bench/meta_sql_rtt [--ops 300] [URL...]
 // URLs default to $JFS_TEST_PG_URL and $JFS_TEST_MYSQL_URL. Tables use table_prefix=bench and are
@@ -37,12 +37,19 @@ void Check(const Status& st, const std::string& what) {
   if (!st.ok()) Die(what + ": " + st.ToString());
 }
 
-// Mean microseconds of `n` calls of fn(i).
+// Median microseconds of `n` calls of fn(i): the machine may be shared, and the median keeps a
+// few descheduled calls from dominating.
 template <typename F>
 double TimeOps(int n, F&& fn) {
-  auto start = Clock::now();
-  for (int i = 0; i < n; i++) fn(i);
-  return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / n;
+  std::vector<double> us;
+  us.reserve(n);
+  for (int i = 0; i < n; i++) {
+    auto start = Clock::now();
+    fn(i);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  std::nth_element(us.begin(), us.begin() + n / 2, us.end());
+  return us[n / 2];
 }
 
 struct PgFinish {
@@ -191,7 +198,7 @@ bool RunOne(const std::string& url, int n) {
                      3});
   std::printf("\n%s  (one round trip = SELECT 1 = %.1f us)\n", url.substr(0, url.find(':')).c_str(),
               rtt);
-  std::printf("  %-22s %10s %12s %8s\n", "operation", "mean us", "round trips", "goal");
+  std::printf("  %-22s %10s %12s %8s\n", "operation", "median us", "round trips", "goal");
   bool all = true;
   for (const Result& r : results) {
     double trips = r.us / rtt;
