@@ -520,11 +520,30 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
   if (!dot && !dotdot) JFS_RETURN_IF_ERROR(CheckName(name));
   Ino child = 0;
   Attr ca;
+  const bool special = dot || dotdot || IsTrashName(parent, name);
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
     if (!dot && !dotdot) JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
-    JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
+    bool entry = false, node = false;
+    uint8_t type = 0;
+    if (special) {
+      JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
+    } else {
+      // Parent, entry and child in one step (one query on SQL engines).
+      JFS_RETURN_IF_ERROR(tx.LookupPlus(parent, name, &pa, &entry, &child, &type, &node, &ca));
+      if (!IsDir(pa)) return NotDir();
+    }
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, pa, kMaskX));
+    if (!special) {
+      if (!entry) return Status::NotFound("entry " + std::string(name));
+      if (!node) {
+        // A dangling entry is still reported, so that it can be seen and removed.
+        ca = Attr();
+        ca.typ = type;
+        ca.parent = parent;
+      }
+      return Status::OK();
+    }
     if (dot) {
       child = parent, ca = pa;
       return Status::OK();
@@ -533,21 +552,8 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
       child = parent == kRootIno || pa.parent == 0 ? kRootIno : pa.parent;
       return tx.GetAttr(child, &ca);
     }
-    if (IsTrashName(parent, name)) {
-      child = kTrashIno;
-      return tx.GetAttr(kTrashIno, &ca);
-    }
-    uint8_t type = 0;
-    JFS_RETURN_IF_ERROR(tx.GetEntry(parent, name, &child, &type));
-    Status st = tx.GetAttr(child, &ca);
-    if (st.IsNotFound()) {
-      // A dangling entry is still reported, so that it can be seen and removed.
-      ca = Attr();
-      ca.typ = type;
-      ca.parent = parent;
-      return Status::OK();
-    }
-    return st;
+    child = kTrashIno;  // IsTrashName(parent, name)
+    return tx.GetAttr(kTrashIno, &ca);
   }));
   if (ino) *ino = child;
   if (attr) *attr = ca;
@@ -1067,17 +1073,9 @@ Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cu
     JFS_RETURN_IF_ERROR(GetDir(tx, dir, &da));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, da, kMaskR));
     next = *cursor;
-    JFS_RETURN_IF_ERROR(tx.ListEntries(dir, &next, limit, &entries));
-    if (!plus) return Status::OK();
-    std::vector<Ino> inodes;
-    for (const Entry& e : entries) inodes.push_back(e.inode);
-    std::vector<Attr> attrs;
-    std::vector<bool> found;
-    JFS_RETURN_IF_ERROR(tx.GetAttrs(inodes, &attrs, &found));
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (found[i]) entries[i].attr = attrs[i];  // a dangling entry keeps just its type
-    }
-    return Status::OK();
+    // A dangling entry keeps just its type.
+    return plus ? tx.ListEntriesPlus(dir, &next, limit, &entries)
+                : tx.ListEntries(dir, &next, limit, &entries);
   }));
   *cursor = std::move(next);
   *out = std::move(entries);

@@ -42,6 +42,40 @@ class Tx {
   // *cursor ("" = start); *cursor is set to the continuation, "" when the listing is complete.
   virtual Status ListEntries(Ino parent, std::string* cursor, size_t limit,
                              std::vector<Entry>* out) = 0;
+  // ListEntries plus every entry's full attributes (an entry whose node is missing keeps just
+  // attr.typ). Engines that can join entries with nodes in one query override this.
+  virtual Status ListEntriesPlus(Ino parent, std::string* cursor, size_t limit,
+                                 std::vector<Entry>* out) {
+    JFS_RETURN_IF_ERROR(ListEntries(parent, cursor, limit, out));
+    std::vector<Ino> inodes;
+    inodes.reserve(out->size());
+    for (const Entry& e : *out) inodes.push_back(e.inode);
+    std::vector<Attr> attrs;
+    std::vector<bool> found;
+    JFS_RETURN_IF_ERROR(GetAttrs(inodes, &attrs, &found));  // one batch on KV engines
+    for (size_t i = 0; i < out->size(); ++i) {
+      if (found[i]) (*out)[i].attr = attrs[i];  // a dangling entry keeps just its type
+    }
+    return Status::OK();
+  }
+
+  // The lookup path in one step: GetAttr(parent) (its error when that fails), then, when `name`
+  // is in it (*entry_found), the entry's *ino and *type, and the child's attributes when its node
+  // exists (*child_found). Engines that can join these in one query override this.
+  virtual Status LookupPlus(Ino parent, std::string_view name, Attr* parent_attr, bool* entry_found,
+                            Ino* ino, uint8_t* type, bool* child_found, Attr* child_attr) {
+    *entry_found = *child_found = false;
+    JFS_RETURN_IF_ERROR(GetAttr(parent, parent_attr));
+    Status st = GetEntry(parent, name, ino, type);
+    if (st.IsNotFound()) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    *entry_found = true;
+    st = GetAttr(*ino, child_attr);
+    if (st.IsNotFound()) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    *child_found = true;
+    return Status::OK();
+  }
 
   // Attributes of many inodes at once (Readdir with attributes): (*found)[i] tells whether
   // inodes[i] exists. Engines that can batch (Redis MGET) override it; the default loops GetAttr.

@@ -6,6 +6,8 @@
 #include "meta/engine.h"
 #include "meta/mem_engine.h"
 #include "meta/meta.h"
+#include "meta/sql/mysql_driver.h"
+#include "meta/sql/postgres_driver.h"
 
 namespace jfs::meta {
 
@@ -13,7 +15,8 @@ namespace {
 
 constexpr const char* kSupported =
     "supported: sqlite3://PATH, redis://[user:password@]host[:port][/db], "
-    "unix:///path/redis.sock?db=N";
+    "unix:///path/redis.sock?db=N, postgres://USER:PASS@HOST:PORT/DB, "
+    "mysql://USER:PASS@(HOST:PORT)/DB";
 
 Status Unsupported(const std::string& url) {
   return Status::Invalid("unsupported meta URL '" + url + "' (" + kSupported + ")");
@@ -42,6 +45,11 @@ Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out, bool create_i
       return Status::Invalid("meta URL '" + url + "' has no database path (" + kSupported + ")");
     }
     JFS_RETURN_IF_ERROR(NewSQLiteEngine(rest, &engine, create_if_missing));
+  } else if (scheme == "postgres" || scheme == "postgresql") {
+    // The whole URL: libpq reads host, port, database and TLS options from it.
+    JFS_RETURN_IF_ERROR(NewPostgresEngine(url, &engine));
+  } else if (scheme == "mysql") {
+    JFS_RETURN_IF_ERROR(NewMySQLEngine(url, &engine));
   } else if (scheme == "mem") {
     // A private in-memory database (for tests); anything after "mem://" is ignored.
     engine = std::make_unique<MemEngine>();

@@ -21,7 +21,8 @@ struct SqlEngine::Statements {
   ReadSql get_attr, get_entry, get_symlink, get_chunk, get_ref, get_xattr, get_counter, get_setting;
   std::string table_exists, setting_table;
   std::string put_attr, del_attr;
-  std::string put_entry, del_entry, has_entries, list_entries, list_parents;
+  std::string put_entry, del_entry, has_entries, list_entries, list_entries_plus, list_parents;
+  std::string lookup_plus;
   std::string put_symlink, del_symlink;
   std::string append_chunk, put_chunk, del_chunk, list_chunks;
   std::string new_ref, incr_ref, incr_ref_returning, ins_ref, del_ref;
@@ -63,6 +64,33 @@ struct SqlEngine::Statements {
     has_entries = w("SELECT 1 FROM " + edge + " WHERE parent=? LIMIT 1");
     list_entries = w("SELECT name,inode,type FROM " + edge +
                      " WHERE parent=? AND name>? ORDER BY name LIMIT ?");
+    // Lookup: the parent, the entry and the child in one query (read-only transactions).
+    const std::string attr_cols =
+        "type,flags,mode,uid,gid,atime,mtime,ctime,atimensec,mtimensec,ctimensec,nlink,length,rdev,"
+        "parent,access_acl_id,default_acl_id,tier_id";
+    auto prefixed = [&](const std::string& alias) {
+      std::string out, col;
+      for (char c : attr_cols + ",") {
+        if (c == ',') {
+          out += (out.empty() ? "" : ",") + alias + "." + col;
+          col.clear();
+        } else {
+          col += c;
+        }
+      }
+      return out;
+    };
+    lookup_plus =
+        w("SELECT " + prefixed("p") + ",e.inode,e.type,c.inode," + prefixed("c") + " FROM " + node +
+          " p LEFT JOIN " + edge + " e ON e.parent=p.inode AND e.name=? LEFT JOIN " + node +
+          " c ON c.inode=e.inode WHERE p.inode=?");
+    // Readdir with attributes: one query, nodes joined to the page of entries.
+    list_entries_plus =
+        w("SELECT e.name,e.inode,e.type,n.inode,n.type,n.flags,n.mode,n.uid,n.gid,n.atime,n.mtime,"
+          "n.ctime,n.atimensec,n.mtimensec,n.ctimensec,n.nlink,n.length,n.rdev,n.parent,"
+          "n.access_acl_id,n.default_acl_id,n.tier_id FROM " +
+          edge + " e LEFT JOIN " + node +
+          " n ON n.inode=e.inode WHERE e.parent=? AND e.name>? ORDER BY e.name LIMIT ?");
     list_parents = w("SELECT parent,COUNT(*) FROM " + edge + " WHERE inode=? GROUP BY parent");
 
     get_symlink = rw("SELECT target FROM " + symlink + " WHERE inode=?");
@@ -144,22 +172,23 @@ void ColumnsToTime(int64_t usec, int64_t extra_ns, int64_t* sec, uint32_t* nsec)
   *nsec = static_cast<uint32_t>(r);
 }
 
-void RowToAttr(const Row& r, Attr* a) {
-  a->typ = static_cast<uint8_t>(r.Int(0));
-  a->flags = static_cast<uint8_t>(r.Int(1));
-  a->mode = static_cast<uint16_t>(r.Int(2) & 07777);
-  a->uid = static_cast<uint32_t>(r.Int(3));
-  a->gid = static_cast<uint32_t>(r.Int(4));
-  ColumnsToTime(r.Int(5), r.Int(8), &a->atime, &a->atimensec);
-  ColumnsToTime(r.Int(6), r.Int(9), &a->mtime, &a->mtimensec);
-  ColumnsToTime(r.Int(7), r.Int(10), &a->ctime, &a->ctimensec);
-  a->nlink = static_cast<uint32_t>(r.Int(11));
-  a->length = static_cast<uint64_t>(r.Int(12));
-  a->rdev = static_cast<uint32_t>(r.Int(13));
-  a->parent = static_cast<Ino>(r.Int(14));
-  a->access_acl = static_cast<uint32_t>(r.Int(15));
-  a->default_acl = static_cast<uint32_t>(r.Int(16));
-  a->tier = static_cast<uint8_t>(r.Int(17));
+// Reads the 18 attribute columns of get_attr starting at column `c`.
+void RowToAttr(const Row& r, Attr* a, int c = 0) {
+  a->typ = static_cast<uint8_t>(r.Int(c + 0));
+  a->flags = static_cast<uint8_t>(r.Int(c + 1));
+  a->mode = static_cast<uint16_t>(r.Int(c + 2) & 07777);
+  a->uid = static_cast<uint32_t>(r.Int(c + 3));
+  a->gid = static_cast<uint32_t>(r.Int(c + 4));
+  ColumnsToTime(r.Int(c + 5), r.Int(c + 8), &a->atime, &a->atimensec);
+  ColumnsToTime(r.Int(c + 6), r.Int(c + 9), &a->mtime, &a->mtimensec);
+  ColumnsToTime(r.Int(c + 7), r.Int(c + 10), &a->ctime, &a->ctimensec);
+  a->nlink = static_cast<uint32_t>(r.Int(c + 11));
+  a->length = static_cast<uint64_t>(r.Int(c + 12));
+  a->rdev = static_cast<uint32_t>(r.Int(c + 13));
+  a->parent = static_cast<Ino>(r.Int(c + 14));
+  a->access_acl = static_cast<uint32_t>(r.Int(c + 15));
+  a->default_acl = static_cast<uint32_t>(r.Int(c + 16));
+  a->tier = static_cast<uint8_t>(r.Int(c + 17));
 }
 
 std::string Num(uint64_t v) {
@@ -230,30 +259,67 @@ class SqlTx final : public Tx {
 
   Status ListEntries(Ino parent, std::string* cursor, size_t limit,
                      std::vector<Entry>* out) override {
+    return List(q_.list_entries, parent, cursor, limit, out);
+  }
+
+  Status ListEntriesPlus(Ino parent, std::string* cursor, size_t limit,
+                         std::vector<Entry>* out) override {
+    return List(q_.list_entries_plus, parent, cursor, limit, out);
+  }
+
+  // One page of list_entries (name, inode, type) or list_entries_plus (the same, then the node's
+  // inode — NULL for a dangling entry — and its 18 attribute columns).
+  Status List(const std::string& sql, Ino parent, std::string* cursor, size_t limit,
+              std::vector<Entry>* out) {
+    const bool plus = &sql == &q_.list_entries_plus;
     out->clear();
     if (limit == 0) return Status::Invalid("ListEntries: limit must be positive");
     // One row past the page tells whether the listing continues, saving an empty last call.
     const size_t page = std::min<size_t>(limit, size_t{1} << 30);
     bool more = false;
-    JFS_RETURN_IF_ERROR(Run(q_.list_entries,
-                            {parent, Param::Blob(*cursor), static_cast<int64_t>(page) + 1},
-                            [&](const Row& r) {
-                              if (out->size() == page) {
-                                more = true;
-                                return Status::OK();
-                              }
-                              Entry& e = out->emplace_back();
-                              e.name.assign(r.Bytes(0));
-                              e.inode = static_cast<Ino>(r.Int(1));
-                              e.attr.typ = static_cast<uint8_t>(r.Int(2));
-                              return Status::OK();
-                            }));
+    JFS_RETURN_IF_ERROR(
+        Run(sql, {parent, Param::Blob(*cursor), static_cast<int64_t>(page) + 1}, [&](const Row& r) {
+          if (out->size() == page) {
+            more = true;
+            return Status::OK();
+          }
+          Entry& e = out->emplace_back();
+          e.name.assign(r.Bytes(0));
+          e.inode = static_cast<Ino>(r.Int(1));
+          e.attr.typ = static_cast<uint8_t>(r.Int(2));
+          if (plus && !r.IsNull(3)) RowToAttr(r, &e.attr, 4);
+          return Status::OK();
+        }));
     if (more) {
       *cursor = out->back().name;
     } else {
       cursor->clear();
     }
     return Status::OK();
+  }
+
+  Status LookupPlus(Ino parent, std::string_view name, Attr* parent_attr, bool* entry_found,
+                    Ino* ino, uint8_t* type, bool* child_found, Attr* child_attr) override {
+    // Rows of an outer join cannot be locked: write transactions take the locking path.
+    if (!read_only_) {
+      return Tx::LookupPlus(parent, name, parent_attr, entry_found, ino, type, child_found,
+                            child_attr);
+    }
+    bool found = false;
+    *entry_found = *child_found = false;
+    JFS_RETURN_IF_ERROR(Run(q_.lookup_plus, {Param::Blob(name), parent}, [&](const Row& r) {
+      found = true;
+      RowToAttr(r, parent_attr, 0);
+      if (r.IsNull(18)) return Status::OK();
+      *entry_found = true;
+      if (ino) *ino = static_cast<Ino>(r.Int(18));
+      if (type) *type = static_cast<uint8_t>(r.Int(19));
+      if (r.IsNull(20)) return Status::OK();
+      *child_found = true;
+      RowToAttr(r, child_attr, 21);
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("inode " + Num(parent));
   }
 
   Status AdjustParent(Ino, Ino, int) override { return Writable(); }

@@ -21,6 +21,10 @@ bool ResetDatabase(const std::string& url, std::string* error) {
 
 }  // namespace
 
+std::string WithTablePrefix(const std::string& url, const std::string& prefix) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "table_prefix=" + prefix;
+}
+
 std::string TestEngine() {
   const char* e = std::getenv("JFS_TEST_ENGINE");
   return e && *e ? e : "sqlite3";
@@ -57,8 +61,21 @@ bool FreshMetaUrl(const std::string& dir, const std::string& tag, std::string* u
     *url = std::string(base) + "/" + std::to_string(db);
     return ResetDatabase(*url, error);
   }
-  *error = "unknown JFS_TEST_ENGINE '" + engine + "'";
-  return false;
+  // Server engines: one shared database, a table prefix per tag.
+  const char* var = engine == "postgres" ? "JFS_TEST_PG_URL"
+                    : engine == "mysql"  ? "JFS_TEST_MYSQL_URL"
+                                         : nullptr;
+  if (!var) {
+    *error = "unknown JFS_TEST_ENGINE '" + engine + "'";
+    return false;
+  }
+  const char* base = std::getenv(var);
+  if (!base || !*base) {
+    *error = std::string(var) + " is not set (start the server with scripts/servers.sh)";
+    return false;
+  }
+  *url = WithTablePrefix(base, tag);
+  return ResetDatabase(*url, error);
 }
 
 }  // namespace jfs::testing

@@ -13,6 +13,9 @@ namespace jfs::testing {
 // The engine under test: $JFS_TEST_ENGINE, or "sqlite3".
 std::string TestEngine();
 
+// `url` with the JuiceFS option table_prefix=`prefix` appended to its query string.
+std::string WithTablePrefix(const std::string& url, const std::string& prefix);
+
 // Writes to *url a META-URL of an empty database for the engine under test, distinct for every
 // `tag` (a short [a-z0-9_] name unique among the test programs that may run at the same time), and
 // removes whatever an earlier run left there. `dir` is the test's scratch directory (SQLite puts

@@ -1,0 +1,241 @@
+// meta_sql_rtt: metadata operation latency on the server SQL engines, in database round trips.
+//
+// One round trip = the median latency of `SELECT 1` on a raw connection (libpq / MySQL C API) to
+// the same server, measured in the same run. Each metadata operation goes through NewMeta(url) and
+// BaseMeta exactly as the library uses it; its median latency is printed next to its ratio to the
+// round trip and the goal (issue 4). Not a test: run by hand against running servers, e.g.
+//   build/bench/meta_sql_rtt [--ops 300] [URL...]
+// URLs default to $JFS_TEST_PG_URL and $JFS_TEST_MYSQL_URL. Tables use table_prefix=bench and are
+// dropped (Reset) before and after.
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <mysql.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "meta/meta.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using jfs::Status;
+using namespace jfs::meta;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "meta_sql_rtt: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const Status& st, const std::string& what) {
+  if (!st.ok()) Die(what + ": " + st.ToString());
+}
+
+// Median microseconds of `n` calls of fn(i): the machine may be shared, and the median keeps a
+// few descheduled calls from dominating.
+template <typename F>
+double TimeOps(int n, F&& fn) {
+  std::vector<double> us;
+  us.reserve(n);
+  for (int i = 0; i < n; i++) {
+    auto start = Clock::now();
+    fn(i);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  std::nth_element(us.begin(), us.begin() + n / 2, us.end());
+  return us[n / 2];
+}
+
+struct PgFinish {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct PgClear {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+struct MyClose {
+  void operator()(MYSQL* m) const { mysql_close(m); }
+};
+struct MyFree {
+  void operator()(MYSQL_RES* r) const { mysql_free_result(r); }
+};
+
+double PgRoundTrip(const std::string& url, int n) {
+  std::unique_ptr<PGconn, PgFinish> c(PQconnectdb(url.c_str()));
+  if (PQstatus(c.get()) != CONNECTION_OK) Die("libpq: " + std::string(PQerrorMessage(c.get())));
+  auto one = [&](int) {
+    std::unique_ptr<PGresult, PgClear> r(
+        PQexecParams(c.get(), "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 1));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) Die("SELECT 1 failed");
+  };
+  TimeOps(20, one);  // warm up
+  return TimeOps(n, one);
+}
+
+double MysqlRoundTrip(const std::string& url, int n) {
+  // mysql://user:pass@(host:port)/db
+  std::string rest = url.substr(8);
+  rest = rest.substr(0, rest.find('?'));
+  size_t open = rest.find('('), close = rest.find(')'), at = rest.rfind('@', open);
+  std::string user = rest.substr(0, at), pass;
+  if (size_t c = user.find(':'); c != std::string::npos) pass = user.substr(c + 1), user.resize(c);
+  std::string hostport = rest.substr(open + 1, close - open - 1);
+  std::string host = hostport.substr(0, hostport.rfind(':'));
+  unsigned port = std::atoi(hostport.substr(hostport.rfind(':') + 1).c_str());
+  std::string db = rest.substr(rest.find('/', close) + 1);
+  std::unique_ptr<MYSQL, MyClose> m(mysql_init(nullptr));
+  if (!mysql_real_connect(m.get(), host.c_str(), user.c_str(), pass.c_str(), db.c_str(), port,
+                          nullptr, 0)) {
+    Die("mysql: " + std::string(mysql_error(m.get())));
+  }
+  auto one = [&](int) {
+    if (mysql_query(m.get(), "SELECT 1") != 0) Die("SELECT 1 failed");
+    std::unique_ptr<MYSQL_RES, MyFree> r(mysql_store_result(m.get()));
+  };
+  TimeOps(20, one);
+  return TimeOps(n, one);
+}
+
+std::string WithPrefix(const std::string& url) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "table_prefix=bench";
+}
+
+struct Result {
+  const char* op;
+  double us;
+  double goal;  // in round trips
+};
+
+bool g_keep = false;  // --keep: leave the tables for inspection
+
+bool RunOne(const std::string& url, int n) {
+  const bool pg = url.rfind("postgres", 0) == 0;
+  const std::string murl = WithPrefix(url);
+  std::unique_ptr<Meta> m;
+  Check(NewMeta(murl, &m, true), "open " + murl);
+  Check(m->Reset(), "reset");
+  Check(NewMeta(murl, &m, true), "reopen");
+  Format f;
+  f.name = "bench";
+  f.uuid = "7e0d2a52-0000-4000-8000-0000000be7c0";
+  Check(m->Init(f, false), "format");
+  Context ctx;
+  Ino dir = 0, big = 0, file = 0;
+  Check(m->Mkdir(ctx, kRootIno, "d", 0755, 0, &dir, nullptr), "mkdir d");
+  Check(m->Mkdir(ctx, kRootIno, "big", 0755, 0, &big, nullptr), "mkdir big");
+  Check(m->Create(ctx, kRootIno, "f", 0644, 0, O_RDWR, &file, nullptr), "create f");
+
+  const double rtt = pg ? PgRoundTrip(url, n * 2) : MysqlRoundTrip(url, n * 2);
+  std::vector<Result> results;
+  Attr a;
+  results.push_back(
+      {"getattr", TimeOps(n, [&](int) { Check(m->GetAttr(ctx, file, &a), "getattr"); }), 1.5});
+  results.push_back(
+      {"lookup",
+       TimeOps(n, [&](int) { Check(m->Lookup(ctx, kRootIno, "f", nullptr, &a), "lookup"); }), 1.5});
+  results.push_back(
+      {"create",
+       TimeOps(n,
+               [&](int i) {
+                 Ino ino;
+                 Check(m->Create(ctx, dir, "c" + std::to_string(i), 0644, 0, O_RDWR, &ino, nullptr),
+                       "create");
+                 Check(m->Close(ctx, ino), "close");
+               }),
+       4});
+  results.push_back(
+      {"mkdir",
+       TimeOps(n,
+               [&](int i) {
+                 Check(m->Mkdir(ctx, dir, "m" + std::to_string(i), 0755, 0, nullptr, nullptr),
+                       "mkdir");
+               }),
+       4});
+  results.push_back({"rename",
+                     TimeOps(n,
+                             [&](int i) {
+                               Check(m->Rename(ctx, dir, "c" + std::to_string(i), dir,
+                                               "r" + std::to_string(i), 0, nullptr, nullptr),
+                                     "rename");
+                             }),
+                     5});
+  results.push_back(
+      {"unlink",
+       TimeOps(n, [&](int i) { Check(m->Unlink(ctx, dir, "r" + std::to_string(i)), "unlink"); }),
+       4});
+  for (int i = 0; i < 1000; i++) {
+    Ino ino;
+    Check(m->Create(ctx, big, "e" + std::to_string(i), 0644, 0, O_RDWR, &ino, nullptr), "fill");
+    Check(m->Close(ctx, ino), "close");
+  }
+  const int rounds = std::max(5, n / 20);
+  results.push_back({"readdir 1000 (plus)",
+                     TimeOps(rounds,
+                             [&](int) {
+                               std::string cursor;
+                               std::vector<Entry> out;
+                               Check(m->Readdir(ctx, big, true, &cursor, 0, &out), "readdir");
+                               if (out.size() != 1000 || !cursor.empty())
+                                 Die("readdir: wrong page");
+                             }),
+                     8});
+  uint64_t id = 0;
+  results.push_back({"slice write",
+                     TimeOps(n,
+                             [&](int i) {
+                               Check(m->NewSlice(ctx, &id), "newslice");
+                               Slice s;
+                               s.id = id;
+                               s.size = s.len = 4096;
+                               s.pos = static_cast<uint32_t>(i) * 4096;
+                               Check(m->Write(ctx, file, 0, s.pos, s), "write");
+                             }),
+                     3});
+  std::printf("\n%s  (one round trip = SELECT 1 = %.1f us)\n", url.substr(0, url.find(':')).c_str(),
+              rtt);
+  std::printf("  %-22s %10s %12s %8s\n", "operation", "median us", "round trips", "goal");
+  bool all = true;
+  for (const Result& r : results) {
+    double trips = r.us / rtt;
+    all = all && trips <= r.goal;
+    std::printf("  %-22s %10.1f %12.2f %8.1f %s\n", r.op, r.us, trips, r.goal,
+                trips <= r.goal ? "ok" : "OVER");
+  }
+  if (!g_keep) Check(m->Reset(), "reset");
+  return all;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 300;
+  std::vector<std::string> urls;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--ops" && i + 1 < argc) {
+      n = std::max(20, std::atoi(argv[++i]));
+    } else if (a == "--keep") {
+      g_keep = true;
+    } else if (a == "-h" || a == "--help") {
+      std::printf("usage: meta_sql_rtt [--ops N] [--keep] [URL...]\n");
+      return 0;
+    } else {
+      urls.push_back(a);
+    }
+  }
+  if (urls.empty()) {
+    for (const char* var : {"JFS_TEST_PG_URL", "JFS_TEST_MYSQL_URL"}) {
+      if (const char* v = std::getenv(var); v && *v) urls.emplace_back(v);
+    }
+  }
+  if (urls.empty()) Die("no URL given and JFS_TEST_PG_URL / JFS_TEST_MYSQL_URL unset");
+  bool all = true;
+  for (const std::string& url : urls) all = RunOne(url, n) && all;
+  std::printf("\n%s\n", all ? "all goals met" : "some goals missed");
+  return 0;
+}

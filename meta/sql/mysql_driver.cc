@@ -1,0 +1,596 @@
+#include "meta/sql/mysql_driver.h"
+
+#include <mysql.h>
+
+#include <cstring>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "meta/sql/server_url.h"
+#include "meta/sql/sql_engine.h"
+
+namespace jfs::meta::sql {
+
+namespace {
+
+struct MysqlCloser {
+  void operator()(MYSQL* m) const { mysql_close(m); }
+};
+struct StmtCloser {
+  void operator()(MYSQL_STMT* s) const { mysql_stmt_close(s); }
+};
+struct ResFreer {
+  void operator()(MYSQL_RES* r) const { mysql_free_result(r); }
+};
+using MysqlPtr = std::unique_ptr<MYSQL, MysqlCloser>;
+using StmtPtr = std::unique_ptr<MYSQL_STMT, StmtCloser>;
+using ResPtr = std::unique_ptr<MYSQL_RES, ResFreer>;
+
+constexpr size_t kMaxCachedStatements = 512;
+constexpr size_t kMaxBatch = 1 << 20;  // bytes of batched statements sent before COMMIT anyway
+
+// MySQL / MariaDB error numbers (mysqld_error.h, errmsg.h).
+constexpr unsigned kDupKeyName = 1061;
+constexpr unsigned kDupEntry = 1062;
+constexpr unsigned kAccessDenied = 1045;
+constexpr unsigned kBadDb = 1049;
+constexpr unsigned kTableFull = 1114;
+constexpr unsigned kLockWaitTimeout = 1205;
+constexpr unsigned kLockDeadlock = 1213;
+constexpr unsigned kCheckRead = 1020;  // "record has changed since last read"
+constexpr unsigned kReadOnly = 1290;
+constexpr unsigned kReadOnlyTx = 1792;
+constexpr unsigned kServerShutdown = 1053;
+
+std::string Abbrev(std::string_view sql) {
+  constexpr size_t kMax = 80;
+  if (sql.size() <= kMax) return std::string(sql);
+  return std::string(sql.substr(0, kMax)) + "...";
+}
+
+// Client errors (2000–2999) mean the connection is gone or unusable.
+bool IsConnectionError(unsigned err) {
+  return (err >= 2000 && err < 3000) || err == kServerShutdown || err == 1927 /*conn killed*/;
+}
+
+Status MysqlStatus(unsigned err, std::string_view what, const char* detail) {
+  std::string msg = "mysql: " + std::string(what) + ": " + (detail ? detail : "") + " (" +
+                    std::to_string(err) + ")";
+  switch (err) {
+    case kLockDeadlock:
+    case kLockWaitTimeout:
+    case kCheckRead:
+      return Status::Retryable(EIO, msg);
+    case kDupEntry:
+      return Status::Exists(msg);
+    case kTableFull:
+      return Status::Error(ENOSPC, msg);
+    case kReadOnly:
+    case kReadOnlyTx:
+      return Status::Error(EROFS, msg);
+    case kAccessDenied:
+      return Status::Error(EACCES, msg);
+    case kBadDb:
+      return Status::NotFound(msg);
+    default:
+      if (IsConnectionError(err)) return Status::Retryable(EIO, msg);
+      return Status::IOError(msg);
+  }
+}
+
+bool IsIntegerField(enum_field_types t) {
+  switch (t) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_YEAR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Output buffers of one statement's result, bound once per execution.
+class MysqlRow final : public Row {
+ public:
+  bool IsNull(int col) const override { return nulls_[col]; }
+  int64_t Int(int col) const override { return nulls_[col] ? 0 : ints_[col]; }
+  std::string_view Bytes(int col) const override {
+    if (nulls_[col] || is_int_[col]) return {};
+    return {bufs_[col].data(), std::min<size_t>(lengths_[col], bufs_[col].size())};
+  }
+
+  // Binds result columns of `s` (after mysql_stmt_store_result, so max_length is known).
+  bool Bind(MYSQL_STMT* s, MYSQL_RES* meta) {
+    const unsigned n = mysql_num_fields(meta);
+    MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+    binds_.assign(n, MYSQL_BIND{});
+    ints_.assign(n, 0);
+    lengths_.assign(n, 0);
+    nulls_.assign(n, 0);
+    errors_.assign(n, 0);
+    is_int_.assign(n, false);
+    bufs_.assign(n, {});
+    for (unsigned i = 0; i < n; i++) {
+      MYSQL_BIND& b = binds_[i];
+      b.is_null = &nulls_[i];
+      b.length = &lengths_[i];
+      b.error = &errors_[i];
+      if (IsIntegerField(fields[i].type)) {
+        is_int_[i] = true;
+        b.buffer_type = MYSQL_TYPE_LONGLONG;
+        b.buffer = &ints_[i];
+      } else {
+        bufs_[i].resize(fields[i].max_length + 1);
+        b.buffer_type = MYSQL_TYPE_BLOB;
+        b.buffer = bufs_[i].data();
+        b.buffer_length = bufs_[i].size();
+      }
+    }
+    return mysql_stmt_bind_result(s, binds_.data()) == 0;
+  }
+
+ private:
+  std::vector<MYSQL_BIND> binds_;
+  std::vector<long long> ints_;
+  std::vector<unsigned long> lengths_;
+  std::vector<my_bool> nulls_, errors_;
+  std::vector<bool> is_int_;
+  std::vector<std::vector<char>> bufs_;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Frees a statement's result set however a run ends, so the connection can take the next command.
+class StmtRun {
+ public:
+  explicit StmtRun(MYSQL_STMT* s) : s_(s) {}
+  ~StmtRun() { mysql_stmt_free_result(s_); }
+  StmtRun(const StmtRun&) = delete;
+  StmtRun& operator=(const StmtRun&) = delete;
+
+ private:
+  MYSQL_STMT* s_;
+};
+
+class MysqlConn final : public SqlConn {
+ public:
+  explicit MysqlConn(MysqlPtr m) : m_(std::move(m)) {}
+  ~MysqlConn() override {
+    cache_.clear();  // statements close before the connection
+  }
+
+  Status Exec(std::string_view sql) override {
+    JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    JFS_RETURN_IF_ERROR(FlushBatch());
+    in_txn_ = true;
+    if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) {
+      unsigned err = mysql_errno(m_.get());
+      // MySQL 8 has no CREATE INDEX IF NOT EXISTS: an existing index is what was asked for.
+      if (err == kDupKeyName) return Status::OK();
+      return Fail(err, sql, mysql_error(m_.get()));
+    }
+    // Consume every result of a multi-statement text.
+    for (;;) {
+      ResPtr res(mysql_store_result(m_.get()));
+      int next = mysql_next_result(m_.get());
+      if (next > 0) return Fail(mysql_errno(m_.get()), sql, mysql_error(m_.get()));
+      if (next < 0) break;
+    }
+    return Status::OK();
+  }
+
+  Status Query(std::string_view sql, std::span<const Param> params, RowFn on_row,
+               int64_t* changes) override {
+    JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    if (!read_only_ && !on_row && !changes) {
+      // A write whose result nobody reads travels with the next statement that is read, or with
+      // COMMIT, in one multi-statement request.
+      in_txn_ = true;
+      return AddToBatch(sql, params);
+    }
+    JFS_RETURN_IF_ERROR(FlushBatch());
+    MYSQL_STMT* s = nullptr;
+    JFS_RETURN_IF_ERROR(Prepare(sql, &s));
+    in_txn_ = true;
+    if (mysql_stmt_param_count(s) != params.size()) {
+      return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+    }
+    std::vector<MYSQL_BIND> binds(params.size(), MYSQL_BIND{});
+    std::vector<long long> ints(params.size());
+    std::vector<unsigned long> lens(params.size());
+    static char kEmpty[] = "";
+    for (size_t i = 0; i < params.size(); i++) {
+      const Param& p = params[i];
+      MYSQL_BIND& b = binds[i];
+      switch (p.kind()) {
+        case Param::Kind::kNull:
+          b.buffer_type = MYSQL_TYPE_NULL;
+          break;
+        case Param::Kind::kInt:
+          ints[i] = p.int_value();
+          b.buffer_type = MYSQL_TYPE_LONGLONG;
+          b.buffer = &ints[i];
+          break;
+        case Param::Kind::kBlob:
+        case Param::Kind::kText:
+          lens[i] = p.bytes().size();
+          b.buffer_type = p.kind() == Param::Kind::kBlob ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+          b.buffer = p.bytes().empty() ? kEmpty : const_cast<char*>(p.bytes().data());
+          b.buffer_length = lens[i];
+          b.length = &lens[i];
+          break;
+      }
+    }
+    if (!params.empty() && mysql_stmt_bind_param(s, binds.data()) != 0) return StmtFail(s, sql);
+    if (mysql_stmt_execute(s) != 0) return StmtFail(s, sql);
+    StmtRun run(s);
+    if (changes) *changes = static_cast<int64_t>(mysql_stmt_affected_rows(s));
+    ResPtr meta(mysql_stmt_result_metadata(s));
+    if (!meta) return Status::OK();
+    if (mysql_stmt_store_result(s) != 0) return StmtFail(s, sql);
+    if (!on_row) return Status::OK();
+    MysqlRow row;
+    if (!row.Bind(s, meta.get())) return StmtFail(s, sql);
+    for (;;) {
+      int rc = mysql_stmt_fetch(s);
+      if (rc == MYSQL_NO_DATA) break;
+      if (rc == 1) return StmtFail(s, sql);
+      // MYSQL_DATA_TRUNCATED cannot happen: buffers are sized by max_length.
+      JFS_RETURN_IF_ERROR(on_row(row));
+    }
+    return Status::OK();
+  }
+
+  Status ListColumns(std::string_view table, std::vector<std::string>* cols) override {
+    cols->clear();
+    auto add = [&](const Row& r) {
+      cols->emplace_back(r.Bytes(0));
+      return Status::OK();
+    };
+    Param p[] = {Param::Text(table)};
+    return Query(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema=DATABASE() AND "
+        "table_name=?",
+        p, add, nullptr);
+  }
+
+  // autocommit is off: the transaction begins with its first statement.
+  Status Begin(bool write) override {
+    JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    read_only_ = !write;
+    in_txn_ = false;
+    batch_.clear();
+    return Status::OK();
+  }
+
+  // On failure the transaction stays open (in_txn_), so the engine's Rollback undoes whatever
+  // part of a batch did run.
+  Status Commit() override {
+    if (!in_txn_) return Status::OK();
+    if (read_only_) {
+      in_txn_ = false;
+      // A read-only transaction has nothing to lose: its COMMIT's reply is read later.
+      if (mysql_send_query(m_.get(), "COMMIT", 6) != 0) {
+        return Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
+      }
+      commit_pending_ = true;
+      return Status::OK();
+    }
+    Status st;
+    if (!batch_.empty()) {
+      batch_ += "COMMIT";
+      st = FlushBatch();
+    } else if (mysql_commit(m_.get()) != 0) {
+      st = Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
+    }
+    if (st.ok()) {
+      in_txn_ = false;
+    } else if (broken_) {
+      return Status::IOError(st.message() + " (connection lost during COMMIT; outcome unknown)");
+    }
+    return st;
+  }
+
+  Status Rollback() override {
+    batch_.clear();  // never sent
+    if (!in_txn_) return Status::OK();
+    in_txn_ = false;
+    if (mysql_rollback(m_.get()) != 0) {
+      broken_ = true;
+      return MysqlStatus(mysql_errno(m_.get()), "ROLLBACK", mysql_error(m_.get()));
+    }
+    return Status::OK();
+  }
+
+  bool Broken() const override { return broken_; }
+
+ private:
+  // Appends `sql` with its parameters inlined as literals: integers in decimal, byte strings in
+  // hex (X'..', with a utf8mb4 introducer for text), so no value needs escaping.
+  Status AddToBatch(std::string_view sql, std::span<const Param> params) {
+    static const char kHex[] = "0123456789abcdef";
+    size_t next = 0;
+    for (char c : sql) {
+      if (c != '?') {
+        batch_ += c;
+        continue;
+      }
+      if (next >= params.size()) {
+        batch_.clear();
+        return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+      }
+      const Param& p = params[next++];
+      switch (p.kind()) {
+        case Param::Kind::kNull:
+          batch_ += "NULL";
+          break;
+        case Param::Kind::kInt:
+          batch_ += std::to_string(p.int_value());
+          break;
+        case Param::Kind::kBlob:
+        case Param::Kind::kText:
+          if (p.bytes().empty()) {
+            batch_ += p.kind() == Param::Kind::kText ? "''" : "_binary''";
+            break;
+          }
+          if (p.kind() == Param::Kind::kText) batch_ += "_utf8mb4 ";
+          batch_ += "X'";
+          for (unsigned char b : p.bytes()) {
+            batch_ += kHex[b >> 4];
+            batch_ += kHex[b & 15];
+          }
+          batch_ += '\'';
+          break;
+      }
+    }
+    if (next != params.size()) {
+      batch_.clear();
+      return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+    }
+    batch_ += ';';
+    if (batch_.size() > kMaxBatch) return FlushBatch();
+    return Status::OK();
+  }
+
+  // Runs the batched statements; returns the first failure (later statements then did not run).
+  Status FlushBatch() {
+    if (batch_.empty()) return Status::OK();
+    std::string text = std::move(batch_);
+    batch_.clear();
+    if (text.back() == ';') text.pop_back();
+    if (mysql_real_query(m_.get(), text.data(), text.size()) != 0) {
+      return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
+    }
+    for (;;) {
+      ResPtr res(mysql_store_result(m_.get()));
+      int next = mysql_next_result(m_.get());
+      if (next > 0) return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
+      if (next < 0) break;
+    }
+    return Status::OK();
+  }
+
+  Status ReadPendingCommit() {
+    if (!commit_pending_) return Status::OK();
+    commit_pending_ = false;
+    if (mysql_read_query_result(m_.get()) != 0) {
+      return Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
+    }
+    return Status::OK();
+  }
+
+  Status Fail(unsigned err, std::string_view sql, const char* detail) {
+    if (IsConnectionError(err)) broken_ = true;
+    return MysqlStatus(err, Abbrev(sql), detail);
+  }
+
+  Status StmtFail(MYSQL_STMT* s, std::string_view sql) {
+    unsigned err = mysql_stmt_errno(s);
+    Status st = Fail(err, sql, mysql_stmt_error(s));
+    if (IsConnectionError(err)) cache_.clear();
+    return st;
+  }
+
+  Status Prepare(std::string_view sql, MYSQL_STMT** out) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) {
+      *out = it->second.get();
+      return Status::OK();
+    }
+    if (cache_.size() >= kMaxCachedStatements) cache_.clear();
+    StmtPtr stmt(mysql_stmt_init(m_.get()));
+    if (!stmt) return Status::Error(ENOMEM, "mysql: cannot allocate a statement");
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(stmt.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) {
+      return StmtFail(stmt.get(), sql);
+    }
+    *out = stmt.get();
+    cache_.emplace(std::string(sql), std::move(stmt));
+    return Status::OK();
+  }
+
+  MysqlPtr m_;
+  std::unordered_map<std::string, StmtPtr, StringHash, std::equal_to<>> cache_;
+  std::string batch_;  // ';'-terminated statements of this transaction not sent yet
+  bool read_only_ = false;
+  bool in_txn_ = false;
+  bool commit_pending_ = false;
+  bool broken_ = false;
+};
+
+struct ConnectInfo {
+  std::string user, password, host, socket, db;
+  unsigned port = 3306;
+  std::string display;  // for messages, without the password
+};
+
+Status ParseUrl(const std::string& url, ConnectInfo* info) {
+  const std::string kScheme = "mysql://";
+  if (url.rfind(kScheme, 0) != 0)
+    return Status::Invalid("mysql: META-URL must start with mysql://");
+  std::string rest = url.substr(kScheme.size());
+  rest = rest.substr(0, rest.find('?'));  // remaining options are the Go driver's; ignored
+  const size_t paren = rest.find('(');
+  size_t at = paren == std::string::npos ? rest.rfind('@') : rest.rfind('@', paren);
+  std::string userinfo, hostpart;
+  if (at == std::string::npos) {
+    hostpart = rest;
+  } else {
+    userinfo = rest.substr(0, at);
+    hostpart = rest.substr(at + 1);
+  }
+  bool has_password = false;
+  if (!userinfo.empty()) {
+    size_t colon = userinfo.find(':');
+    info->user = userinfo.substr(0, colon);
+    if (colon != std::string::npos) {
+      info->password = userinfo.substr(colon + 1);
+      has_password = true;
+    }
+  }
+  if (!has_password) info->password = EnvPassword();
+  std::string addr;
+  std::string net = "tcp";
+  size_t slash;
+  if (!hostpart.empty() && hostpart.find('(') != std::string::npos) {
+    size_t open = hostpart.find('('), close = hostpart.find(')', open);
+    if (close == std::string::npos) return Status::Invalid("mysql: unbalanced '(' in META-URL");
+    if (open > 0) net = hostpart.substr(0, open);
+    addr = hostpart.substr(open + 1, close - open - 1);
+    slash = hostpart.find('/', close);
+  } else {
+    slash = hostpart.find('/');
+    addr = hostpart.substr(0, slash);
+  }
+  if (slash == std::string::npos || slash + 1 >= hostpart.size()) {
+    return Status::Invalid("mysql: META-URL names no database (mysql://user:pass@(host:port)/db)");
+  }
+  info->db = hostpart.substr(slash + 1);
+  if (net == "unix") {
+    info->socket = addr;
+    info->host = "localhost";
+  } else if (net == "tcp") {
+    info->host = addr.empty() ? "127.0.0.1" : addr;
+    size_t colon = info->host.rfind(':');
+    if (colon != std::string::npos) {
+      std::string port = info->host.substr(colon + 1);
+      info->host.resize(colon);
+      char* end = nullptr;
+      unsigned long p = std::strtoul(port.c_str(), &end, 10);
+      if (port.empty() || *end || p == 0 || p > 65535) {
+        return Status::Invalid("mysql: bad port '" + port + "' in META-URL");
+      }
+      info->port = static_cast<unsigned>(p);
+    }
+    if (info->host.empty()) info->host = "127.0.0.1";
+  } else {
+    return Status::Invalid("mysql: unsupported network '" + net + "' (tcp or unix)");
+  }
+  info->display = "mysql://" + info->user + (has_password ? ":****" : "") + "@" +
+                  (info->socket.empty() ? "(" + info->host + ":" + std::to_string(info->port) + ")"
+                                        : "unix(" + info->socket + ")") +
+                  "/" + info->db;
+  return Status::OK();
+}
+
+Status Connect(const ConnectInfo& info, std::unique_ptr<SqlConn>* out) {
+  // mysql_init initializes the library on first use, which is not thread-safe; do it once here.
+  static const bool kLibraryReady = mysql_library_init(0, nullptr, nullptr) == 0;
+  if (!kLibraryReady) return Status::IOError("mysql: cannot initialize the client library");
+  MysqlPtr m(mysql_init(nullptr));
+  if (!m) return Status::Error(ENOMEM, "mysql: out of memory");
+  unsigned timeout = 10;
+  mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(m.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (!mysql_real_connect(m.get(), info.host.c_str(), info.user.c_str(), info.password.c_str(),
+                          info.db.c_str(), info.port,
+                          info.socket.empty() ? nullptr : info.socket.c_str(), CLIENT_FOUND_ROWS)) {
+    unsigned err = mysql_errno(m.get());
+    std::string msg = "mysql: cannot connect to " + info.display + ": " + mysql_error(m.get()) +
+                      " (" + std::to_string(err) + ")";
+    if (err == kAccessDenied || err == 1044 /*db access denied*/) {
+      return Status::Error(EACCES, msg);
+    }
+    if (err == kBadDb) return Status::NotFound(msg);
+    return Status::IOError(msg);
+  }
+  // JuiceFS's session settings: repeatable read, explicit commits.
+  static const char kSetup[] = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+  // Batched writes (see MysqlConn::AddToBatch) are sent as one multi-statement request.
+  if (mysql_real_query(m.get(), kSetup, sizeof(kSetup) - 1) != 0 || mysql_autocommit(m.get(), 0) ||
+      mysql_set_server_option(m.get(), MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
+    return MysqlStatus(mysql_errno(m.get()), "session setup", mysql_error(m.get()));
+  }
+  *out = std::make_unique<MysqlConn>(std::move(m));
+  return Status::OK();
+}
+
+}  // namespace
+
+const Dialect& MySQLDialect() {
+  static const Dialect kDialect = [] {
+    Dialect d;
+    d.name = "mysql";
+    d.placeholders = PlaceholderStyle::kQuestion;
+    d.upsert = UpsertStyle::kOnDuplicateKey;
+    d.quote = '`';
+    d.autoincrement = "AUTO_INCREMENT";
+    d.for_update = true;
+    d.returning = false;            // no UPDATE ... RETURNING
+    d.index_if_not_exists = false;  // MySQL 8 lacks it; Exec treats "duplicate key name" as done
+    d.concat_yields_text = false;
+    d.table_exists =
+        "SELECT 1 FROM information_schema.tables WHERE table_schema=DATABASE() AND table_name=?";
+    // xorm's MySQL types, except blobs: MySQL's BLOB holds only 65,535 bytes, less than a
+    // 64 KiB xattr value or a long chunk slice list, so they are MEDIUMBLOB (the values, and
+    // what JuiceFS reads back, are the same).
+    d.types = {"BIGINT",          "INT",          "SMALLINT", "MEDIUMBLOB", "VARBINARY(255)",
+               "VARBINARY(4096)", "VARCHAR(255)", "TEXT",     "BIGINT",     "INT"};
+    return d;
+  }();
+  return kDialect;
+}
+
+Status OpenMySQL(const std::string& url, std::unique_ptr<SqlDb>* out, std::string* table_prefix) {
+  std::string stripped = url;
+  JFS_RETURN_IF_ERROR(TakeTablePrefix(&stripped, table_prefix));
+  ConnectInfo info;
+  JFS_RETURN_IF_ERROR(ParseUrl(stripped, &info));
+  std::unique_ptr<SqlConn> first;
+  JFS_RETURN_IF_ERROR(Connect(info, &first));
+  SqlDb::Options pool;
+  pool.max_conns = 16;
+  SqlDb::Opener opener = [info](std::unique_ptr<SqlConn>* conn) {
+    Status st = Connect(info, conn);
+    // The server was reachable at open: a failure now is a restart or an overload; retry.
+    return st.ok() || st.code() == EACCES || st.code() == ENOENT
+               ? st
+               : Status::Retryable(EIO, st.message());
+  };
+  *out = std::make_unique<SqlDb>(MySQLDialect(), std::move(opener), pool, std::move(first));
+  return Status::OK();
+}
+
+}  // namespace jfs::meta::sql
+
+namespace jfs::meta {
+
+Status NewMySQLEngine(const std::string& url, std::unique_ptr<Engine>* out) {
+  std::unique_ptr<sql::SqlDb> db;
+  sql::SqlEngineOptions options;
+  JFS_RETURN_IF_ERROR(sql::OpenMySQL(url, &db, &options.table_prefix));
+  std::unique_ptr<sql::SqlEngine> engine;
+  JFS_RETURN_IF_ERROR(sql::SqlEngine::Open(std::move(db), std::move(options), &engine));
+  *out = std::move(engine);
+  return Status::OK();
+}
+
+}  // namespace jfs::meta
