@@ -47,8 +47,8 @@ TEST_CASE("symlink resolution", "[path]") {
   REQUIRE_OK(tv.vol->Stat(tv.ctx, "/a/b/f", nullptr, &f));
   REQUIRE_OK(tv.vol->Stat(tv.ctx, "/a/b", nullptr, &b));
 
-  REQUIRE_OK(tv.vol->Symlink(tv.ctx, "b/f", "/a/rel"));       // relative to /a
-  REQUIRE_OK(tv.vol->Symlink(tv.ctx, "/a/b", "/abs"));        // absolute: from volume root
+  REQUIRE_OK(tv.vol->Symlink(tv.ctx, "b/f", "/a/rel"));     // relative to /a
+  REQUIRE_OK(tv.vol->Symlink(tv.ctx, "/a/b", "/abs"));      // absolute: from volume root
   REQUIRE_OK(tv.vol->Symlink(tv.ctx, "../b/", "/a/b/up"));  // relative with ".."
   REQUIRE_OK(tv.vol->Symlink(tv.ctx, "/", "/root"));
 
