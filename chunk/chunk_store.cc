@@ -51,7 +51,10 @@ class SliceWriterImpl final : public SliceWriter {
  private:
   enum class BlockState { kBuffered, kQueued, kUploaded, kFailed, kSkipped };
   struct Block {
-    std::unique_ptr<char[]> data;  // block_size_ bytes, zero where never written
+    // block_size_ bytes. Only [0, filled) is initialized (written, or zeroed where a later write
+    // skipped ahead): zero-filling 4 MiB up front for every block cost ~7% of a big write.
+    std::unique_ptr<char[]> data;
+    uint32_t filled = 0;
     BlockState state = BlockState::kBuffered;
     uint32_t len = 0;  // object length, fixed when queued
   };
@@ -205,7 +208,10 @@ Status SliceWriterImpl::WriteAt(std::string_view data, uint32_t off) {
     const uint64_t block_start = uint64_t{i} * block_size_;
     const uint64_t from = std::max<uint64_t>(off, block_start);
     const uint64_t to = std::min<uint64_t>(end, block_start + block_size_);
-    std::memcpy(b.data.get() + (from - block_start), data.data() + (from - off), to - from);
+    const auto bo = static_cast<uint32_t>(from - block_start);
+    if (bo > b.filled) std::memset(b.data.get() + b.filled, 0, bo - b.filled);
+    std::memcpy(b.data.get() + bo, data.data() + (from - off), to - from);
+    b.filled = std::max(b.filled, static_cast<uint32_t>(to - block_start));
   }
   return Status::OK();
 }
@@ -269,7 +275,8 @@ void SliceWriterImpl::Abort() {
 Status SliceWriterImpl::AllocLocked(Block& b) {
   if (b.data) return Status::OK();
   try {
-    b.data = std::make_unique<char[]>(block_size_);  // zero-filled
+    b.data = std::make_unique_for_overwrite<char[]>(block_size_);
+    b.filled = 0;
   } catch (const std::bad_alloc&) {
     return Status::Error(
         ENOMEM, "cannot allocate a block buffer of " + std::to_string(block_size_) + " bytes");
@@ -281,6 +288,10 @@ Status SliceWriterImpl::QueueLocked(uint32_t indx, uint32_t len) {
   Block& b = blocks_[indx];
   // Sparse slices still need every block object: readers fetch each block of `size`.
   JFS_RETURN_IF_ERROR(AllocLocked(b));
+  if (len > b.filled) {  // never-written bytes of the object read as zeros
+    std::memset(b.data.get() + b.filled, 0, len - b.filled);
+    b.filled = len;
+  }
   try {
     store_.pool().Submit([this, indx] { Upload(indx); });
   } catch (const std::bad_alloc&) {

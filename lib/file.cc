@@ -84,7 +84,8 @@ Status FileImpl::Write(const char* buf, uint64_t size, uint64_t* n) {
     std::unique_lock lk(mu_);
     uint64_t at = 0;
     JFS_RETURN_IF_ERROR(WriteAt(buf, size, pos_, (flags_ & O_APPEND) != 0, n, &at));
-    pos_ = at + *n;
+    // As on Linux, an empty write leaves the position alone, even with O_APPEND.
+    if (size > 0) pos_ = at + *n;
   }
   core_->RelieveBufferPressure();
   return Status::OK();
@@ -151,7 +152,8 @@ Status FileImpl::Lseek(int64_t offset, int whence, uint64_t* pos) {
 Status FileImpl::Ftruncate(uint64_t length) {
   std::shared_lock lk(mu_);
   JFS_RETURN_IF_ERROR(CheckOpen());
-  if (is_dir_) return Status::Error(EISDIR, "cannot truncate a directory");
+  // ftruncate(2) on Linux: EINVAL for anything but a regular file open for writing.
+  if (is_dir_) return Status::Invalid("cannot truncate a directory");
   if (!writable()) return Status::Invalid("file not open for writing");
   if (core_->read_only()) return Status::Error(EROFS, "read-only volume");
   // The handle was opened for writing, which already checked W permission (as ftruncate(2)).

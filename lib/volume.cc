@@ -251,6 +251,7 @@ class VolumeImpl : public Volume {
   // A regular file's length includes what this Volume has buffered but not committed.
   void AddLocalLength(Ino ino, Attr* attr);
   void BackgroundLoop();
+  Status RefuseTrailingSlash(const Context& ctx, const Walked& w, std::string_view path);
 
   std::shared_ptr<VolumeCore> core_;
   std::thread bg_;
@@ -262,13 +263,21 @@ class VolumeImpl : public Volume {
 };
 
 void VolumeImpl::BackgroundLoop() {
-  bool failing = false;
+  // Counters every second; the session heartbeat every 12 s (JuiceFS's default interval).
+  constexpr int kHeartbeatEvery = 12;
+  bool failing = false, beat_failing = false;
+  int ticks = 0;
   std::unique_lock lk(bg_mu_);
   while (!bg_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return bg_stop_; })) {
     lk.unlock();
     Status s = core_->meta().FlushStats();
     if (!s.ok() && !failing) LogWarning("flushing volume statistics: %s", s.ToString().c_str());
     failing = !s.ok();
+    if (++ticks % kHeartbeatEvery == 0) {
+      Status h = core_->meta().Heartbeat();
+      if (!h.ok() && !beat_failing) LogWarning("session heartbeat: %s", h.ToString().c_str());
+      beat_failing = !h.ok();
+    }
     lk.lock();
   }
 }
@@ -482,15 +491,35 @@ Status VolumeImpl::Rename(const Context& ctx, std::string_view from, std::string
     return Status::Invalid("cannot rename \".\" or \"..\"");
   }
   if (src.must_dir || dst.must_dir) {
+    // Trailing slashes, in the order Linux checks them: both names must exist for EXCHANGE; a
+    // slash on a name requires a directory there (on the source, a slash on either name does,
+    // except that EXCHANGE judges each side by its own slash).
     Ino ino = 0;
-    Attr attr;
+    Attr attr, dattr;
     JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, src.parent, src.name, &ino, &attr));
-    if (attr.typ != meta::kTypeDirectory) {
+    const bool exchange = (flags & meta::kRenameExchange) != 0;
+    if (exchange) {
+      JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, dst.parent, dst.name, &ino, &dattr));
+      if (dst.must_dir && dattr.typ != meta::kTypeDirectory) {
+        return Status::Error(ENOTDIR, "\"" + std::string(to) + "\" is not a directory");
+      }
+    }
+    if (attr.typ != meta::kTypeDirectory && (src.must_dir || !exchange)) {
       return Status::Error(ENOTDIR, "\"" + std::string(from) + "\" is not a directory");
     }
   }
   return core_->meta().Rename(ctx, src.parent, src.name, dst.parent, dst.name, flags, nullptr,
                               nullptr);
+}
+
+// link, symlink and mknod create a non-directory: with a trailing slash on the new name Linux
+// only looks it up (EEXIST when it exists, ENOENT when not) and never creates it.
+Status VolumeImpl::RefuseTrailingSlash(const Context& ctx, const Walked& w, std::string_view path) {
+  if (!w.must_dir) return Status::OK();
+  Ino ino = 0;
+  Attr attr;
+  JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, w.parent, w.name, &ino, &attr));
+  return Status::Exists("\"" + std::string(path) + "\" exists");
 }
 
 Status VolumeImpl::Link(const Context& ctx, std::string_view existing, std::string_view newpath) {
@@ -500,6 +529,7 @@ Status VolumeImpl::Link(const Context& ctx, std::string_view existing, std::stri
   JFS_RETURN_IF_ERROR(WalkFound(ctx, existing, false, &src));
   JFS_RETURN_IF_ERROR(Walk(ctx, newpath, LastMode::kParent, false, &dst));
   if (IsDotName(dst.name)) return Status::Exists("\"" + std::string(newpath) + "\" exists");
+  JFS_RETURN_IF_ERROR(RefuseTrailingSlash(ctx, dst, newpath));
   return core_->meta().Link(ctx, src.ino, dst.parent, dst.name, nullptr);
 }
 
@@ -515,6 +545,7 @@ Status VolumeImpl::Symlink(const Context& ctx, std::string_view target, std::str
   Walked w;
   JFS_RETURN_IF_ERROR(Walk(ctx, linkpath, LastMode::kParent, false, &w));
   if (IsDotName(w.name)) return Status::Exists("\"" + std::string(linkpath) + "\" exists");
+  JFS_RETURN_IF_ERROR(RefuseTrailingSlash(ctx, w, linkpath));
   return core_->meta().Symlink(ctx, w.parent, w.name, target, nullptr, nullptr);
 }
 
@@ -630,6 +661,7 @@ Status VolumeImpl::Mknod(const Context& ctx, std::string_view path, uint32_t mod
   Walked w;
   JFS_RETURN_IF_ERROR(Walk(ctx, path, LastMode::kParent, false, &w));
   if (IsDotName(w.name)) return Status::Exists("\"" + std::string(path) + "\" exists");
+  JFS_RETURN_IF_ERROR(RefuseTrailingSlash(ctx, w, path));
   return core_->meta().Mknod(ctx, w.parent, w.name, type, mode & 07777, ctx.umask, rdev, nullptr,
                              nullptr);
 }
@@ -732,7 +764,8 @@ Status VolumeImpl::OpenFile(const Context& ctx, std::string_view path, int flags
       return Status::Error(ENOTDIR, "\"" + std::string(path) + "\" is not a directory");
     }
     if (typ == meta::kTypeDirectory) {
-      if (wants_write || (flags & O_TRUNC)) {
+      // Linux refuses O_CREAT on an existing directory even for reading.
+      if (wants_write || (flags & O_TRUNC) || create) {
         return Status::Error(EISDIR, "\"" + std::string(path) + "\" is a directory");
       }
     } else if (typ == meta::kTypeSocket) {

@@ -396,7 +396,19 @@ Status BaseMeta::NewSession(const SessionInfo& info) {
     return tx.PutSession(static_cast<uint64_t>(sid), Now().sec + kSessionTTL, json);
   }));
   sid_ = static_cast<uint64_t>(sid);
+  session_json_ = std::move(json);
   return Status::OK();
+}
+
+Status BaseMeta::Heartbeat() {
+  const uint64_t sid = sid_.load();
+  if (sid == 0) return Status::OK();
+  return Mutate(
+      [&](Tx& tx, Effects&) { return tx.PutSession(sid, Now().sec + kSessionTTL, session_json_); });
+}
+
+Status BaseMeta::ListSessions(std::vector<SessionRecord>* out) {
+  return engine_->Txn([&](Tx& tx) { return tx.ListSessions(out); }, /*read_only=*/true);
 }
 
 Status BaseMeta::CloseSession() {

@@ -51,6 +51,8 @@ class BaseMeta : public Meta {
   Status Load(Format* format) override;
   Status Reset() override;
   Status NewSession(const SessionInfo& info) override;
+  Status Heartbeat() override;
+  Status ListSessions(std::vector<SessionRecord>* out) override;
   Status CloseSession() override;
   uint64_t SessionId() const override;
   Status FlushStats() override;
@@ -139,6 +141,7 @@ class BaseMeta : public Meta {
   std::function<void(uint64_t, uint32_t)> on_delete_slice_;
   std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // Format.Capacity / Format.Inodes
   std::atomic<uint64_t> sid_{0};
+  std::string session_json_;  // written by NewSession before any Heartbeat
 
   std::mutex ino_mu_;
   uint64_t next_ino_ = 0, ino_end_ = 0;  // [next, end) of the local inode batch

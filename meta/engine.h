@@ -93,6 +93,11 @@ class Tx {
   // Sessions (jfs_session2 / allSessions + sessionInfos). info is the SessionInfo JSON.
   virtual Status PutSession(uint64_t sid, int64_t expire, std::string_view info) = 0;
   virtual Status DeleteSession(uint64_t sid) = 0;
+  // Every registered session, by sid. Engines that cannot list them yet say ENOTSUP.
+  virtual Status ListSessions(std::vector<SessionRecord>* out) {
+    out->clear();
+    return Status::NotSupported("listing sessions is not supported by this engine");
+  }
 
   // The Format JSON (jfs_setting name='format' / setting).
   virtual Status GetSetting(std::string* json) = 0;  // ENOENT when not formatted

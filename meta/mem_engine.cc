@@ -348,6 +348,12 @@ class MemTx : public Tx {
     s_.sessions[sid] = {expire, std::string(info)};
     return Status::OK();
   }
+  Status ListSessions(std::vector<SessionRecord>* out) override {
+    out->clear();
+    JFS_RETURN_IF_ERROR(Enter(false));
+    for (const auto& [sid, v] : s_.sessions) out->push_back({sid, v.first, v.second});
+    return Status::OK();
+  }
   Status DeleteSession(uint64_t sid) override {
     JFS_RETURN_IF_ERROR(Enter(true));
     SaveKey(&undo_, s_.sessions, sid);

@@ -47,6 +47,11 @@ class Meta {
   virtual Status NewSession(const SessionInfo& info) = 0;
   // Flushes pending counters, releases sustained inodes of this session and unregisters it.
   virtual Status CloseSession() = 0;
+  // Pushes this client's session expiry forward (the heartbeat; call at least every 12 s, as
+  // JuiceFS does, so other clients do not take the session for a crashed one). No-op without one.
+  virtual Status Heartbeat() = 0;
+  // Every registered session of the volume (for `jfs status`).
+  virtual Status ListSessions(std::vector<SessionRecord>* out) = 0;
   // Session id of this client, 0 before NewSession.
   virtual uint64_t SessionId() const = 0;
   // Writes counter deltas (usedSpace, totalInodes) buffered in memory to the database.

@@ -153,6 +153,13 @@ struct SessionInfo {
   int process_id = 0;
 };
 
+// One registered client, as stored (jfs_session2 / allSessions + sessionInfos).
+struct SessionRecord {
+  uint64_t sid = 0;
+  int64_t expire = 0;     // unix seconds; a session not refreshed by then is stale
+  std::string info_json;  // the SessionInfo JSON (format.md §4.4), as the client wrote it
+};
+
 // Volume-wide usage, as reported by statfs.
 struct StatFS {
   uint64_t total_space = 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages libjuicefs needs to build and test (idempotent, quiet when nothing is
-# missing). Sourced by quickstart.sh and test.sh; can also be run on its own.
-set -euo pipefail
+# missing). Sourced by quickstart.sh and test.sh; can also be run on its own. Sourcing it changes no
+# shell options: test.sh must keep going after a failing test run to print its summary.
 
 JFS_BUILD_PACKAGES=(
   meson ninja-build pkg-config g++ python3
@@ -32,5 +32,6 @@ jfs_install_packages() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
   jfs_install_packages "${JFS_BUILD_PACKAGES[@]}"
 fi

@@ -211,14 +211,34 @@ int RunStatus(const GlobalOptions& global, const std::string& positional) {
   std::unique_ptr<meta::Meta> m;
   meta::Format f;
   if (int rc = LoadVolume(kCmd, url, &m, &f); rc != kExitOk) return rc;
-  // JuiceFS prints {"Setting": <Format, secrets removed>, "Sessions": [...]}.
-  // TODO(sessions): add "Sessions" once Meta offers a way to list them (a Meta::ListSessions over
-  // Engine sessions: jfs_session2 / sessionInfos). Until then only the Setting is shown.
+  // JuiceFS prints {"Setting": <Format, secrets removed>, "Sessions": [{Sid, Expire, info...}]}.
+  std::vector<meta::SessionRecord> sessions;
+  if (Status st = m->ListSessions(&sessions); !st.ok()) {
+    return ReportStatus(kCmd, "cannot list sessions", st);
+  }
   nlohmann::ordered_json out;
   try {
     out["Setting"] = nlohmann::ordered_json::parse(meta::EncodeFormatForDisplay(f));
+    out["Sessions"] = nlohmann::ordered_json::array();
+    for (const meta::SessionRecord& s : sessions) {
+      nlohmann::ordered_json j;
+      j["Sid"] = s.sid;
+      char when[64] = "";
+      const time_t t = static_cast<time_t>(s.expire);
+      struct tm tm;
+      if (localtime_r(&t, &tm) != nullptr) std::strftime(when, sizeof when, "%FT%T%z", &tm);
+      j["Expire"] = when;
+      // A session whose info does not parse is still listed, with its raw bytes.
+      auto info = nlohmann::ordered_json::parse(s.info_json, nullptr, /*allow_exceptions=*/false);
+      if (info.is_object()) {
+        for (auto& [k, v] : info.items()) j[k] = v;
+      } else {
+        j["Info"] = s.info_json;
+      }
+      out["Sessions"].push_back(std::move(j));
+    }
   } catch (const std::exception& e) {
-    PrintError(kCmd, std::string("cannot render the Format: ") + e.what());
+    PrintError(kCmd, std::string("cannot render the status: ") + e.what());
     return kExitError;
   }
   std::printf("%s\n", out.dump(2).c_str());

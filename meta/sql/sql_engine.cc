@@ -29,7 +29,7 @@ struct SqlEngine::Statements {
   std::string incr_counter, incr_counter_returning, ins_counter, init_counter;
   std::string add_sustained, del_sustained, list_sustained;
   std::string add_delfile, del_delfile;
-  std::string put_session, del_session;
+  std::string put_session, del_session, list_sessions;
   std::string put_setting;
 
   Statements(const Dialect& d, const std::string& p) {
@@ -105,6 +105,7 @@ struct SqlEngine::Statements {
 
     put_session = w(d.Upsert(session, {"sid", "expire", "info"}, {"sid"}, {"expire", "info"}));
     del_session = w("DELETE FROM " + session + " WHERE sid=?");
+    list_sessions = w("SELECT sid, expire, info FROM " + session + " ORDER BY sid");
 
     get_setting = rw("SELECT value FROM " + setting + " WHERE name=?");
     table_exists = d.Rewrite(d.table_exists);
@@ -468,6 +469,18 @@ class SqlTx final : public Tx {
   Status DeleteSession(uint64_t sid) override {
     JFS_RETURN_IF_ERROR(Writable());
     return Run(q_.del_session, {sid});
+  }
+
+  Status ListSessions(std::vector<SessionRecord>* out) override {
+    out->clear();
+    return Run(q_.list_sessions, {}, [&](const Row& r) {
+      SessionRecord s;
+      s.sid = static_cast<uint64_t>(r.Int(0));
+      s.expire = r.Int(1);
+      s.info_json = std::string(r.Bytes(2));
+      out->push_back(std::move(s));
+      return Status::OK();
+    });
   }
 
   // ---- format ----

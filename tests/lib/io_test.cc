@@ -430,6 +430,7 @@ TEST_CASE("handle access modes and directories", "[io]") {
   REQUIRE_OK(d->Close());
   CHECK_ERRNO(tv.vol->OpenFile(tv.ctx, "/d", O_WRONLY, 0, &d), EISDIR);
   CHECK_ERRNO(tv.vol->OpenFile(tv.ctx, "/d", O_RDWR, 0, &d), EISDIR);
+  CHECK_ERRNO(tv.vol->OpenFile(tv.ctx, "/d", O_RDONLY | O_CREAT, 0644, &d), EISDIR);
   CHECK_ERRNO(tv.vol->OpenFile(tv.ctx, "/f", O_RDONLY | O_DIRECTORY, 0, &d), ENOTDIR);
   CHECK_ERRNO(tv.vol->OpenFile(tv.ctx, "/f/", O_RDONLY, 0, &d), ENOTDIR);
   CHECK_ERRNO(tv.vol->OpenFile(tv.ctx, "/f", O_ACCMODE, 0, &d), EINVAL);

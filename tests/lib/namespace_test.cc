@@ -161,6 +161,13 @@ TEST_CASE("directories: mkdir, mkdir -p, rmdir, rename, readdir", "[ns]") {
   CHECK_ERRNO(tv.vol->Unlink(tv.ctx, "/d/file/"), ENOTDIR);
   CHECK_ERRNO(tv.vol->Unlink(tv.ctx, "/"), EISDIR);
 
+  // Non-directories are never created under a name with a trailing slash (as on Linux).
+  CHECK_ERRNO(tv.vol->Symlink(tv.ctx, "t", "/d/new/"), ENOENT);
+  CHECK_ERRNO(tv.vol->Symlink(tv.ctx, "t", "/d/file/"), EEXIST);
+  CHECK_ERRNO(tv.vol->Mknod(tv.ctx, "/d/new/", S_IFIFO | 0644, 0), ENOENT);
+  CHECK_ERRNO(tv.vol->Link(tv.ctx, "/d/file", "/d/new/"), ENOENT);
+  CHECK_ERRNO(tv.vol->Stat(tv.ctx, "/d/new", nullptr, nullptr), ENOENT);
+
   REQUIRE_OK(tv.vol->Rename(tv.ctx, "/d/file", "/d/x/renamed", 0));
   CHECK_ERRNO(tv.vol->Stat(tv.ctx, "/d/file", nullptr, nullptr), ENOENT);
   std::string got;

@@ -313,10 +313,41 @@ void TestSessions(const MetaBackend& b) {
   REQUIRE_OK(other->NewSession(SessionInfo{}));
   CHECK(other->SessionId() > 0);
   CHECK(other->SessionId() != sid);
+
+  // Both sessions are listed, each with the info its client registered.
+  std::vector<SessionRecord> list;
+  REQUIRE_OK(other->ListSessions(&list));
+  REQUIRE(list.size() == 2);
+  const auto mine =
+      std::find_if(list.begin(), list.end(), [&](const SessionRecord& s) { return s.sid == sid; });
+  REQUIRE(mine != list.end());
+  CHECK(mine->info_json.find("\"ProcessID\":42") != std::string::npos);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  CHECK(mine->expire > now);
+  // The heartbeat keeps the session and its info; it never moves the expiry backwards.
+  const int64_t before = mine->expire;
+  const std::string info = mine->info_json;
+  REQUIRE_OK(m->Heartbeat());
+  REQUIRE_OK(m->ListSessions(&list));
+  REQUIRE(list.size() == 2);
+  for (const SessionRecord& s : list) {
+    if (s.sid != sid) continue;
+    CHECK(s.expire >= before);
+    CHECK(s.info_json == info);
+  }
+
   REQUIRE_OK(other->CloseSession());
   CHECK(other->SessionId() == 0);
+  REQUIRE_OK(other->Heartbeat());  // without a session: nothing to refresh
+  REQUIRE_OK(m->ListSessions(&list));
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].sid == sid);
   REQUIRE_OK(m->CloseSession());
   CHECK(m->SessionId() == 0);
+  REQUIRE_OK(m->ListSessions(&list));
+  CHECK(list.empty());
 }
 
 // ---- names ---------------------------------------------------------------------------------

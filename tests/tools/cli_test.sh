@@ -94,6 +94,7 @@ s = d["Setting"]
 for k in ("Name", "UUID", "Storage", "Bucket", "BlockSize", "TrashDays"):
     assert k in s, k
 assert s["Name"] == "testvol" and s["BlockSize"] == 1024 and s["TrashDays"] == 0, s
+assert isinstance(d["Sessions"], list), d
 EOF
 # A second volume: plain --block-size is KiB; info also takes the META-URL as an argument.
 URL2="sqlite3://$T/meta2.db"
