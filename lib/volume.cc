@@ -1,6 +1,8 @@
 // Volume: Format, Open, path resolution and the path-level operations.
 #include "lib/volume.h"
 
+#include "lib/format_secrets.h"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -859,6 +861,7 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
   const bool exists = ls.ok();
   if (!exists && !ls.IsNotFound()) return ls.WithContext("reading the existing format");
   if (exists) {
+    JFS_RETURN_IF_ERROR(DecryptFormatSecrets(&old).WithContext("reading the existing format"));
     if (!opts.force) {
       return Status::Exists("volume already formatted (name \"" + old.name +
                             "\"); use force to re-format");
@@ -899,12 +902,15 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
     Status ps = store->Put("juicefs_uuid", f.uuid);
     if (!ps.ok()) return ps.WithContext("storage " + store->Describe() + " is not writable");
   }
-  Status is = m->Init(f, opts.force);
+  // Secrets are stored encrypted with the volume UUID (format.md §4.2), as JuiceFS does.
+  meta::Format stored = f;
+  Status es = EncryptFormatSecrets(&stored);
+  Status is = es.ok() ? m->Init(stored, opts.force) : es;
   if (!is.ok()) {
     if (!exists) (void)store->Delete("juicefs_uuid");
     return is;
   }
-  if (out != nullptr) *out = f;
+  if (out != nullptr) *out = stored;
   return Status::OK();
 }
 
@@ -918,12 +924,21 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
   meta::Format f;
   JFS_RETURN_IF_ERROR(m->Load(&f));
+  JFS_RETURN_IF_ERROR(DecryptFormatSecrets(&f));
   if (f.meta_version > 1) {
     return Status::NotSupported("volume metadata version " + std::to_string(f.meta_version) +
                                 " is newer than this client supports (1)");
   }
   std::shared_ptr<object::ObjectStore> store;
   JFS_RETURN_IF_ERROR(BuildStore(f, false, &store));
+  {
+    // Wrong credentials or an unreachable store show up here, as one clear error, rather than
+    // at the first read or write. A missing juicefs_uuid is fine (volumes formatted elsewhere).
+    // A GET rather than a HEAD: S3 error bodies (SignatureDoesNotMatch, ...) only come with it.
+    std::string uuid;
+    Status ps = store->Get("juicefs_uuid", 0, 64, &uuid);
+    if (!ps.ok() && !ps.IsNotFound()) return ps.WithContext("storage " + store->Describe());
+  }
   std::unique_ptr<chunk::ChunkStore> chunks;
   JFS_RETURN_IF_ERROR(chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads), store, &chunks));
   chunk::ChunkStore* cs = chunks.get();  // outlives meta: see VolumeCore member order

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "object/s3_store.h"
+
 namespace jfs::object {
 
 Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectInfo>* out) {
@@ -23,7 +25,7 @@ Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectIn
 }
 
 Status CreateStorage(const std::string& storage, const std::string& bucket,
-                     const std::string& /*access_key*/, const std::string& /*secret_key*/,
+                     const std::string& access_key, const std::string& secret_key,
                      std::unique_ptr<ObjectStore>* out) {
   // JuiceFS lower-cases the storage type before dispatching (cmd/format.go createStorage).
   std::string type = storage;
@@ -37,7 +39,21 @@ Status CreateStorage(const std::string& storage, const std::string& bucket,
     *out = NewMemStore();
     return Status::OK();
   }
-  return Status::Invalid("unknown storage type '" + storage + "' (supported: file, mem)");
+  if (type == "s3" || type == "minio") {
+    S3Options o;
+    JFS_RETURN_IF_ERROR(ParseS3Bucket(bucket, type == "minio", &o));
+    const bool region_from_url = o.endpoint.find(".amazonaws.com") != std::string::npos;
+    o.credentials.access_key = access_key;
+    o.credentials.secret_key = secret_key;
+    // Keys not given (nor stored in the Format) come from the standard AWS variables.
+    ApplyAwsEnvironment(&o, region_from_url);
+    std::unique_ptr<S3Store> s3;
+    JFS_RETURN_IF_ERROR(NewS3Store(o, &s3));
+    *out = std::move(s3);
+    return Status::OK();
+  }
+  return Status::Invalid("unknown storage type '" + storage +
+                         "' (supported: file, mem, s3, minio)");
 }
 
 }  // namespace jfs::object

@@ -129,10 +129,16 @@ void AddFormat(CLI::App& app, Action* action) {
   c->add_option("META-URL", a->meta_url, "metadata engine, e.g. sqlite3:///var/lib/jfs/meta.db")
       ->required();
   c->add_option("NAME", a->name, "volume name (3-63 of [a-z0-9-])")->required();
-  c->add_option("--storage", a->storage, "object storage type")->capture_default_str();
-  c->add_option("--bucket", a->bucket, "bucket: for file storage a directory");
-  c->add_option("--access-key", a->access_key, "object storage access key");
-  c->add_option("--secret-key", a->secret_key, "object storage secret key");
+  c->add_option("--storage", a->storage, "object storage type: file, s3, minio")
+      ->capture_default_str();
+  c->add_option("--bucket", a->bucket,
+                "bucket: for file storage a directory; for s3 http(s)://host:port/bucket "
+                "(path style) or https://bucket.s3.region.amazonaws.com");
+  c->add_option("--access-key", a->access_key,
+                "object storage access key (default: $AWS_ACCESS_KEY_ID at run time)");
+  c->add_option("--secret-key", a->secret_key,
+                "object storage secret key, stored encrypted (default: $AWS_SECRET_ACCESS_KEY "
+                "at run time)");
   c->add_option("--block-size", a->block_size, "block size in KiB (or with a unit: 4M)")
       ->capture_default_str();
   c->add_option("--compression", a->compression, "compression: none")->capture_default_str();

@@ -11,6 +11,9 @@
 
 #include "object/object_store.h"
 #include "tests/object/temp_dir.h"
+#ifdef JFS_CONFORMANCE_S3
+#include "tests/object/s3_env.h"
+#endif
 
 using jfs::Status;
 using jfs::object::ObjectInfo;
@@ -58,7 +61,26 @@ struct PrefixFileBackend {
   }
 };
 
+#ifdef JFS_CONFORMANCE_S3
+// Built a second time as an integration test program against the S3 test server; each fixture
+// gets a bucket of its own.
+struct S3Backend {
+  std::unique_ptr<ObjectStore> store = jfs::testing::FreshS3Store("conf");
+};
+
+struct PrefixS3Backend {
+  std::unique_ptr<ObjectStore> store;
+  PrefixS3Backend() {
+    std::unique_ptr<ObjectStore> inner = jfs::testing::FreshS3Store("confp");
+    AddNeighbours(*inner);
+    store = jfs::object::WithPrefix(std::move(inner), "vol/");
+  }
+};
+
+#define BACKENDS S3Backend, PrefixS3Backend
+#else
 #define BACKENDS MemBackend, FileBackend, PrefixMemBackend, PrefixFileBackend
+#endif
 
 std::string GetAll(ObjectStore& s, const std::string& key) {
   std::string out;
@@ -441,6 +463,6 @@ TEST_CASE("CreateStorage picks the backend by type", "[object]") {
   CHECK(s->Describe() == "mem://");
   Status st = jfs::object::CreateStorage("s4", "b", "", "", &s);
   CHECK(st.code() == EINVAL);
-  CHECK(st.message() == "unknown storage type 's4' (supported: file, mem)");
+  CHECK(st.message() == "unknown storage type 's4' (supported: file, mem, s3, minio)");
   CHECK(jfs::object::CreateStorage("file", "", "", "", &s).code() == EINVAL);
 }
