@@ -27,7 +27,7 @@ fi
 echo "== volume"
 "$JFS" info
 echo "== the C example (examples/hello.c)"
-"$ROOT/build/examples/hello_c" "$JFS_META_URL"
+"$ROOT/build/examples/hello_c" "$JFS_META_URL" "$QS/data"
 echo "== jfs commands"
 "$JFS" mkdir -p jfs:/docs
 "$JFS" cp README.md jfs:/docs/README.md
