@@ -173,14 +173,13 @@ Status VolumeCore::WriteLocked(InodeState& st, const char* buf, uint64_t size, u
         std::max(st.pending_end, (uint64_t{indx} << meta::kChunkBits) + s->pos + s->len);
     done += n;
 
-    if (uint64_t{s->pos} + s->len == meta::kChunkSize) {
-      JFS_RETURN_IF_ERROR(CommitChunkLocked(st, indx));
-    } else {
-      const uint32_t full = s->len / bs * bs;
-      if (full > s->flushed) {
-        JFS_RETURN_IF_ERROR(s->writer->FlushTo(full));
-        s->flushed = full;
-      }
+    // Full blocks go to the upload pool at once. A slice that fills its chunk is not committed
+    // here: waiting for its last uploads would stall the caller every 64 MiB. It stays pending
+    // (its blocks uploading) until the buffer limit, a read of the chunk, flush or close commits it.
+    const uint32_t full = s->len / bs * bs;
+    if (full > s->flushed) {
+      JFS_RETURN_IF_ERROR(s->writer->FlushTo(full));
+      s->flushed = full;
     }
     if (buffered_.load() > opts_.buffer_size) JFS_RETURN_IF_ERROR(CommitAllLocked(st));
   }
