@@ -175,7 +175,8 @@ Status VolumeCore::WriteLocked(InodeState& st, const char* buf, uint64_t size, u
 
     // Full blocks go to the upload pool at once. A slice that fills its chunk is not committed
     // here: waiting for its last uploads would stall the caller every 64 MiB. It stays pending
-    // (its blocks uploading) until the buffer limit, a read of the chunk, flush or close commits it.
+    // (its blocks uploading) until the buffer limit, a read of the chunk, flush or close commits
+    // it.
     const uint32_t full = s->len / bs * bs;
     if (full > s->flushed) {
       JFS_RETURN_IF_ERROR(s->writer->FlushTo(full));
@@ -319,34 +320,32 @@ Status VolumeCore::Read(InodeState& st, char* buf, uint64_t size, uint64_t off, 
 Status VolumeCore::ReadChunkPiece(uint64_t ino, uint32_t indx,
                                   const std::vector<meta::SliceView>& views, uint64_t off,
                                   uint64_t end, char* buf) {
-  {
-    const uint64_t cstart = uint64_t{indx} << meta::kChunkBits;
-    const uint64_t rs = std::max(off, cstart) - cstart;  // chunk-relative read range [rs, re)
-    const uint64_t re = std::min(end, cstart + meta::kChunkSize) - cstart;
-    char* dst = buf + (cstart + rs - off);
-    uint64_t p = 0;  // chunk offset of the current piece
-    for (const auto& v : views) {
-      if (p >= re) break;
-      const uint64_t vend = p + v.len;
-      if (vend > rs) {
-        const uint64_t a = std::max(p, rs), b = std::min(vend, re);
-        if (v.id == 0) {
-          std::memset(dst + (a - rs), 0, b - a);
-        } else {
-          const uint64_t soff = uint64_t{v.off} + (a - p);
-          if (soff > UINT32_MAX) return Status::Corruption("slice offset out of range");
-          Status r = chunks_->ReadAt(v.id, v.size, static_cast<uint32_t>(soff),
-                                     static_cast<uint32_t>(b - a), dst + (a - rs));
-          if (!r.ok()) {
-            return r.WithContext("inode " + std::to_string(ino) + " chunk " + std::to_string(indx));
-          }
+  const uint64_t cstart = uint64_t{indx} << meta::kChunkBits;
+  const uint64_t rs = std::max(off, cstart) - cstart;  // chunk-relative read range [rs, re)
+  const uint64_t re = std::min(end, cstart + meta::kChunkSize) - cstart;
+  char* dst = buf + (cstart + rs - off);
+  uint64_t p = 0;  // chunk offset of the current piece
+  for (const auto& v : views) {
+    if (p >= re) break;
+    const uint64_t vend = p + v.len;
+    if (vend > rs) {
+      const uint64_t a = std::max(p, rs), b = std::min(vend, re);
+      if (v.id == 0) {
+        std::memset(dst + (a - rs), 0, b - a);
+      } else {
+        const uint64_t soff = uint64_t{v.off} + (a - p);
+        if (soff > UINT32_MAX) return Status::Corruption("slice offset out of range");
+        Status r = chunks_->ReadAt(v.id, v.size, static_cast<uint32_t>(soff),
+                                   static_cast<uint32_t>(b - a), dst + (a - rs));
+        if (!r.ok()) {
+          return r.WithContext("inode " + std::to_string(ino) + " chunk " + std::to_string(indx));
         }
       }
-      p = vend;
     }
-    const uint64_t z = std::max(p, rs);
-    if (z < re) std::memset(dst + (z - rs), 0, re - z);
+    p = vend;
   }
+  const uint64_t z = std::max(p, rs);
+  if (z < re) std::memset(dst + (z - rs), 0, re - z);
   return Status::OK();
 }
 

@@ -183,4 +183,25 @@ void SqlDb::Return(std::unique_ptr<SqlConn> conn) {
   cv_.notify_one();
 }
 
+std::string AbbrevSql(std::string_view sql) {
+  constexpr size_t kMax = 80;
+  if (sql.size() <= kMax) return std::string(sql);
+  return std::string(sql.substr(0, kMax)) + "...";
+}
+
+Status OpenServerPool(const Dialect& dialect, SqlDb::Opener connect, SqlDb::Options options,
+                      std::unique_ptr<SqlDb>* out) {
+  std::unique_ptr<SqlConn> first;
+  JFS_RETURN_IF_ERROR(connect(&first));
+  SqlDb::Opener opener = [connect = std::move(connect)](std::unique_ptr<SqlConn>* conn) {
+    Status st = connect(conn);
+    // The server was reachable at open: a failure now is a restart or an overload; retry.
+    return st.ok() || st.code() == EACCES || st.code() == ENOENT
+               ? st
+               : Status::Retryable(EIO, st.message());
+  };
+  *out = std::make_unique<SqlDb>(dialect, std::move(opener), options, std::move(first));
+  return Status::OK();
+}
+
 }  // namespace jfs::meta::sql

@@ -237,4 +237,14 @@ class SqlDb {
   size_t in_use_ = 0;                           // guarded by mu_
 };
 
+// The first 80 bytes of a statement (with "..." when cut), for error messages.
+std::string AbbrevSql(std::string_view sql);
+
+// Opens a connection pool for a server database (PostgreSQL, MySQL) over `connect`. One
+// connection is made now, so that a bad address, password or database fails the open itself.
+// Connections opened later that fail (a restart, an overload) come back retryable, except EACCES
+// and ENOENT, which no retry fixes.
+Status OpenServerPool(const Dialect& dialect, SqlDb::Opener connect, SqlDb::Options options,
+                      std::unique_ptr<SqlDb>* out);
+
 }  // namespace jfs::meta::sql

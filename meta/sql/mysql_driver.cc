@@ -43,12 +43,6 @@ constexpr unsigned kReadOnly = 1290;
 constexpr unsigned kReadOnlyTx = 1792;
 constexpr unsigned kServerShutdown = 1053;
 
-std::string Abbrev(std::string_view sql) {
-  constexpr size_t kMax = 80;
-  if (sql.size() <= kMax) return std::string(sql);
-  return std::string(sql.substr(0, kMax)) + "...";
-}
-
 // Client errors (2000–2999) mean the connection is gone or unusable.
 bool IsConnectionError(unsigned err) {
   return (err >= 2000 && err < 3000) || err == kServerShutdown || err == 1927 /*conn killed*/;
@@ -200,7 +194,7 @@ class MysqlConn final : public SqlConn {
     JFS_RETURN_IF_ERROR(Prepare(sql, &s));
     in_txn_ = true;
     if (mysql_stmt_param_count(s) != params.size()) {
-      return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+      return Status::Invalid("mysql: wrong number of parameters for: " + AbbrevSql(sql));
     }
     std::vector<MYSQL_BIND> binds(params.size(), MYSQL_BIND{});
     std::vector<long long> ints(params.size());
@@ -324,7 +318,7 @@ class MysqlConn final : public SqlConn {
       }
       if (next >= params.size()) {
         batch_.clear();
-        return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+        return Status::Invalid("mysql: wrong number of parameters for: " + AbbrevSql(sql));
       }
       const Param& p = params[next++];
       switch (p.kind()) {
@@ -352,7 +346,7 @@ class MysqlConn final : public SqlConn {
     }
     if (next != params.size()) {
       batch_.clear();
-      return Status::Invalid("mysql: wrong number of parameters for: " + Abbrev(sql));
+      return Status::Invalid("mysql: wrong number of parameters for: " + AbbrevSql(sql));
     }
     batch_ += ';';
     if (batch_.size() > kMaxBatch) return FlushBatch();
@@ -388,7 +382,7 @@ class MysqlConn final : public SqlConn {
 
   Status Fail(unsigned err, std::string_view sql, const char* detail) {
     if (IsConnectionError(err)) broken_ = true;
-    return MysqlStatus(err, Abbrev(sql), detail);
+    return MysqlStatus(err, AbbrevSql(sql), detail);
   }
 
   Status StmtFail(MYSQL_STMT* s, std::string_view sql) {
@@ -564,19 +558,11 @@ Status OpenMySQL(const std::string& url, std::unique_ptr<SqlDb>* out, std::strin
   JFS_RETURN_IF_ERROR(TakeTablePrefix(&stripped, table_prefix));
   ConnectInfo info;
   JFS_RETURN_IF_ERROR(ParseUrl(stripped, &info));
-  std::unique_ptr<SqlConn> first;
-  JFS_RETURN_IF_ERROR(Connect(info, &first));
   SqlDb::Options pool;
   pool.max_conns = 16;
-  SqlDb::Opener opener = [info](std::unique_ptr<SqlConn>* conn) {
-    Status st = Connect(info, conn);
-    // The server was reachable at open: a failure now is a restart or an overload; retry.
-    return st.ok() || st.code() == EACCES || st.code() == ENOENT
-               ? st
-               : Status::Retryable(EIO, st.message());
-  };
-  *out = std::make_unique<SqlDb>(MySQLDialect(), std::move(opener), pool, std::move(first));
-  return Status::OK();
+  return OpenServerPool(
+      MySQLDialect(), [info](std::unique_ptr<SqlConn>* conn) { return Connect(info, conn); }, pool,
+      out);
 }
 
 }  // namespace jfs::meta::sql
@@ -584,13 +570,7 @@ Status OpenMySQL(const std::string& url, std::unique_ptr<SqlDb>* out, std::strin
 namespace jfs::meta {
 
 Status NewMySQLEngine(const std::string& url, std::unique_ptr<Engine>* out) {
-  std::unique_ptr<sql::SqlDb> db;
-  sql::SqlEngineOptions options;
-  JFS_RETURN_IF_ERROR(sql::OpenMySQL(url, &db, &options.table_prefix));
-  std::unique_ptr<sql::SqlEngine> engine;
-  JFS_RETURN_IF_ERROR(sql::SqlEngine::Open(std::move(db), std::move(options), &engine));
-  *out = std::move(engine);
-  return Status::OK();
+  return sql::NewServerSqlEngine(sql::OpenMySQL, url, out);
 }
 
 }  // namespace jfs::meta

@@ -28,12 +28,6 @@ using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
 constexpr size_t kMaxQueued = 256;
 constexpr size_t kMaxCachedStatements = 512;
 
-std::string Abbrev(std::string_view sql) {
-  constexpr size_t kMax = 80;
-  if (sql.size() <= kMax) return std::string(sql);
-  return std::string(sql.substr(0, kMax)) + "...";
-}
-
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
@@ -113,9 +107,9 @@ class PgConn final : public SqlConn {
     Status st;
     ExecStatusType s = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (!res) {
-      st = ConnError(Abbrev(sql));
+      st = ConnError(AbbrevSql(sql));
     } else if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-      st = StatusFromResult(res.get(), Abbrev(sql));
+      st = StatusFromResult(res.get(), AbbrevSql(sql));
     }
     if (!PQenterPipelineMode(conn_.get())) return ConnError("enter pipeline mode");
     CheckConnection(&st);
@@ -153,7 +147,7 @@ class PgConn final : public SqlConn {
     }
     if (!PQsendQueryPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()),
                              values.data(), lengths.data(), formats.data(), /*binary=*/1)) {
-      return ConnError(Abbrev(sql));
+      return ConnError(AbbrevSql(sql));
     }
     queue_.push_back({Pending::kCommand, std::string(sql), on_row, changes});
     // A statement nobody reads the result of travels with the next one that is read.
@@ -263,7 +257,7 @@ class PgConn final : public SqlConn {
     *name = "jfs" + std::to_string(++next_stmt_);
     if (!PQsendPrepare(conn_.get(), name->c_str(), std::string(sql).c_str(),
                        static_cast<int>(nparams), nullptr)) {
-      return ConnError(Abbrev(sql));
+      return ConnError(AbbrevSql(sql));
     }
     cache_.emplace(std::string(sql), *name);
     queue_.push_back({Pending::kPrepare, std::string(sql), {}, nullptr});
@@ -283,7 +277,7 @@ class PgConn final : public SqlConn {
       ResultPtr res(PQgetResult(conn_.get()));
       if (!res) {
         queue_.clear();
-        return ConnError(Abbrev(p.sql));
+        return ConnError(AbbrevSql(p.sql));
       }
       ExecStatusType s = PQresultStatus(res.get());
       if (s == PGRES_TUPLES_OK) {
@@ -296,7 +290,7 @@ class PgConn final : public SqlConn {
       } else {
         if (p.kind == Pending::kPrepare) cache_.erase(p.sql);
         if (s != PGRES_PIPELINE_ABORTED && first.ok()) {
-          first = StatusFromResult(res.get(), Abbrev(p.sql));
+          first = StatusFromResult(res.get(), AbbrevSql(p.sql));
         }
       }
       // Each statement's results end with a null result.
@@ -438,20 +432,12 @@ Status OpenPostgres(const std::string& url, std::unique_ptr<SqlDb>* out,
     }
     PQconninfoFree(opts);
   }
-  std::unique_ptr<SqlConn> first;
-  JFS_RETURN_IF_ERROR(Connect(info, &first));
   SqlDb::Options pool;
   pool.max_conns = 16;
   pool.serialize_writers = false;
-  SqlDb::Opener opener = [info](std::unique_ptr<SqlConn>* conn) {
-    Status st = Connect(info, conn);
-    // The server was reachable at open: a failure now is a restart or an overload; retry.
-    return st.ok() || st.code() == EACCES || st.code() == ENOENT
-               ? st
-               : Status::Retryable(EIO, st.message());
-  };
-  *out = std::make_unique<SqlDb>(PostgresDialect(), std::move(opener), pool, std::move(first));
-  return Status::OK();
+  return OpenServerPool(
+      PostgresDialect(), [info](std::unique_ptr<SqlConn>* conn) { return Connect(info, conn); },
+      pool, out);
 }
 
 }  // namespace jfs::meta::sql
@@ -459,13 +445,7 @@ Status OpenPostgres(const std::string& url, std::unique_ptr<SqlDb>* out,
 namespace jfs::meta {
 
 Status NewPostgresEngine(const std::string& url, std::unique_ptr<Engine>* out) {
-  std::unique_ptr<sql::SqlDb> db;
-  sql::SqlEngineOptions options;
-  JFS_RETURN_IF_ERROR(sql::OpenPostgres(url, &db, &options.table_prefix));
-  std::unique_ptr<sql::SqlEngine> engine;
-  JFS_RETURN_IF_ERROR(sql::SqlEngine::Open(std::move(db), std::move(options), &engine));
-  *out = std::move(engine);
-  return Status::OK();
+  return sql::NewServerSqlEngine(sql::OpenPostgres, url, out);
 }
 
 }  // namespace jfs::meta

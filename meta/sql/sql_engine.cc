@@ -737,4 +737,14 @@ Status SqlEngine::Retry(ConnWork work, bool read_only) {
                          " ms; last error: " + last.message());
 }
 
+Status NewServerSqlEngine(ServerOpener open, const std::string& url, std::unique_ptr<Engine>* out) {
+  std::unique_ptr<SqlDb> db;
+  SqlEngineOptions options;
+  JFS_RETURN_IF_ERROR(open(url, &db, &options.table_prefix));
+  std::unique_ptr<SqlEngine> engine;
+  JFS_RETURN_IF_ERROR(SqlEngine::Open(std::move(db), std::move(options), &engine));
+  *out = std::move(engine);
+  return Status::OK();
+}
+
 }  // namespace jfs::meta::sql

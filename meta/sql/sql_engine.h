@@ -71,4 +71,10 @@ class SqlEngine final : public Engine {
   std::unique_ptr<const Statements> sql_;
 };
 
+// The SQL engine over a server database: `open` (OpenPostgres, OpenMySQL) connects to `url` and
+// says which table prefix the URL asks for.
+using ServerOpener = Status (*)(const std::string& url, std::unique_ptr<SqlDb>* db,
+                                std::string* table_prefix);
+Status NewServerSqlEngine(ServerOpener open, const std::string& url, std::unique_ptr<Engine>* out);
+
 }  // namespace jfs::meta::sql

@@ -122,7 +122,7 @@ class SqliteConn final : public SqlConn {
     char* err = nullptr;
     int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &err);
     if (rc == SQLITE_OK) return Status::OK();
-    Status st = SqliteStatus(rc, Abbrev(sql), err ? err : sqlite3_errmsg(db_.get()));
+    Status st = SqliteStatus(rc, AbbrevSql(sql), err ? err : sqlite3_errmsg(db_.get()));
     sqlite3_free(err);
     if (BreaksConnection(rc)) broken_ = true;
     return st;
@@ -134,7 +134,7 @@ class SqliteConn final : public SqlConn {
     JFS_RETURN_IF_ERROR(Prepare(sql, &s));
     StmtRun run(s);
     if (static_cast<size_t>(sqlite3_bind_parameter_count(s)) != params.size()) {
-      return Status::Invalid("sqlite: wrong number of parameters for: " + Abbrev(sql));
+      return Status::Invalid("sqlite: wrong number of parameters for: " + AbbrevSql(sql));
     }
     static const char kEmpty[] = "";
     for (size_t i = 0; i < params.size(); i++) {
@@ -193,15 +193,9 @@ class SqliteConn final : public SqlConn {
   bool Broken() const override { return broken_; }
 
  private:
-  static std::string Abbrev(std::string_view sql) {
-    constexpr size_t kMax = 80;
-    if (sql.size() <= kMax) return std::string(sql);
-    return std::string(sql.substr(0, kMax)) + "...";
-  }
-
   Status Fail(int rc, std::string_view sql) {
     if (BreaksConnection(rc)) broken_ = true;
-    return SqliteStatus(rc, Abbrev(sql), sqlite3_errmsg(db_.get()));
+    return SqliteStatus(rc, AbbrevSql(sql), sqlite3_errmsg(db_.get()));
   }
 
   Status Prepare(std::string_view sql, sqlite3_stmt** out) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/volume.h"
+#include "tests/support/status_checks.h"
 
 namespace jfs::lib::testing {
 
@@ -46,18 +47,6 @@ inline std::string StatusText(const Status& s) {
   return s.ToString();
 }
 
-#define REQUIRE_OK(expr)                    \
-  do {                                      \
-    ::jfs::Status _s = (expr);              \
-    INFO(#expr << " -> " << _s.ToString()); \
-    REQUIRE(_s.ok());                       \
-  } while (0)
-#define CHECK_OK(expr)                      \
-  do {                                      \
-    ::jfs::Status _s = (expr);              \
-    INFO(#expr << " -> " << _s.ToString()); \
-    CHECK(_s.ok());                         \
-  } while (0)
 #define CHECK_ERRNO(expr, want_errno)       \
   do {                                      \
     ::jfs::Status _s = (expr);              \

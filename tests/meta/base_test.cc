@@ -16,16 +16,10 @@
 #include "meta/base.h"
 #include "meta/mem_engine.h"
 #include "tests/meta/conformance.h"
+#include "tests/support/status_checks.h"
 
 namespace jfs::meta {
 namespace {
-
-#define REQUIRE_OK(expr)                    \
-  do {                                      \
-    ::jfs::Status s_ = (expr);              \
-    INFO(#expr << " -> " << s_.ToString()); \
-    REQUIRE(s_.ok());                       \
-  } while (0)
 
 using SliceKey = std::pair<uint64_t, uint32_t>;
 

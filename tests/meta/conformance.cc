@@ -13,19 +13,8 @@
 #include <vector>
 
 #include "meta/types.h"
+#include "tests/support/status_checks.h"
 
-#define REQUIRE_OK(expr)                    \
-  do {                                      \
-    ::jfs::Status s_ = (expr);              \
-    INFO(#expr << " -> " << s_.ToString()); \
-    REQUIRE(s_.ok());                       \
-  } while (0)
-#define CHECK_OK(expr)                      \
-  do {                                      \
-    ::jfs::Status s_ = (expr);              \
-    INFO(#expr << " -> " << s_.ToString()); \
-    CHECK(s_.ok());                         \
-  } while (0)
 #define CHECK_ERR(expr, err)                \
   do {                                      \
     ::jfs::Status s_ = (expr);              \

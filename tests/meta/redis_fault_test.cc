@@ -20,15 +20,9 @@
 #include "meta/redis/redis_client.h"
 #include "tests/meta/redis_test_util.h"
 #include "tests/object/temp_dir.h"
+#include "tests/support/status_checks.h"
 
 extern char** environ;
-
-#define REQUIRE_OK(expr)                    \
-  do {                                      \
-    ::jfs::Status s_ = (expr);              \
-    INFO(#expr << " -> " << s_.ToString()); \
-    REQUIRE(s_.ok());                       \
-  } while (0)
 
 namespace jfs::meta {
 namespace {

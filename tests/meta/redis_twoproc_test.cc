@@ -15,13 +15,7 @@
 
 #include "meta/meta.h"
 #include "tests/meta/redis_test_util.h"
-
-#define REQUIRE_OK(expr)                    \
-  do {                                      \
-    ::jfs::Status s_ = (expr);              \
-    INFO(#expr << " -> " << s_.ToString()); \
-    REQUIRE(s_.ok());                       \
-  } while (0)
+#include "tests/support/status_checks.h"
 
 namespace jfs::meta {
 namespace {
