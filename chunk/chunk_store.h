@@ -21,10 +21,16 @@ struct Config {
   bool hash_prefix = false;
   std::string compression;  // "" or "none" here; "lz4"/"zstd" come with the S3 issue
   int upload_threads = 4;   // concurrent block uploads per store
+  // Block buffers kept for reuse once their block is uploaded (bytes; at least 2 buffers). A big
+  // sequential write cycles through as many buffers as the writer holds in flight (lib/'s buffer
+  // limit); allocating each anew costs a page fault and a zeroed page per 4 KiB. Idle buffers
+  // are freed by ReleaseIdleBuffers.
+  uint64_t max_idle_buffer_bytes = 64ull << 20;
 };
 
 // Key of block `indx` (of `block_len` bytes) of slice `id`, relative to the volume prefix:
-// "chunks/{id/1000/1000}/{id/1000}/{id}_{indx}_{block_len}" (hash_prefix: "chunks/{id%256:02X}/...").
+// "chunks/{id/1000/1000}/{id/1000}/{id}_{indx}_{block_len}" (hash_prefix:
+// "chunks/{id%256:02X}/...").
 std::string BlockKey(uint64_t id, uint32_t indx, uint32_t block_len, bool hash_prefix);
 
 // Buffers the bytes of one slice and uploads its blocks. Full blocks may be uploaded early
@@ -55,6 +61,9 @@ class ChunkStore {
   // Deletes every block of a slice (missing blocks are fine).
   virtual Status Remove(uint64_t id, uint32_t size) = 0;
   virtual const Config& config() const = 0;
+  // Frees the reusable block buffers if none was taken or returned since the previous call.
+  // Meant for a periodic background tick (lib/ calls it every few seconds).
+  virtual void ReleaseIdleBuffers() = 0;
 };
 
 // `store` must already carry the volume prefix ("{name}/").
