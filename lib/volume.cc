@@ -15,6 +15,7 @@
 #include <system_error>
 #include <thread>
 
+#include "chunk/prefetch_store.h"
 #include "lib/internal.h"
 
 namespace jfs::lib {
@@ -948,6 +949,13 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   std::unique_ptr<chunk::ChunkStore> chunks;
   JFS_RETURN_IF_ERROR(
       chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads, opts.buffer_size), store, &chunks));
+  {
+    chunk::PrefetchConfig pc;
+    pc.memory = opts.buffer_size / 4;
+    pc.download_threads = opts.download_threads;
+    pc.readahead_blocks = opts.readahead_blocks;
+    JFS_RETURN_IF_ERROR(chunk::NewPrefetchStore(std::move(chunks), pc, &chunks));
+  }
   chunk::ChunkStore* cs = chunks.get();  // outlives meta: see VolumeCore member order
   m->OnDeleteSlice([cs](uint64_t id, uint32_t size) {
     Status s = cs->Remove(id, size);
