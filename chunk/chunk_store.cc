@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "chunk/block_buffer.h"
 #include "chunk/thread_pool.h"
 
 namespace jfs::chunk {
@@ -37,10 +38,12 @@ uint32_t NumBlocks(uint32_t size, uint32_t block_size) {
 // `max_free` idle buffers; ReleaseIfIdle frees them after a quiet period.
 class BufferPool {
  public:
-  BufferPool(uint32_t size, size_t max_free) : size_(size), max_free_(max_free) {}
+  BufferPool(uint32_t size, size_t max_free) : size_(size), max_free_(max_free) {
+    free_.reserve(max_free_);  // Put never allocates
+  }
 
-  // Throws std::bad_alloc like new.
-  std::unique_ptr<char[]> Get() {
+  // Null when the kernel has no memory.
+  BlockBuffer Get() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       used_ = true;
@@ -50,21 +53,25 @@ class BufferPool {
         return b;
       }
     }
-    return std::make_unique_for_overwrite<char[]>(size_);
+    return AllocBlockBuffer(size_);
   }
 
-  void Put(std::unique_ptr<char[]> b) {
+  void Put(BlockBuffer b) {
     if (!b) return;
     std::lock_guard<std::mutex> lock(mu_);
     used_ = true;
     if (free_.size() < max_free_) free_.push_back(std::move(b));
   }
 
-  void ReleaseIfIdle() {
-    std::vector<std::unique_ptr<char[]>> drop;
+  void ReleaseIfIdle() { Release(true); }
+  void ReleaseNow() { Release(false); }
+
+ private:
+  void Release(bool only_if_unused) {
+    std::vector<BlockBuffer> drop;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!used_) drop.swap(free_);
+      if (!only_if_unused || !used_) drop.swap(free_);
       used_ = false;
     }
   }  // freed here, outside the lock
@@ -73,7 +80,7 @@ class BufferPool {
   const uint32_t size_;
   const size_t max_free_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<char[]>> free_;
+  std::vector<BlockBuffer> free_;
   bool used_ = false;  // since the last ReleaseIfIdle
 };
 
@@ -98,7 +105,7 @@ class SliceWriterImpl final : public SliceWriter {
   struct Block {
     // block_size_ bytes. Only [0, filled) is initialized (written, or zeroed where a later write
     // skipped ahead): zero-filling 4 MiB up front for every block cost ~7% of a big write.
-    std::unique_ptr<char[]> data;
+    BlockBuffer data;
     uint32_t filled = 0;
     BlockState state = BlockState::kBuffered;
     uint32_t len = 0;  // object length, fixed when queued
@@ -195,6 +202,7 @@ class ChunkStoreImpl final : public ChunkStore {
 
   const Config& config() const override { return config_; }
   void ReleaseIdleBuffers() override { buffers_.ReleaseIfIdle(); }
+  void DropIdleBuffers() override { buffers_.ReleaseNow(); }
 
   object::ObjectStore& objects() { return *store_; }
   ThreadPool& pool() { return pool_; }
@@ -327,10 +335,9 @@ void SliceWriterImpl::Abort() {
 
 Status SliceWriterImpl::AllocLocked(Block& b) {
   if (b.data) return Status::OK();
-  try {
-    b.data = store_.buffers().Get();
-    b.filled = 0;
-  } catch (const std::bad_alloc&) {
+  b.data = store_.buffers().Get();
+  b.filled = 0;
+  if (!b.data) {
     return Status::Error(
         ENOMEM, "cannot allocate a block buffer of " + std::to_string(block_size_) + " bytes");
   }

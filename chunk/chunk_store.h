@@ -64,6 +64,9 @@ class ChunkStore {
   // Frees the reusable block buffers if none was taken or returned since the previous call.
   // Meant for a periodic background tick (lib/ calls it every few seconds).
   virtual void ReleaseIdleBuffers() = 0;
+  // Frees the reusable block buffers now: another user of the same memory budget (the read
+  // cache) is about to need it.
+  virtual void DropIdleBuffers() = 0;
 };
 
 // `store` must already carry the volume prefix ("{name}/").

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chunk/block_buffer.h"
 #include "chunk/thread_pool.h"
 
 namespace jfs::chunk {
@@ -38,7 +39,7 @@ struct KeyHash {
 struct Entry {
   bool ready = false;
   Status status;
-  std::string data;
+  BlockBuffer data;
   uint32_t charge = 0;             // bytes charged against the memory limit
   bool cached = false;             // in lru_ (ready and ok, not evicted)
   std::list<Key>::iterator where;  // position in lru_ when cached
@@ -82,7 +83,7 @@ class PrefetchStore final : public ChunkStore {
       std::shared_ptr<Entry> e;
       JFS_RETURN_IF_ERROR(Block(Key{id, i}, size, blen, window > 0, &e));
       if (e) {
-        std::memcpy(out, e->data.data() + (from - bstart), to - from);
+        std::memcpy(out, e->data.get() + (from - bstart), to - from);
       } else {  // not sequential, or no memory for the whole block: just the bytes asked for
         JFS_RETURN_IF_ERROR(inner_->ReadAt(id, size, static_cast<uint32_t>(from),
                                            static_cast<uint32_t>(to - from), out));
@@ -111,6 +112,12 @@ class PrefetchStore final : public ChunkStore {
   }
 
   const Config& config() const override { return inner_->config(); }
+
+  void DropIdleBuffers() override {
+    inner_->DropIdleBuffers();
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!lru_.empty()) EvictLocked(entries_.find(lru_.back()));
+  }
 
   void ReleaseIdleBuffers() override {
     inner_->ReleaseIdleBuffers();
@@ -206,6 +213,8 @@ class PrefetchStore final : public ChunkStore {
     e->charge = blen;
     entries_[key] = e;
     lock.unlock();
+    // The volume's memory budget is shared: write buffers kept for reuse give way to reading.
+    inner_->DropIdleBuffers();
     Status st = Fetch(key, size, blen, e.get());
     lock.lock();
     PublishLocked(key, e, st);
@@ -215,12 +224,11 @@ class PrefetchStore final : public ChunkStore {
   }
 
   Status Fetch(const Key& key, uint32_t size, uint32_t blen, Entry* e) {
-    try {
-      e->data.resize(blen);
-    } catch (const std::bad_alloc&) {
+    e->data = AllocBlockBuffer(blen);
+    if (!e->data) {
       return Status::Error(ENOMEM, "cannot allocate a block of " + std::to_string(blen) + " bytes");
     }
-    return inner_->ReadAt(key.id, size, key.indx * bs_, blen, e->data.data());
+    return inner_->ReadAt(key.id, size, key.indx * bs_, blen, e->data.get());
   }
 
   void Prefetch(uint64_t id, uint32_t size, uint32_t indx) {
