@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace jfs::chunk {
 
@@ -29,5 +31,57 @@ inline BlockBuffer AllocBlockBuffer(size_t len) {
   if (p == MAP_FAILED) return BlockBuffer(nullptr, BlockUnmapper{len});
   return BlockBuffer(static_cast<char*>(p), BlockUnmapper{len});
 }
+
+// Recycles block buffers of one size. A fresh 4 MiB mapping is new memory from the kernel: every
+// page faults and is zeroed on first touch, which cost ~10% of a big write's CPU and a quarter of
+// a cached read's. Keeps at most `max_free` idle buffers; ReleaseIfIdle frees them after a quiet
+// period, ReleaseNow at once. Thread-safe.
+class BufferPool {
+ public:
+  BufferPool(uint32_t size, size_t max_free) : size_(size), max_free_(max_free) {
+    free_.reserve(max_free_);  // Put never allocates
+  }
+
+  // Null when the kernel has no memory.
+  BlockBuffer Get() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      used_ = true;
+      if (!free_.empty()) {
+        auto b = std::move(free_.back());
+        free_.pop_back();
+        return b;
+      }
+    }
+    return AllocBlockBuffer(size_);
+  }
+
+  void Put(BlockBuffer b) {
+    if (!b) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    used_ = true;
+    if (free_.size() < max_free_) free_.push_back(std::move(b));
+  }
+
+  void ReleaseIfIdle() { Release(true); }
+  void ReleaseNow() { Release(false); }
+
+ private:
+  void Release(bool only_if_unused) {
+    std::vector<BlockBuffer> drop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!only_if_unused || !used_) drop.swap(free_);
+      used_ = false;
+    }
+  }  // freed here, outside the lock
+
+ private:
+  const uint32_t size_;
+  const size_t max_free_;
+  std::mutex mu_;
+  std::vector<BlockBuffer> free_;
+  bool used_ = false;  // since the last ReleaseIfIdle
+};
 
 }  // namespace jfs::chunk

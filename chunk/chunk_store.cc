@@ -33,57 +33,6 @@ uint32_t NumBlocks(uint32_t size, uint32_t block_size) {
   return static_cast<uint32_t>((uint64_t{size} + block_size - 1) / block_size);
 }
 
-// Recycles block buffers. A fresh 4 MiB allocation is new memory from the kernel: every page
-// faults and is zeroed on first touch, which cost ~10% of a big write's CPU. Keeps at most
-// `max_free` idle buffers; ReleaseIfIdle frees them after a quiet period.
-class BufferPool {
- public:
-  BufferPool(uint32_t size, size_t max_free) : size_(size), max_free_(max_free) {
-    free_.reserve(max_free_);  // Put never allocates
-  }
-
-  // Null when the kernel has no memory.
-  BlockBuffer Get() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      used_ = true;
-      if (!free_.empty()) {
-        auto b = std::move(free_.back());
-        free_.pop_back();
-        return b;
-      }
-    }
-    return AllocBlockBuffer(size_);
-  }
-
-  void Put(BlockBuffer b) {
-    if (!b) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    used_ = true;
-    if (free_.size() < max_free_) free_.push_back(std::move(b));
-  }
-
-  void ReleaseIfIdle() { Release(true); }
-  void ReleaseNow() { Release(false); }
-
- private:
-  void Release(bool only_if_unused) {
-    std::vector<BlockBuffer> drop;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!only_if_unused || !used_) drop.swap(free_);
-      used_ = false;
-    }
-  }  // freed here, outside the lock
-
- private:
-  const uint32_t size_;
-  const size_t max_free_;
-  std::mutex mu_;
-  std::vector<BlockBuffer> free_;
-  bool used_ = false;  // since the last ReleaseIfIdle
-};
-
 class ChunkStoreImpl;
 
 // Life cycle: open (WriteAt / FlushTo) → Finish → done, or → Abort at any time. Block buffers are
@@ -164,25 +113,24 @@ class ChunkStoreImpl final : public ChunkStore {
     if (dst == nullptr) return Status::Invalid("null read buffer");
     const uint32_t bs = config_.block_size;
     const uint64_t end = uint64_t{off} + len;
-    std::string buf;
     for (uint32_t i = off / bs; uint64_t{i} * bs < end; ++i) {
       const uint64_t block_start = uint64_t{i} * bs;
       const uint32_t blen = BlockLen(i, size, bs);
       const uint64_t from = std::max<uint64_t>(off, block_start);
       const uint64_t to = std::min<uint64_t>(end, block_start + blen);
       const std::string key = BlockKey(id, i, blen, config_.hash_prefix);
-      Status st = store_->Get(key, static_cast<int64_t>(from - block_start),
-                              static_cast<int64_t>(to - from), &buf);
+      int64_t got = 0;
+      Status st = store_->GetInto(key, static_cast<int64_t>(from - block_start),
+                                  static_cast<int64_t>(to - from), dst + (from - off), &got);
       if (st.IsNotFound()) return Status::IOError("block object " + key + " is missing");
       if (!st.ok()) {
         // Keep the backend's code (and retryability) but say which block failed.
         return st.WithContext("read block " + key);
       }
-      if (buf.size() != to - from) {
+      if (static_cast<uint64_t>(got) != to - from) {
         return Status::IOError("block object " + key + " is shorter than " + std::to_string(blen) +
                                " bytes");
       }
-      std::memcpy(dst + (from - off), buf.data(), buf.size());
     }
     return Status::OK();
   }

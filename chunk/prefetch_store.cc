@@ -37,6 +37,12 @@ struct KeyHash {
 // One block of a slice, whole. Fields are guarded by PrefetchStore::mu_ until `ready`; after
 // that `data` and `status` never change, so holders of the shared_ptr read them without the lock.
 struct Entry {
+  explicit Entry(BufferPool* p) : pool(p) {}
+  ~Entry() { pool->Put(std::move(data)); }  // the pool outlives every entry (member order)
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+
+  BufferPool* const pool;
   bool ready = false;
   Status status;
   BlockBuffer data;
@@ -48,7 +54,10 @@ struct Entry {
 class PrefetchStore final : public ChunkStore {
  public:
   PrefetchStore(std::unique_ptr<ChunkStore> inner, const PrefetchConfig& cfg)
-      : inner_(std::move(inner)), cfg_(cfg), bs_(inner_->config().block_size) {}
+      : inner_(std::move(inner)),
+        cfg_(cfg),
+        bs_(inner_->config().block_size),
+        buffers_(bs_, static_cast<size_t>(cfg.memory / bs_)) {}
 
   ~PrefetchStore() override {
     {
@@ -115,8 +124,11 @@ class PrefetchStore final : public ChunkStore {
 
   void DropIdleBuffers() override {
     inner_->DropIdleBuffers();
-    std::lock_guard<std::mutex> lock(mu_);
-    while (!lru_.empty()) EvictLocked(entries_.find(lru_.back()));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!lru_.empty()) EvictLocked(entries_.find(lru_.back()));
+    }
+    buffers_.ReleaseNow();
   }
 
   void ReleaseIdleBuffers() override {
@@ -125,6 +137,7 @@ class PrefetchStore final : public ChunkStore {
     if (!used_) {
       while (!lru_.empty()) EvictLocked(entries_.find(lru_.back()));
       streams_.clear();
+      buffers_.ReleaseNow();
     }
     used_ = false;
   }
@@ -209,7 +222,7 @@ class PrefetchStore final : public ChunkStore {
       // entries_ (PublishLocked): look again, and fetch it ourselves if nobody else does.
     }
     if (!fetch || !ReserveLocked(blen)) return Status::OK();
-    auto e = std::make_shared<Entry>();
+    auto e = std::make_shared<Entry>(&buffers_);
     e->charge = blen;
     entries_[key] = e;
     lock.unlock();
@@ -224,7 +237,7 @@ class PrefetchStore final : public ChunkStore {
   }
 
   Status Fetch(const Key& key, uint32_t size, uint32_t blen, Entry* e) {
-    e->data = AllocBlockBuffer(blen);
+    e->data = buffers_.Get();
     if (!e->data) {
       return Status::Error(ENOMEM, "cannot allocate a block of " + std::to_string(blen) + " bytes");
     }
@@ -239,7 +252,7 @@ class PrefetchStore final : public ChunkStore {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_ || entries_.count(key) != 0 || !ReserveLocked(blen)) return;
-      e = std::make_shared<Entry>();
+      e = std::make_shared<Entry>(&buffers_);
       e->charge = blen;
       entries_[key] = e;
     }
@@ -265,6 +278,9 @@ class PrefetchStore final : public ChunkStore {
   const PrefetchConfig cfg_;
   const uint32_t bs_;
 
+  // Buffers of evicted blocks, for the next fetches. Idle + charged_ never exceeds the memory
+  // limit: a buffer is only idle after its entry's charge was released.
+  BufferPool buffers_;
   std::mutex mu_;
   std::condition_variable cv_;  // an entry became ready
   std::unordered_map<Key, std::shared_ptr<Entry>, KeyHash> entries_;

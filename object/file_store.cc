@@ -315,37 +315,29 @@ class FileStore final : public ObjectStore {
   }
 
   Status Get(std::string_view key, int64_t offset, int64_t length, std::string* out) override {
-    JFS_RETURN_IF_ERROR(CheckKey(key));
-    if (offset < 0) return Status::Invalid("negative offset");
-    std::string path = Path(key);
-    // O_NONBLOCK: a FIFO placed in the tree must not hang the reader (regular files ignore it).
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (fd.get() < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(std::string(key));
-      return OsError("get", key, "open", errno);
-    }
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return OsError("get", key, "fstat", errno);
-    if (!S_ISREG(st.st_mode)) return Status::NotFound(std::string(key));
     out->clear();
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    uint64_t off = static_cast<uint64_t>(offset);
-    if (off >= size) return Status::OK();
-    uint64_t want = size - off;
-    if (length >= 0) want = std::min<uint64_t>(want, static_cast<uint64_t>(length));
+    UniqueFd fd;
+    uint64_t want = 0;
+    JFS_RETURN_IF_ERROR(OpenForRead(key, offset, length, &fd, &want));
+    if (want == 0) return Status::OK();
     out->resize(want);
     uint64_t got = 0;
-    while (got < want) {
-      ssize_t n = ::pread(fd.get(), out->data() + got, want - got, static_cast<off_t>(off + got));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        out->clear();
-        return OsError("get", key, "pread", errno);
-      }
-      if (n == 0) break;  // the file is immutable once renamed in, so this is just EOF
-      got += static_cast<uint64_t>(n);
-    }
-    out->resize(got);
+    Status st = ReadFully(key, fd.get(), static_cast<uint64_t>(offset), want, out->data(), &got);
+    out->resize(st.ok() ? got : 0);
+    return st;
+  }
+
+  Status GetInto(std::string_view key, int64_t offset, int64_t length, char* dst,
+                 int64_t* n) override {
+    *n = 0;
+    if (length < 0) return Status::Invalid("negative length");
+    if (dst == nullptr && length > 0) return Status::Invalid("null read buffer");
+    UniqueFd fd;
+    uint64_t want = 0;
+    JFS_RETURN_IF_ERROR(OpenForRead(key, offset, length, &fd, &want));
+    uint64_t got = 0;
+    JFS_RETURN_IF_ERROR(ReadFully(key, fd.get(), static_cast<uint64_t>(offset), want, dst, &got));
+    *n = static_cast<int64_t>(got);
     return Status::OK();
   }
 
@@ -429,6 +421,44 @@ class FileStore final : public ObjectStore {
   }
 
  private:
+  // Opens object `key` for a read of `length` bytes (< 0: to the end) at `offset`; *want = bytes
+  // that exist in that range.
+  Status OpenForRead(std::string_view key, int64_t offset, int64_t length, UniqueFd* fd,
+                     uint64_t* want) {
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    if (offset < 0) return Status::Invalid("negative offset");
+    std::string path = Path(key);
+    // O_NONBLOCK: a FIFO placed in the tree must not hang the reader (regular files ignore it).
+    fd->Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd->get() < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(std::string(key));
+      return OsError("get", key, "open", errno);
+    }
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) return OsError("get", key, "fstat", errno);
+    if (!S_ISREG(st.st_mode)) return Status::NotFound(std::string(key));
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t off = static_cast<uint64_t>(offset);
+    *want = off >= size ? 0 : size - off;
+    if (length >= 0) *want = std::min<uint64_t>(*want, static_cast<uint64_t>(length));
+    return Status::OK();
+  }
+
+  static Status ReadFully(std::string_view key, int fd, uint64_t off, uint64_t want, char* dst,
+                          uint64_t* got) {
+    *got = 0;
+    while (*got < want) {
+      ssize_t n = ::pread(fd, dst + *got, want - *got, static_cast<off_t>(off + *got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return OsError("get", key, "pread", errno);
+      }
+      if (n == 0) break;  // the file is immutable once renamed in, so this is just EOF
+      *got += static_cast<uint64_t>(n);
+    }
+    return Status::OK();
+  }
+
   std::string Path(std::string_view key) const { return root_ + std::string(key); }
 
   Status WriteAndRename(std::string_view key, UniqueFd& fd, const std::string& tmp,

@@ -2,10 +2,26 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include "object/s3_store.h"
 
 namespace jfs::object {
+
+Status ObjectStore::GetInto(std::string_view key, int64_t offset, int64_t length, char* dst,
+                            int64_t* n) {
+  *n = 0;
+  if (length < 0) return Status::Invalid("negative length");
+  if (dst == nullptr && length > 0) return Status::Invalid("null read buffer");
+  std::string buf;
+  JFS_RETURN_IF_ERROR(Get(key, offset, length, &buf));
+  if (buf.size() > static_cast<uint64_t>(length)) {
+    return Status::IOError("get " + std::string(key) + ": backend returned more than asked");
+  }
+  if (!buf.empty()) std::memcpy(dst, buf.data(), buf.size());
+  *n = static_cast<int64_t>(buf.size());
+  return Status::OK();
+}
 
 Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectInfo>* out) {
   out->clear();

@@ -16,6 +16,12 @@ class PrefixStore final : public ObjectStore {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     return inner_->Get(Full(key), offset, length, out);
   }
+  Status GetInto(std::string_view key, int64_t offset, int64_t length, char* dst,
+                 int64_t* n) override {
+    *n = 0;
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    return inner_->GetInto(Full(key), offset, length, dst, n);
+  }
   Status Put(std::string_view key, std::string_view data) override {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     return inner_->Put(Full(key), data);

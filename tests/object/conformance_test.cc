@@ -183,6 +183,32 @@ TEMPLATE_TEST_CASE("ranged get", "[object]", BACKENDS) {
   CHECK(s.Get("missing", 5, 10, &out).code() == ENOENT);
 }
 
+TEMPLATE_TEST_CASE("get into caller memory", "[object]", BACKENDS) {
+  TestType b;
+  ObjectStore& s = *b.store;
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data += static_cast<char>('A' + i % 26);
+  REQUIRE(s.Put("g", data).ok());
+  std::string buf(2000, '#');
+  int64_t n = -1;
+  REQUIRE(s.GetInto("g", 0, 1000, buf.data(), &n).ok());
+  CHECK(n == 1000);
+  CHECK(buf.substr(0, 1000) == data);
+  CHECK(buf[1000] == '#');  // nothing written beyond what was read
+  REQUIRE(s.GetInto("g", 123, 77, buf.data(), &n).ok());
+  CHECK(n == 77);
+  CHECK(buf.substr(0, 77) == data.substr(123, 77));
+  REQUIRE(s.GetInto("g", 990, 100, buf.data(), &n).ok());  // short at the end
+  CHECK(n == 10);
+  CHECK(buf.substr(0, 10) == data.substr(990));
+  REQUIRE(s.GetInto("g", 5000, 10, buf.data(), &n).ok());
+  CHECK(n == 0);
+  CHECK(s.GetInto("g", -1, 10, buf.data(), &n).code() == EINVAL);
+  CHECK(s.GetInto("g", 0, -1, buf.data(), &n).code() == EINVAL);
+  CHECK(s.GetInto("g", 0, 10, nullptr, &n).code() == EINVAL);
+  CHECK(s.GetInto("missing", 0, 10, buf.data(), &n).code() == ENOENT);
+}
+
 TEMPLATE_TEST_CASE("head reports size and mtime", "[object]", BACKENDS) {
   TestType b;
   ObjectStore& s = *b.store;
