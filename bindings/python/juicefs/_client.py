@@ -691,7 +691,9 @@ class FileIO(io.RawIOBase):
         if _stat.S_ISDIR(st.mode):
             self.close()
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-        self._blksize = min(max(st.blksize, io.DEFAULT_BUFFER_SIZE), 1 << 20)
+        # Buffer size of Buffered*: large enough to make small reads and writes cheap, smaller
+        # than typical big I/O (1 MiB), which then goes straight to the caller's buffer.
+        self._blksize = min(max(st.blksize, io.DEFAULT_BUFFER_SIZE), 256 << 10)
         if mode.startswith("a"):
             self.seek(0, os.SEEK_END)
 
