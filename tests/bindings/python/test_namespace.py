@@ -191,3 +191,29 @@ def test_xattrs(fs):
         fs.getxattr("/f", "user.a")
     assert e.value.errno == errno.ENODATA
     assert fs.listxattr("/f") == ["user.b"]
+
+
+def test_client_options(volume):
+    meta = volume[0]
+    with juicefs.Client(meta, buffer_size=64 << 20, upload_threads=2,
+                        mount_point="/mnt/py") as c:
+        write(c, "/f", b"data")
+    with juicefs.Client(meta, read_only=True) as ro:
+        assert ro.open("/f", "rb").read() == b"data"
+        with pytest.raises(OSError) as e:
+            ro.open("/g", "wb")
+        assert e.value.errno == errno.EROFS
+        with pytest.raises(OSError):
+            ro.mkdir("/d")
+    for bad in ({"buffer_size": -1}, {"upload_threads": 0}):
+        with pytest.raises(ValueError):
+            juicefs.Client(meta, **bad)
+    with pytest.raises(TypeError):
+        juicefs.Client(meta, upload_threads="4")
+
+
+def test_format_existing_and_force(volume):
+    meta, bucket = volume
+    with pytest.raises(FileExistsError):
+        juicefs.format(meta, "pytest", bucket=bucket)
+    juicefs.format(meta, "pytest", bucket=bucket, force=True, trash_days=0)
