@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "meta/meta.h"
+#include "meta/sql/driver.h"
 
 namespace {
 
@@ -37,10 +38,15 @@ void Check(const Status& st, const std::string& what) {
   if (!st.ok()) Die(what + ": " + st.ToString());
 }
 
+// Statements and round trips per call of the last TimeOps (the drivers' counters).
+double g_statements = 0, g_waits = 0;
+
 // Median microseconds of `n` calls of fn(i): the machine may be shared, and the median keeps a
 // few descheduled calls from dominating.
 template <typename F>
 double TimeOps(int n, F&& fn) {
+  auto& counters = jfs::meta::sql::GlobalSqlCounters();
+  const uint64_t stmts0 = counters.statements, waits0 = counters.round_trips;
   std::vector<double> us;
   us.reserve(n);
   for (int i = 0; i < n; i++) {
@@ -48,6 +54,8 @@ double TimeOps(int n, F&& fn) {
     fn(i);
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
+  g_statements = double(counters.statements - stmts0) / n;
+  g_waits = double(counters.round_trips - waits0) / n;
   std::nth_element(us.begin(), us.begin() + n / 2, us.end());
   return us[n / 2];
 }
@@ -106,9 +114,12 @@ std::string WithPrefix(const std::string& url) {
 }
 
 struct Result {
+  Result(const char* o, double u, double g)
+      : op(o), us(u), goal(g), stmts(g_statements), waits(g_waits) {}
   const char* op;
   double us;
-  double goal;  // in round trips
+  double goal;          // in round trips
+  double stmts, waits;  // per operation, as the drivers count them
 };
 
 bool g_keep = false;  // --keep: leave the tables for inspection
@@ -198,13 +209,14 @@ bool RunOne(const std::string& url, int n) {
                      3});
   std::printf("\n%s  (one round trip = SELECT 1 = %.1f us)\n", url.substr(0, url.find(':')).c_str(),
               rtt);
-  std::printf("  %-22s %10s %12s %8s\n", "operation", "median us", "round trips", "goal");
+  std::printf("  %-22s %10s %12s %8s      %s\n", "operation", "median us", "round trips", "goal",
+              "statements / waits per op");
   bool all = true;
   for (const Result& r : results) {
     double trips = r.us / rtt;
     all = all && trips <= r.goal;
-    std::printf("  %-22s %10.1f %12.2f %8.1f %s\n", r.op, r.us, trips, r.goal,
-                trips <= r.goal ? "ok" : "OVER");
+    std::printf("  %-22s %10.1f %12.2f %8.1f %-4s  %5.2f / %4.2f\n", r.op, r.us, trips, r.goal,
+                trips <= r.goal ? "ok" : "OVER", r.stmts, r.waits);
   }
   if (!g_keep) Check(m->Reset(), "reset");
   return all;

@@ -149,6 +149,10 @@ Status BaseMeta::ReadOnly(const std::function<Status(Tx&)>& body) {
   return engine_->Txn(body, /*read_only=*/true);
 }
 
+Status BaseMeta::ReadSingle(const std::function<Status(Tx&)>& body) {
+  return engine_->ReadSingle(body);
+}
+
 void BaseMeta::Apply(const Effects& fx) {
   pending_space_ += fx.space;
   pending_inodes_ += fx.inodes;
@@ -236,6 +240,7 @@ Status BaseMeta::ReleaseOpen(Ino ino) {
     }
     if (--it->second > 0) return Status::OK();
     open_counts_.erase(it);
+    if (sustained_here_.erase(ino) == 0) return Status::OK();  // still linked, or not ours
   }
   // Most closes find the file still linked; only take a write transaction when it is not.
   Attr a;
@@ -301,7 +306,13 @@ Status BaseMeta::DropLink(Tx& tx, Effects& fx, Ino parent, Ino ino, Attr* attr) 
   SetCtime(attr, Now());
   if (attr->nlink > 0) return tx.PutAttr(ino, *attr);
   uint64_t sid = sid_.load();
-  if (attr->typ == kTypeFile && sid != 0 && IsOpen(ino)) {
+  bool keep = false;
+  if (attr->typ == kTypeFile && sid != 0) {
+    std::lock_guard<std::mutex> l(open_mu_);
+    keep = open_counts_.count(ino) != 0;
+    if (keep) sustained_here_.insert(ino);  // its last Close deletes it
+  }
+  if (keep) {
     // Open here: keep the data until the last Close (or until a stale-session cleanup).
     JFS_RETURN_IF_ERROR(tx.PutAttr(ino, *attr));
     return tx.AddSustained(sid, ino);
@@ -507,7 +518,7 @@ Status BaseMeta::Access(const Context& ctx, Ino ino, int mask, const Attr* attr)
   if (mask & ~7) return Status::Invalid("bad access mask");
   Attr a;
   if (!attr) {
-    JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) { return tx.GetAttr(Root(ino), &a); }));
+    JFS_RETURN_IF_ERROR(ReadSingle([&](Tx& tx) { return tx.GetAttr(Root(ino), &a); }));
     attr = &a;
   }
   return CheckAccess(ctx, *attr, mask);
@@ -521,7 +532,7 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
   Ino child = 0;
   Attr ca;
   const bool special = dot || dotdot || IsTrashName(parent, name);
-  JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
+  JFS_RETURN_IF_ERROR(ReadSingle([&](Tx& tx) {
     if (!dot && !dotdot) JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     bool entry = false, node = false;
@@ -562,7 +573,7 @@ Status BaseMeta::Lookup(const Context& ctx, Ino parent, std::string_view name, I
 
 Status BaseMeta::GetAttr(const Context&, Ino ino, Attr* attr) {
   Attr a;
-  JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) { return tx.GetAttr(Root(ino), &a); }));
+  JFS_RETURN_IF_ERROR(ReadSingle([&](Tx& tx) { return tx.GetAttr(Root(ino), &a); }));
   if (attr) *attr = a;
   return Status::OK();
 }
@@ -1096,7 +1107,7 @@ Status BaseMeta::Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) {
     ++open_counts_[ino];
   }
   Attr a;
-  Status st = ReadOnly([&](Tx& tx) {
+  Status st = ReadSingle([&](Tx& tx) {
     JFS_RETURN_IF_ERROR(tx.GetAttr(ino, &a));
     if (IsDir(a) && (mask & kMaskW)) return Status::Error(EISDIR, "is a directory");
     if ((mask & kMaskW) && (a.flags & kFlagImmutable)) {

@@ -32,6 +32,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -109,6 +110,8 @@ class BaseMeta : public Meta {
   // Runs `body` as one write transaction and applies its Effects after the commit.
   Status Mutate(const TxnBody& body);
   Status ReadOnly(const std::function<Status(Tx&)>& body);
+  // ReadOnly for a body that normally reads once (Engine::ReadSingle).
+  Status ReadSingle(const std::function<Status(Tx&)>& body);
   void Apply(const Effects& fx);
 
   Status NextInode(Ino* ino);
@@ -150,6 +153,10 @@ class BaseMeta : public Meta {
 
   std::mutex open_mu_;
   std::unordered_map<Ino, int> open_counts_;
+  // Open inodes whose last link this client removed (kept as sustained): the only ones whose last
+  // Close has anything to delete, since other clients free an inode they unlink at once (as
+  // JuiceFS's removedFiles). May hold inodes whose unlink did not commit; that costs a check.
+  std::unordered_set<Ino> sustained_here_;  // guarded by open_mu_
 
   std::mutex flush_mu_;  // one FlushStats at a time
   std::atomic<int64_t> pending_space_{0};

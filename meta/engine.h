@@ -181,6 +181,11 @@ class Engine {
   // `fn` runs again from the start, so `fn` must derive everything from the Tx and its captures.
   // `read_only` transactions may run concurrently with writers and must not write.
   virtual Status Txn(const std::function<Status(Tx&)>& fn, bool read_only = false) = 0;
+
+  // A read-only Txn whose `fn` normally needs a single read (getattr, lookup). Engines that can
+  // run one statement without a transaction (SQL: no BEGIN / COMMIT) do so, and rerun `fn` in a
+  // full read-only Txn when it reads more than once. Same contract as Txn(fn, true).
+  virtual Status ReadSingle(const std::function<Status(Tx&)>& fn) { return Txn(fn, true); }
 };
 
 // Engine factories. `path` / `dsn` come from the META-URL. Without `create`, a database file that

@@ -30,6 +30,11 @@ std::string InsertHead(std::string_view verb, std::string_view table,
 
 }  // namespace
 
+SqlCounters& GlobalSqlCounters() {
+  static SqlCounters counters;
+  return counters;
+}
+
 std::string Dialect::Quote(std::string_view ident) const {
   std::string out(1, quote);
   out += ident;

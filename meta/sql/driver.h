@@ -12,6 +12,7 @@
 // database → EROFS; out of memory → ENOMEM.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -93,6 +94,21 @@ class Row {
 // Returning a non-OK status from the callback stops the query and is returned by Query.
 using RowFn = FunctionRef<Status(const Row&)>;
 
+// Process-wide driver counters, for benchmarks and tests that check how many statements and
+// network round trips an operation costs. Drivers add to them; nobody resets them.
+struct SqlCounters {
+  std::atomic<uint64_t> statements{0};   // statements sent (BEGIN / COMMIT included)
+  std::atomic<uint64_t> round_trips{0};  // times the client waited for the server
+};
+SqlCounters& GlobalSqlCounters();
+
+// One statement of SqlConn::QueryBatch: the arguments of a Query call.
+struct BatchStmt {
+  std::string_view sql;
+  std::span<const Param> params;
+  RowFn on_row;
+};
+
 // One database connection. Not thread-safe: the pool hands it to one transaction at a time.
 class SqlConn {
  public:
@@ -109,6 +125,15 @@ class SqlConn {
   virtual Status Query(std::string_view sql, std::span<const Param> params, RowFn on_row,
                        int64_t* changes) = 0;
 
+  // Runs independent statements in order, as Query would one after the other, but in as few round
+  // trips as the driver can (PostgreSQL: one pipeline; MySQL: one multi-statement request).
+  // Returns the first failure; the statements after a failure may or may not have run (the
+  // transaction is then rolled back anyway). The default runs them one by one.
+  virtual Status QueryBatch(std::span<const BatchStmt> stmts) {
+    for (const BatchStmt& s : stmts) JFS_RETURN_IF_ERROR(Query(s.sql, s.params, s.on_row, nullptr));
+    return Status::OK();
+  }
+
   // Column names of `table`; empty when the table does not exist.
   virtual Status ListColumns(std::string_view table, std::vector<std::string>* cols) = 0;
 
@@ -116,6 +141,10 @@ class SqlConn {
   // database has one (SQLite BEGIN IMMEDIATE), so a write transaction never fails half-way for
   // lock upgrades. Rollback is a no-op when no transaction is open.
   virtual Status Begin(bool write) = 0;
+  // Begins a read that the engine promises is a single statement (one Query before Commit): a
+  // driver may run it on its own, without BEGIN / COMMIT, since one statement always reads one
+  // consistent snapshot. The default is Begin(false).
+  virtual Status BeginSingleRead() { return Begin(false); }
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
 
@@ -145,9 +174,13 @@ struct Dialect {
   std::string name;  // Engine::Name(): "sqlite3", "postgres", "mysql"
   PlaceholderStyle placeholders = PlaceholderStyle::kQuestion;
   UpsertStyle upsert = UpsertStyle::kOnConflict;
-  char quote = '"';                 // identifier quote in DDL
-  std::string autoincrement;        // after PRIMARY KEY of a serial column ("" when implied)
-  bool for_update = false;          // SELECT ... FOR UPDATE locks rows
+  char quote = '"';                    // identifier quote in DDL
+  std::string autoincrement;           // after PRIMARY KEY of a serial column ("" when implied)
+  bool for_update = false;             // SELECT ... FOR UPDATE locks rows
+  bool for_update_outer_join = false;  // ... also of a LEFT JOIN (MySQL; PostgreSQL refuses)
+  // Directory pages name the (parent, name) index with FORCE INDEX: MySQL's optimizer otherwise
+  // scans and sorts a directory that holds most of the table's rows.
+  bool force_index = false;
   bool returning = false;           // UPDATE ... RETURNING
   bool index_if_not_exists = true;  // CREATE INDEX IF NOT EXISTS
   bool concat_yields_text = false;  // SQLite: blob || blob is TEXT, so cast back to BLOB

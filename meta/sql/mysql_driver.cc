@@ -136,6 +136,24 @@ class MysqlRow final : public Row {
   std::vector<std::vector<char>> bufs_;
 };
 
+// A row of a text-protocol result (multi-statement batches): values arrive as strings.
+class TextRow final : public Row {
+ public:
+  TextRow(MYSQL_ROW row, const unsigned long* lengths) : row_(row), lengths_(lengths) {}
+  bool IsNull(int col) const override { return row_[col] == nullptr; }
+  int64_t Int(int col) const override {
+    return row_[col] ? std::strtoll(row_[col], nullptr, 10) : 0;
+  }
+  std::string_view Bytes(int col) const override {
+    if (!row_[col]) return {};
+    return {row_[col], lengths_[col]};
+  }
+
+ private:
+  MYSQL_ROW row_;
+  const unsigned long* lengths_;
+};
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -189,6 +207,11 @@ class MysqlConn final : public SqlConn {
       in_txn_ = true;
       return AddToBatch(sql, params);
     }
+    if (!batch_.empty() && on_row && !changes) {
+      // The batched writes and this read in one request.
+      const BatchStmt one[] = {{sql, params, on_row}};
+      return QueryBatch(one);
+    }
     JFS_RETURN_IF_ERROR(FlushBatch());
     MYSQL_STMT* s = nullptr;
     JFS_RETURN_IF_ERROR(Prepare(sql, &s));
@@ -223,6 +246,8 @@ class MysqlConn final : public SqlConn {
       }
     }
     if (!params.empty() && mysql_stmt_bind_param(s, binds.data()) != 0) return StmtFail(s, sql);
+    GlobalSqlCounters().statements++;
+    GlobalSqlCounters().round_trips++;
     if (mysql_stmt_execute(s) != 0) return StmtFail(s, sql);
     StmtRun run(s);
     if (changes) *changes = static_cast<int64_t>(mysql_stmt_affected_rows(s));
@@ -240,6 +265,41 @@ class MysqlConn final : public SqlConn {
       JFS_RETURN_IF_ERROR(on_row(row));
     }
     return Status::OK();
+  }
+
+  // One multi-statement request: the batched writes, then every statement with its parameters
+  // inlined; the result sets come back in order.
+  Status QueryBatch(std::span<const BatchStmt> stmts) override {
+    JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    in_txn_ = true;
+    std::string text = std::move(batch_);
+    const size_t skip = batch_count_;
+    batch_.clear();
+    batch_count_ = 0;
+    for (const BatchStmt& b : stmts) JFS_RETURN_IF_ERROR(Inline(b.sql, b.params, &text));
+    if (text.empty()) return Status::OK();
+    text.pop_back();  // the last ';'
+    GlobalSqlCounters().statements += skip + stmts.size();
+    GlobalSqlCounters().round_trips++;
+    if (mysql_real_query(m_.get(), text.data(), text.size()) != 0) {
+      return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
+    }
+    Status first;
+    for (size_t i = 0;; i++) {
+      ResPtr res(mysql_store_result(m_.get()));
+      if (res && i >= skip && i - skip < stmts.size() && first.ok()) {
+        const BatchStmt& b = stmts[i - skip];
+        while (MYSQL_ROW row = mysql_fetch_row(res.get())) {
+          if (!b.on_row) break;
+          first = b.on_row(TextRow(row, mysql_fetch_lengths(res.get())));
+          if (!first.ok()) break;
+        }
+      }
+      int next = mysql_next_result(m_.get());
+      if (next > 0) return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
+      if (next < 0) break;
+    }
+    return first;
   }
 
   Status ListColumns(std::string_view table, std::vector<std::string>* cols) override {
@@ -261,6 +321,7 @@ class MysqlConn final : public SqlConn {
     read_only_ = !write;
     in_txn_ = false;
     batch_.clear();
+    batch_count_ = 0;
     return Status::OK();
   }
 
@@ -271,6 +332,7 @@ class MysqlConn final : public SqlConn {
     if (read_only_) {
       in_txn_ = false;
       // A read-only transaction has nothing to lose: its COMMIT's reply is read later.
+      GlobalSqlCounters().statements++;
       if (mysql_send_query(m_.get(), "COMMIT", 6) != 0) {
         return Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
       }
@@ -280,8 +342,10 @@ class MysqlConn final : public SqlConn {
     Status st;
     if (!batch_.empty()) {
       batch_ += "COMMIT";
+      batch_count_++;
       st = FlushBatch();
-    } else if (mysql_commit(m_.get()) != 0) {
+    } else if (GlobalSqlCounters().statements++, GlobalSqlCounters().round_trips++,
+               mysql_commit(m_.get()) != 0) {
       st = Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
     }
     if (st.ok()) {
@@ -294,6 +358,7 @@ class MysqlConn final : public SqlConn {
 
   Status Rollback() override {
     batch_.clear();  // never sent
+    batch_count_ = 0;
     if (!in_txn_) return Status::OK();
     in_txn_ = false;
     if (mysql_rollback(m_.get()) != 0) {
@@ -309,47 +374,56 @@ class MysqlConn final : public SqlConn {
   // Appends `sql` with its parameters inlined as literals: integers in decimal, byte strings in
   // hex (X'..', with a utf8mb4 introducer for text), so no value needs escaping.
   Status AddToBatch(std::string_view sql, std::span<const Param> params) {
+    JFS_RETURN_IF_ERROR(Inline(sql, params, &batch_));
+    batch_count_++;
+    if (batch_.size() > kMaxBatch) return FlushBatch();
+    return Status::OK();
+  }
+
+  // Appends `sql;` to *out with the parameters inlined; *out is unchanged on failure.
+  Status Inline(std::string_view sql, std::span<const Param> params, std::string* out) {
+    std::string& o = *out;
+    const size_t start = o.size();
     static const char kHex[] = "0123456789abcdef";
     size_t next = 0;
     for (char c : sql) {
       if (c != '?') {
-        batch_ += c;
+        o += c;
         continue;
       }
       if (next >= params.size()) {
-        batch_.clear();
+        o.resize(start);
         return Status::Invalid("mysql: wrong number of parameters for: " + AbbrevSql(sql));
       }
       const Param& p = params[next++];
       switch (p.kind()) {
         case Param::Kind::kNull:
-          batch_ += "NULL";
+          o += "NULL";
           break;
         case Param::Kind::kInt:
-          batch_ += std::to_string(p.int_value());
+          o += std::to_string(p.int_value());
           break;
         case Param::Kind::kBlob:
         case Param::Kind::kText:
           if (p.bytes().empty()) {
-            batch_ += p.kind() == Param::Kind::kText ? "''" : "_binary''";
+            o += p.kind() == Param::Kind::kText ? "''" : "_binary''";
             break;
           }
-          if (p.kind() == Param::Kind::kText) batch_ += "_utf8mb4 ";
-          batch_ += "X'";
+          if (p.kind() == Param::Kind::kText) o += "_utf8mb4 ";
+          o += "X'";
           for (unsigned char b : p.bytes()) {
-            batch_ += kHex[b >> 4];
-            batch_ += kHex[b & 15];
+            o += kHex[b >> 4];
+            o += kHex[b & 15];
           }
-          batch_ += '\'';
+          o += '\'';
           break;
       }
     }
     if (next != params.size()) {
-      batch_.clear();
+      o.resize(start);
       return Status::Invalid("mysql: wrong number of parameters for: " + AbbrevSql(sql));
     }
-    batch_ += ';';
-    if (batch_.size() > kMaxBatch) return FlushBatch();
+    o += ';';
     return Status::OK();
   }
 
@@ -357,7 +431,10 @@ class MysqlConn final : public SqlConn {
   Status FlushBatch() {
     if (batch_.empty()) return Status::OK();
     std::string text = std::move(batch_);
+    GlobalSqlCounters().statements += batch_count_;
+    GlobalSqlCounters().round_trips++;
     batch_.clear();
+    batch_count_ = 0;
     if (text.back() == ';') text.pop_back();
     if (mysql_real_query(m_.get(), text.data(), text.size()) != 0) {
       return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
@@ -413,7 +490,8 @@ class MysqlConn final : public SqlConn {
 
   MysqlPtr m_;
   std::unordered_map<std::string, StmtPtr, StringHash, std::equal_to<>> cache_;
-  std::string batch_;  // ';'-terminated statements of this transaction not sent yet
+  std::string batch_;       // ';'-terminated statements of this transaction not sent yet
+  size_t batch_count_ = 0;  // how many statements batch_ holds
   bool read_only_ = false;
   bool in_txn_ = false;
   bool commit_pending_ = false;
@@ -538,6 +616,8 @@ const Dialect& MySQLDialect() {
     d.quote = '`';
     d.autoincrement = "AUTO_INCREMENT";
     d.for_update = true;
+    d.for_update_outer_join = true;
+    d.force_index = true;
     d.returning = false;            // no UPDATE ... RETURNING
     d.index_if_not_exists = false;  // MySQL 8 lacks it; Exec treats "duplicate key name" as done
     d.concat_yields_text = false;

@@ -118,42 +118,16 @@ class PgConn final : public SqlConn {
 
   Status Query(std::string_view sql, std::span<const Param> params, RowFn on_row,
                int64_t* changes) override {
-    JFS_RETURN_IF_ERROR(SendBegin());
-    std::string name;
-    JFS_RETURN_IF_ERROR(Prepare(sql, params.size(), &name));
-    std::vector<const char*> values(params.size());
-    std::vector<int> lengths(params.size()), formats(params.size());
-    std::vector<std::string> text(params.size());  // NUL-terminated text-format values
-    for (size_t i = 0; i < params.size(); i++) {
-      const Param& p = params[i];
-      switch (p.kind()) {
-        case Param::Kind::kNull:
-          values[i] = nullptr;
-          break;
-        case Param::Kind::kInt:
-          text[i] = std::to_string(p.int_value());
-          values[i] = text[i].c_str();
-          break;
-        case Param::Kind::kText:
-          text[i].assign(p.bytes());
-          values[i] = text[i].c_str();
-          break;
-        case Param::Kind::kBlob:
-          values[i] = p.bytes().empty() ? "" : p.bytes().data();
-          lengths[i] = static_cast<int>(p.bytes().size());
-          formats[i] = 1;
-          break;
-      }
-    }
-    if (!PQsendQueryPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()),
-                             values.data(), lengths.data(), formats.data(), /*binary=*/1)) {
-      return ConnError(AbbrevSql(sql));
-    }
-    queue_.push_back({Pending::kCommand, std::string(sql), on_row, changes});
+    JFS_RETURN_IF_ERROR(Send(sql, params, on_row, changes));
     // A statement nobody reads the result of travels with the next one that is read.
     if (!on_row && !changes && state_ == State::kInTxn && queue_.size() < kMaxQueued) {
       return Status::OK();
     }
+    return Flush();
+  }
+
+  Status QueryBatch(std::span<const BatchStmt> stmts) override {
+    for (const BatchStmt& b : stmts) JFS_RETURN_IF_ERROR(Send(b.sql, b.params, b.on_row, nullptr));
     return Flush();
   }
 
@@ -178,6 +152,14 @@ class PgConn final : public SqlConn {
     begin_sql_ = write ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     read_only_ = !write;
+    return Status::OK();
+  }
+
+  Status BeginSingleRead() override {
+    Status st = Flush();
+    if (!st.ok() && broken_) return st;
+    state_ = State::kSingle;  // no BEGIN: the statement runs in its own implicit transaction
+    read_only_ = true;
     return Status::OK();
   }
 
@@ -218,7 +200,8 @@ class PgConn final : public SqlConn {
   bool Broken() const override { return broken_; }
 
  private:
-  enum class State { kIdle, kBeginPending, kInTxn };
+  // kSingle: a single-statement read (BeginSingleRead), run without BEGIN.
+  enum class State { kIdle, kBeginPending, kInTxn, kSingle };
   struct Pending {
     enum Kind { kPrepare, kCommand } kind;
     std::string sql;  // for kPrepare: the statement text (dropped from the cache on failure)
@@ -226,11 +209,50 @@ class PgConn final : public SqlConn {
     int64_t* changes;
   };
 
+  // Queues one statement (and BEGIN before the transaction's first one) without waiting.
+  Status Send(std::string_view sql, std::span<const Param> params, RowFn on_row, int64_t* changes) {
+    JFS_RETURN_IF_ERROR(SendBegin());
+    std::string name;
+    JFS_RETURN_IF_ERROR(Prepare(sql, params.size(), &name));
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    std::vector<std::string> text(params.size());  // NUL-terminated text-format values
+    for (size_t i = 0; i < params.size(); i++) {
+      const Param& p = params[i];
+      switch (p.kind()) {
+        case Param::Kind::kNull:
+          values[i] = nullptr;
+          break;
+        case Param::Kind::kInt:
+          text[i] = std::to_string(p.int_value());
+          values[i] = text[i].c_str();
+          break;
+        case Param::Kind::kText:
+          text[i].assign(p.bytes());
+          values[i] = text[i].c_str();
+          break;
+        case Param::Kind::kBlob:
+          values[i] = p.bytes().empty() ? "" : p.bytes().data();
+          lengths[i] = static_cast<int>(p.bytes().size());
+          formats[i] = 1;
+          break;
+      }
+    }
+    if (!PQsendQueryPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()),
+                             values.data(), lengths.data(), formats.data(), /*binary=*/1)) {
+      return ConnError(AbbrevSql(sql));
+    }
+    queue_.push_back({Pending::kCommand, std::string(sql), on_row, changes});
+    GlobalSqlCounters().statements++;
+    return Status::OK();
+  }
+
   bool Send(const char* sql) {
     if (!PQsendQueryParams(conn_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 1)) {
       return false;
     }
     queue_.push_back({Pending::kCommand, sql, {}, nullptr});
+    GlobalSqlCounters().statements++;
     return true;
   }
 
@@ -270,6 +292,7 @@ class PgConn final : public SqlConn {
     if (queue_.empty() && !synced_) return Status::OK();
     if (!synced_ && !PQpipelineSync(conn_.get())) return ConnError("sync");
     synced_ = false;
+    GlobalSqlCounters().round_trips++;
     Status first;
     while (!queue_.empty()) {
       Pending p = std::move(queue_.front());
@@ -364,6 +387,16 @@ Status Connect(const ConnectInfo& info, std::unique_ptr<SqlConn>* out) {
   }
   PQsetNoticeProcessor(
       conn.get(), [](void*, const char*) {}, nullptr);
+  // Every ordered query here (a directory page, chunk and xattr lists) has an index in its ORDER
+  // BY order, but with few rows or stale statistics the planner prefers a bitmap or hash scan
+  // plus a sort, which for bytea names costs far more than walking the index. Sorting stays
+  // possible (the setting only makes it look expensive).
+  {
+    ResultPtr res(PQexec(conn.get(), "SET enable_sort = off"));
+    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+      return Status::IOError("postgres: session setup: " + Trim(PQerrorMessage(conn.get())));
+    }
+  }
   if (!PQenterPipelineMode(conn.get())) {
     return Status::IOError("postgres: cannot enter pipeline mode: " +
                            Trim(PQerrorMessage(conn.get())));

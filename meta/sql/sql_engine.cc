@@ -4,7 +4,10 @@
 #include <array>
 #include <exception>
 #include <initializer_list>
+#include <map>
+#include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "meta/sql/schema.h"
@@ -20,9 +23,10 @@ using ReadSql = std::array<std::string, 2>;
 struct SqlEngine::Statements {
   ReadSql get_attr, get_entry, get_symlink, get_chunk, get_ref, get_xattr, get_counter, get_setting;
   std::string table_exists, setting_table;
-  std::string put_attr, del_attr;
+  std::string put_attr, update_attr, del_attr;
   std::string put_entry, del_entry, has_entries, list_entries, list_entries_plus, list_parents;
-  std::string lookup_plus;
+  std::string lookup_plus, lookup_plus_locked, list_child_chunks;
+  size_t lookup_locked_params = 2;
   std::string put_symlink, del_symlink;
   std::string append_chunk, put_chunk, del_chunk, list_chunks;
   std::string new_ref, incr_ref, incr_ref_returning, ins_ref, del_ref;
@@ -55,6 +59,12 @@ struct SqlEngine::Statements {
                           {"type", "flags", "mode", "uid", "gid", "atime", "mtime", "ctime",
                            "atimensec", "mtimensec", "ctimensec", "nlink", "length", "rdev",
                            "parent", "access_acl_id", "default_acl_id", "tier_id"}));
+    // For a row this transaction knows to exist (cheaper than the upsert, on MySQL especially).
+    update_attr =
+        w("UPDATE " + node +
+          " SET type=?,flags=?,mode=?,uid=?,gid=?,atime=?,mtime=?,ctime=?,atimensec=?,mtimensec=?,"
+          "ctimensec=?,nlink=?,length=?,rdev=?,parent=?,access_acl_id=?,default_acl_id=?,tier_id=? "
+          "WHERE inode=?");
     del_attr = w("DELETE FROM " + node + " WHERE inode=?");
 
     get_entry = rw("SELECT inode,type FROM " + edge + " WHERE parent=? AND name=?");
@@ -62,7 +72,10 @@ struct SqlEngine::Statements {
         d.Upsert(edge, {"parent", "name", "inode", "type"}, {"parent", "name"}, {"inode", "type"}));
     del_entry = w("DELETE FROM " + edge + " WHERE parent=? AND name=?");
     has_entries = w("SELECT 1 FROM " + edge + " WHERE parent=? LIMIT 1");
-    list_entries = w("SELECT name,inode,type FROM " + edge +
+    // The unique (parent, name) index, named as xorm (and schema.cc) name it.
+    const std::string by_name =
+        d.force_index ? " FORCE INDEX(" + d.Quote("UQE_" + edge + "_edge") + ")" : "";
+    list_entries = w("SELECT name,inode,type FROM " + edge + by_name +
                      " WHERE parent=? AND name>? ORDER BY name LIMIT ?");
     // Lookup: the parent, the entry and the child in one query (read-only transactions).
     const std::string attr_cols =
@@ -84,12 +97,27 @@ struct SqlEngine::Statements {
         w("SELECT " + prefixed("p") + ",e.inode,e.type,c.inode," + prefixed("c") + " FROM " + node +
           " p LEFT JOIN " + edge + " e ON e.parent=p.inode AND e.name=? LEFT JOIN " + node +
           " c ON c.inode=e.inode WHERE p.inode=?");
+    // The same in write transactions, locking the three rows (FOR UPDATE). MySQL locks the rows
+    // of an outer join; PostgreSQL refuses to, so there each row is locked in its own CTE. SQLite
+    // locks the whole database instead. Parameters: name, parent (, parent again).
+    if (!d.for_update || d.for_update_outer_join) {
+      lookup_plus_locked = lookup_plus + std::string(d.ForUpdate());
+    } else {
+      lookup_plus_locked =
+          w("WITH e AS (SELECT inode,type FROM " + edge +
+            " WHERE name=? AND parent=? FOR UPDATE), p AS (SELECT " + attr_cols + " FROM " + node +
+            " WHERE inode=? FOR UPDATE), c AS (SELECT inode," + attr_cols + " FROM " + node +
+            " WHERE inode=(SELECT inode FROM e) FOR UPDATE) SELECT " + prefixed("p") +
+            ",e.inode,e.type,c.inode," + prefixed("c") +
+            " FROM p LEFT JOIN e ON true LEFT JOIN c ON true");
+      lookup_locked_params = 3;
+    }
     // Readdir with attributes: one query, nodes joined to the page of entries.
     list_entries_plus =
         w("SELECT e.name,e.inode,e.type,n.inode,n.type,n.flags,n.mode,n.uid,n.gid,n.atime,n.mtime,"
           "n.ctime,n.atimensec,n.mtimensec,n.ctimensec,n.nlink,n.length,n.rdev,n.parent,"
           "n.access_acl_id,n.default_acl_id,n.tier_id FROM " +
-          edge + " e LEFT JOIN " + node +
+          edge + " e" + by_name + " LEFT JOIN " + node +
           " n ON n.inode=e.inode WHERE e.parent=? AND e.name>? ORDER BY e.name LIMIT ?");
     list_parents = w("SELECT parent,COUNT(*) FROM " + edge + " WHERE inode=? GROUP BY parent");
 
@@ -103,6 +131,8 @@ struct SqlEngine::Statements {
     put_chunk = w(d.Upsert(chunk, {"inode", "indx", "slices"}, {"inode", "indx"}, {"slices"}));
     del_chunk = w("DELETE FROM " + chunk + " WHERE inode=? AND indx=?");
     list_chunks = w("SELECT indx FROM " + chunk + " WHERE inode=? ORDER BY indx");
+    list_child_chunks = w("SELECT c.inode,c.indx FROM " + edge + " e JOIN " + chunk +
+                          " c ON c.inode=e.inode WHERE e.parent=? AND e.name=?");
 
     new_ref = w("INSERT INTO " + ref + "(chunkid,size,refs) VALUES(?,?,1)");
     incr_ref = w("UPDATE " + ref + " SET refs=refs+? WHERE chunkid=? AND size=?");
@@ -195,19 +225,55 @@ std::string Num(uint64_t v) {
   return std::to_string(v);
 }
 
+// What an attribute reads back as once stored (the columns keep 12 mode bits, and times as
+// microseconds plus nanoseconds).
+Attr Stored(const Attr& a) {
+  Attr s = a;
+  s.mode &= 07777;
+  int64_t usec, ns;
+  TimeToColumns(a.atime, a.atimensec, &usec, &ns);
+  ColumnsToTime(usec, ns, &s.atime, &s.atimensec);
+  TimeToColumns(a.mtime, a.mtimensec, &usec, &ns);
+  ColumnsToTime(usec, ns, &s.mtime, &s.mtimensec);
+  TimeToColumns(a.ctime, a.ctimensec, &usec, &ns);
+  ColumnsToTime(usec, ns, &s.ctime, &s.ctimensec);
+  return s;
+}
+
+enum class TxMode { kWrite, kRead, kSingleRead };
+
 class SqlTx final : public Tx {
  public:
-  SqlTx(const SqlEngine::Statements& q, SqlConn* conn, bool read_only, bool returning)
-      : q_(q), conn_(conn), read_only_(read_only), returning_(returning) {}
+  SqlTx(const SqlEngine::Statements& q, const Dialect& d, SqlConn* conn, TxMode mode)
+      : q_(q),
+        conn_(conn),
+        read_only_(mode != TxMode::kWrite),
+        single_(mode == TxMode::kSingleRead),
+        returning_(d.returning) {}
+
+  // In a single-read transaction: fn needed a second statement, so it must run again in a full
+  // transaction (everything it read so far is void).
+  bool escalated() const { return escalated_; }
 
   // ---- nodes ----
   Status GetAttr(Ino ino, Attr* attr) override {
+    JFS_RETURN_IF_ERROR(FetchWanted());
+    if (auto it = attrs_.find(ino); it != attrs_.end()) {
+      if (!it->second) return Status::NotFound("inode " + Num(ino));
+      *attr = *it->second;
+      return Status::OK();
+    }
     bool found = false;
     JFS_RETURN_IF_ERROR(Run(Sel(q_.get_attr), {ino}, [&](const Row& r) {
       found = true;
       RowToAttr(r, attr);
       return Status::OK();
     }));
+    if (found) {
+      attrs_[ino] = *attr;
+    } else {
+      attrs_[ino] = std::nullopt;
+    }
     return found ? Status::OK() : Status::NotFound("inode " + Num(ino));
   }
 
@@ -217,6 +283,14 @@ class SqlTx final : public Tx {
     TimeToColumns(a.atime, a.atimensec, &at, &an);
     TimeToColumns(a.mtime, a.mtimensec, &mt, &mn);
     TimeToColumns(a.ctime, a.ctimensec, &ct, &cn);
+    std::optional<Attr>& known = attrs_[ino];
+    const bool exists = known.has_value();  // read (and locked) or written by this transaction
+    known = Stored(a);
+    if (exists) {
+      return Run(q_.update_attr,
+                 {a.typ, a.flags, a.mode & 07777, a.uid, a.gid, at, mt, ct, an, mn, cn, a.nlink,
+                  a.length, a.rdev, a.parent, a.access_acl, a.default_acl, a.tier, ino});
+    }
     return Run(q_.put_attr,
                {ino, a.typ, a.flags, a.mode & 07777, a.uid, a.gid, at, mt, ct, an, mn, cn, a.nlink,
                 a.length, a.rdev, a.parent, a.access_acl, a.default_acl, a.tier});
@@ -224,28 +298,39 @@ class SqlTx final : public Tx {
 
   Status DeleteAttr(Ino ino) override {
     JFS_RETURN_IF_ERROR(Writable());
+    attrs_[ino] = std::nullopt;
     return Run(q_.del_attr, {ino});
   }
 
   // ---- entries ----
   Status GetEntry(Ino parent, std::string_view name, Ino* ino, uint8_t* type) override {
-    bool found = false;
-    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_entry), {parent, Param::Blob(name)}, [&](const Row& r) {
-      found = true;
-      if (ino) *ino = static_cast<Ino>(r.Int(0));
-      if (type) *type = static_cast<uint8_t>(r.Int(1));
-      return Status::OK();
-    }));
-    return found ? Status::OK() : Status::NotFound("entry " + std::string(name));
+    JFS_RETURN_IF_ERROR(FetchWanted());
+    EntryKey key(parent, std::string(name));
+    std::optional<EntryVal> val;
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      val = it->second;
+    } else {
+      JFS_RETURN_IF_ERROR(Run(Sel(q_.get_entry), {parent, Param::Blob(name)}, [&](const Row& r) {
+        val = EntryVal{static_cast<Ino>(r.Int(0)), static_cast<uint8_t>(r.Int(1))};
+        return Status::OK();
+      }));
+      entries_[std::move(key)] = val;
+    }
+    if (!val) return Status::NotFound("entry " + std::string(name));
+    if (ino) *ino = val->ino;
+    if (type) *type = val->type;
+    return Status::OK();
   }
 
   Status PutEntry(Ino parent, std::string_view name, Ino ino, uint8_t type) override {
     JFS_RETURN_IF_ERROR(Writable());
+    entries_[EntryKey(parent, std::string(name))] = EntryVal{ino, type};
     return Run(q_.put_entry, {parent, Param::Blob(name), ino, type});
   }
 
   Status DeleteEntry(Ino parent, std::string_view name) override {
     JFS_RETURN_IF_ERROR(Writable());
+    entries_[EntryKey(parent, std::string(name))] = std::nullopt;
     return Run(q_.del_entry, {parent, Param::Blob(name)});
   }
 
@@ -298,28 +383,20 @@ class SqlTx final : public Tx {
     return Status::OK();
   }
 
+  // The parent, the entry and the child, fetched together (FetchWanted) and then answered from
+  // what this transaction knows.
   Status LookupPlus(Ino parent, std::string_view name, Attr* parent_attr, bool* entry_found,
                     Ino* ino, uint8_t* type, bool* child_found, Attr* child_attr) override {
-    // Rows of an outer join cannot be locked: write transactions take the locking path.
-    if (!read_only_) {
-      return Tx::LookupPlus(parent, name, parent_attr, entry_found, ino, type, child_found,
-                            child_attr);
-    }
-    bool found = false;
-    *entry_found = *child_found = false;
-    JFS_RETURN_IF_ERROR(Run(q_.lookup_plus, {Param::Blob(name), parent}, [&](const Row& r) {
-      found = true;
-      RowToAttr(r, parent_attr, 0);
-      if (r.IsNull(18)) return Status::OK();
-      *entry_found = true;
-      if (ino) *ino = static_cast<Ino>(r.Int(18));
-      if (type) *type = static_cast<uint8_t>(r.Int(19));
-      if (r.IsNull(20)) return Status::OK();
-      *child_found = true;
-      RowToAttr(r, child_attr, 21);
-      return Status::OK();
-    }));
-    return found ? Status::OK() : Status::NotFound("inode " + Num(parent));
+    JFS_RETURN_IF_ERROR(Prefetch(parent, name));
+    JFS_RETURN_IF_ERROR(FetchWanted());
+    return Tx::LookupPlus(parent, name, parent_attr, entry_found, ino, type, child_found,
+                          child_attr);
+  }
+
+  // Only noted here: the next read fetches every noted name at once (rename notes two).
+  Status Prefetch(Ino parent, std::string_view name) override {
+    wanted_.emplace_back(parent, std::string(name));
+    return Status::OK();
   }
 
   Status AdjustParent(Ino, Ino, int) override { return Writable(); }
@@ -366,25 +443,35 @@ class SqlTx final : public Tx {
 
   Status AppendChunk(Ino ino, uint32_t indx, std::string_view records) override {
     JFS_RETURN_IF_ERROR(Writable());
+    if (auto it = chunks_.find(ino); it != chunks_.end()) it->second.insert(indx);
     return Run(q_.append_chunk, {ino, indx, Param::Blob(records)});
   }
 
   Status PutChunk(Ino ino, uint32_t indx, std::string_view records) override {
     JFS_RETURN_IF_ERROR(Writable());
+    if (auto it = chunks_.find(ino); it != chunks_.end()) it->second.insert(indx);
     return Run(q_.put_chunk, {ino, indx, Param::Blob(records)});
   }
 
   Status DeleteChunk(Ino ino, uint32_t indx) override {
     JFS_RETURN_IF_ERROR(Writable());
+    if (auto it = chunks_.find(ino); it != chunks_.end()) it->second.erase(indx);
     return Run(q_.del_chunk, {ino, indx});
   }
 
   Status ListChunks(Ino ino, std::vector<uint32_t>* indices) override {
     indices->clear();
-    return Run(q_.list_chunks, {ino}, [&](const Row& r) {
+    JFS_RETURN_IF_ERROR(FetchWanted());
+    if (auto it = chunks_.find(ino); it != chunks_.end()) {
+      indices->assign(it->second.begin(), it->second.end());
+      return Status::OK();
+    }
+    JFS_RETURN_IF_ERROR(Run(q_.list_chunks, {ino}, [&](const Row& r) {
       indices->push_back(static_cast<uint32_t>(r.Int(0)));
       return Status::OK();
-    });
+    }));
+    chunks_[ino].insert(indices->begin(), indices->end());
+    return Status::OK();
   }
 
   // ---- slice references ----
@@ -575,8 +662,114 @@ class SqlTx final : public Tx {
  private:
   Status Run(const std::string& sql, std::initializer_list<Param> params, RowFn on_row = {},
              int64_t* changes = nullptr) {
+    JFS_RETURN_IF_ERROR(CountStatement());
     return conn_->Query(sql, std::span<const Param>(params.begin(), params.size()), on_row,
                         changes);
+  }
+
+  // A single-read transaction runs one statement; a second one escalates it (see escalated()).
+  Status CountStatement() {
+    if (!single_) return Status::OK();
+    if (statements_++ == 0) return Status::OK();
+    escalated_ = true;
+    return Status::Error(EAGAIN, "a single-read transaction needs a second statement");
+  }
+
+  // Reads the rows of every Prefetch'ed name not known yet, in one batch (one round trip where
+  // the driver pipelines): one LEFT JOIN per name, or, in PostgreSQL write transactions, the
+  // parent, the entry and the child as three locking statements each.
+  Status FetchWanted() {
+    if (wanted_.empty()) return Status::OK();
+    std::vector<std::pair<Ino, std::string>> wanted = std::move(wanted_);
+    wanted_.clear();
+    struct Reader {
+      enum Kind { kJoin, kChunks } kind;
+      SqlTx* tx;
+      Ino parent;
+      const std::string* name;
+      Status operator()(const Row& r) const {
+        if (kind == kChunks) {
+          tx->fetched_chunks_[static_cast<Ino>(r.Int(0))].insert(static_cast<uint32_t>(r.Int(1)));
+          return Status::OK();
+        }
+        return tx->Absorb(parent, *name, r);
+      }
+    };
+    std::vector<Reader> readers;
+    std::vector<std::array<Param, 3>> params;
+    readers.reserve(wanted.size() * 4);  // no reallocation: batch items point into both
+    params.reserve(wanted.size() * 4);
+    std::vector<const std::pair<Ino, std::string>*> with_chunks;
+    fetched_chunks_.clear();
+    std::vector<BatchStmt> stmts;
+    auto add = [&](Reader::Kind kind, const std::string& sql, const std::pair<Ino, std::string>& w,
+                   std::array<Param, 3> p, size_t nparams) {
+      params.push_back(p);
+      readers.push_back(Reader{kind, this, w.first, &w.second});
+      stmts.push_back(
+          BatchStmt{sql, std::span<const Param>(params.back().data(), nparams), readers.back()});
+    };
+    for (const auto& w : wanted) {
+      if (&w != &*std::find(wanted.begin(), wanted.end(), w)) continue;  // asked twice
+      const bool parent_known = attrs_.count(w.first) > 0;
+      auto e = entries_.find(w);
+      const bool entry_known = e != entries_.end();
+      const bool child_known = entry_known && (!e->second || attrs_.count(e->second->ino) > 0);
+      if (parent_known && entry_known && child_known) continue;
+      if (!parent_known) attrs_[w.first] = std::nullopt;  // unless a row says otherwise
+      if (read_only_) {
+        add(Reader::kJoin, q_.lookup_plus, w, {Param::Blob(w.second), w.first, Param()}, 2);
+      } else {
+        add(Reader::kJoin, q_.lookup_plus_locked, w, {Param::Blob(w.second), w.first, w.first},
+            q_.lookup_locked_params);
+      }
+      if (!read_only_ && !child_known) {
+        // Removing the child (unlink, rename over it) lists its chunks next: fetch them along.
+        add(Reader::kChunks, q_.list_child_chunks, w, {w.first, Param::Blob(w.second)}, 2);
+        with_chunks.push_back(&w);
+      }
+    }
+    if (stmts.empty()) return Status::OK();
+    if (single_ && stmts.size() > 1) {
+      escalated_ = true;
+      return Status::Error(EAGAIN, "a single-read transaction needs a second statement");
+    }
+    JFS_RETURN_IF_ERROR(CountStatement());
+    JFS_RETURN_IF_ERROR(conn_->QueryBatch(stmts));
+    // An entry without a node row is dangling: its child is known to be missing.
+    for (const auto& w : wanted) {
+      auto e = entries_.find(w);
+      if (e != entries_.end() && e->second) attrs_.try_emplace(e->second->ino, std::nullopt);
+    }
+    // The chunk lists of the children (none listed: none stored); a list this transaction
+    // already holds stays, since it includes the transaction's own changes.
+    for (const auto* w : with_chunks) {
+      auto e = entries_.find(*w);
+      if (e == entries_.end() || !e->second) continue;
+      chunks_.try_emplace(e->second->ino, std::move(fetched_chunks_[e->second->ino]));
+    }
+    fetched_chunks_.clear();
+    return Status::OK();
+  }
+
+  // One row of a lookup_plus statement in FetchWanted.
+  Status Absorb(Ino parent, const std::string& name, const Row& r) {
+    Attr a;
+    RowToAttr(r, &a, 0);
+    attrs_[parent] = a;
+    auto& entry = entries_[EntryKey(parent, name)];
+    if (r.IsNull(18)) {
+      entry = std::nullopt;
+      return Status::OK();
+    }
+    entry = EntryVal{static_cast<Ino>(r.Int(18)), static_cast<uint8_t>(r.Int(19))};
+    if (r.IsNull(20)) {
+      attrs_[entry->ino] = std::nullopt;
+    } else {
+      RowToAttr(r, &a, 21);
+      attrs_[entry->ino] = a;
+    }
+    return Status::OK();
   }
 
   const std::string& Sel(const ReadSql& sql) const { return sql[read_only_ ? 0 : 1]; }
@@ -607,10 +800,27 @@ class SqlTx final : public Tx {
     return Run(q_.incr_counter, {delta, Param::Text(name)});
   }
 
+  struct EntryVal {
+    Ino ino;
+    uint8_t type;
+  };
+  using EntryKey = std::pair<Ino, std::string>;
+
   const SqlEngine::Statements& q_;
   SqlConn* conn_;
   const bool read_only_;
+  const bool single_;     // TxMode::kSingleRead
   const bool returning_;  // the dialect has UPDATE ... RETURNING
+  bool escalated_ = false;
+  int statements_ = 0;
+  // Rows this transaction knows, as they are now including its own writes (nullopt: no such row).
+  // Read rows were read as Sel() reads them (locked in write transactions), so answering a later
+  // read from here is what the database would answer.
+  std::map<Ino, std::optional<Attr>> attrs_;
+  std::map<EntryKey, std::optional<EntryVal>> entries_;
+  std::vector<std::pair<Ino, std::string>> wanted_;   // Prefetch'ed, not fetched yet
+  std::map<Ino, std::set<uint32_t>> chunks_;          // chunk indices of inodes listed
+  std::map<Ino, std::set<uint32_t>> fetched_chunks_;  // rows of FetchWanted's chunk lists
 };
 
 }  // namespace
@@ -685,25 +895,50 @@ Status SqlEngine::Reset() {
   return st.ok() ? st : st.WithContext("sql: reset");
 }
 
+namespace {
+
+Status RunBody(const std::function<Status(Tx&)>& fn, Tx& tx) {
+  try {
+    return fn(tx);
+  } catch (const std::exception& e) {
+    return Status::IOError(std::string("exception in metadata transaction: ") + e.what());
+  } catch (...) {
+    return Status::IOError("unknown exception in metadata transaction");
+  }
+}
+
+}  // namespace
+
 Status SqlEngine::Txn(const std::function<Status(Tx&)>& fn, bool read_only) {
-  const bool returning = db_->dialect().returning;
   auto work = [&](SqlConn* conn) -> Status {
-    SqlTx tx(*sql_, conn, read_only, returning);
-    try {
-      return fn(tx);
-    } catch (const std::exception& e) {
-      return Status::IOError(std::string("exception in metadata transaction: ") + e.what());
-    } catch (...) {
-      return Status::IOError("unknown exception in metadata transaction");
-    }
+    SqlTx tx(*sql_, db_->dialect(), conn, read_only ? TxMode::kRead : TxMode::kWrite);
+    return RunBody(fn, tx);
   };
   return Retry(work, read_only);
 }
 
-Status SqlEngine::RunOnce(ConnWork work, bool read_only) {
+Status SqlEngine::ReadSingle(const std::function<Status(Tx&)>& fn) {
+  bool escalated = false;
+  auto work = [&](SqlConn* conn) -> Status {
+    SqlTx tx(*sql_, db_->dialect(), conn, TxMode::kSingleRead);
+    Status st = RunBody(fn, tx);
+    // Whatever fn made of the refused statement, its result is void: run it again in a full
+    // read-only transaction.
+    if (tx.escalated()) {
+      escalated = true;
+      return Status::Error(EAGAIN, "single read escalated");
+    }
+    return st;
+  };
+  Status st = Retry(work, /*read_only=*/true, /*single=*/true);
+  if (escalated) return Txn(fn, /*read_only=*/true);
+  return st;
+}
+
+Status SqlEngine::RunOnce(ConnWork work, bool read_only, bool single) {
   SqlDb::Lease lease;
   JFS_RETURN_IF_ERROR(db_->Acquire(!read_only, &lease));
-  Status st = lease->Begin(!read_only);
+  Status st = single ? lease->BeginSingleRead() : lease->Begin(!read_only);
   if (st.ok()) {
     st = work(lease.get());
     if (st.ok()) st = lease->Commit();
@@ -712,14 +947,14 @@ Status SqlEngine::RunOnce(ConnWork work, bool read_only) {
   return st;
 }
 
-Status SqlEngine::Retry(ConnWork work, bool read_only) {
+Status SqlEngine::Retry(ConnWork work, bool read_only, bool single) {
   thread_local std::minstd_rand rng(std::random_device{}());
   const auto start = Clock::now();
   const auto deadline = start + options_.give_up_after;
   Status last;
   int attempt = 0;
   for (;;) {
-    Status st = RunOnce(work, read_only);
+    Status st = RunOnce(work, read_only, single);
     if (st.ok() || !st.retryable()) return st;
     last = std::move(st);
     if (++attempt >= options_.max_attempts || Clock::now() >= deadline) break;

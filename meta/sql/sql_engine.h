@@ -44,6 +44,9 @@ class SqlEngine final : public Engine {
   Status InitSchema() override;
   Status Reset() override;
   Status Txn(const std::function<Status(Tx&)>& fn, bool read_only = false) override;
+  // One statement without BEGIN / COMMIT (SqlConn::BeginSingleRead); a body that reads more is
+  // rerun in a full read-only transaction.
+  Status ReadSingle(const std::function<Status(Tx&)>& fn) override;
 
   const std::string& table_prefix() const { return options_.table_prefix; }
   SqlDb& db() { return *db_; }
@@ -61,10 +64,11 @@ class SqlEngine final : public Engine {
 
  private:
   using ConnWork = FunctionRef<Status(SqlConn*)>;
-  // One attempt: lease a connection, begin, run `work`, commit; roll back on any failure.
-  Status RunOnce(ConnWork work, bool read_only);
+  // One attempt: lease a connection, begin (BeginSingleRead when `single`), run `work`, commit;
+  // roll back on any failure.
+  Status RunOnce(ConnWork work, bool read_only, bool single = false);
   // RunOnce until it succeeds, fails for good, or the attempt / time budget is spent.
-  Status Retry(ConnWork work, bool read_only);
+  Status Retry(ConnWork work, bool read_only, bool single = false);
 
   std::unique_ptr<SqlDb> db_;
   SqlEngineOptions options_;

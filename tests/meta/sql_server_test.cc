@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "meta/meta.h"
+#include "meta/sql/driver.h"
 #include "tests/support/meta_url.h"
 
 namespace jfs::meta {
@@ -270,6 +271,60 @@ TEST_CASE("Rows in the server database are JuiceFS's (format.md §3)", "[sql][fo
     CHECK(type_of("xattr", "name") == (pg ? "character varying" : "varchar"));
   }
   REQUIRE(m->Reset().ok());
+}
+
+// Round trips (times the client waited for the server) of one call, as the drivers count them.
+template <typename F>
+uint64_t RoundTrips(F&& fn) {
+  auto& counters = sql::GlobalSqlCounters();
+  const uint64_t before = counters.round_trips;
+  fn();
+  return counters.round_trips - before;
+}
+
+TEST_CASE("Hot operations cost few round trips", "[sql][rtt]") {
+  INFO("engine " << Engine());
+  const std::string url = FreshUrl("rtt");
+  auto m = Formatted(url, "rtt");
+  Context ctx;
+  Ino dir = 0, file = 0;
+  // Warm up: inode and slice ids come in batches, and statements get prepared once.
+  REQUIRE(m->Mkdir(ctx, kRootIno, "d", 0755, 0, &dir, nullptr).ok());
+  for (const char* name : {"w1", "w2"}) {
+    REQUIRE(m->Create(ctx, dir, name, 0644, 0, O_RDWR, &file, nullptr).ok());
+    REQUIRE(m->Close(ctx, file).ok());
+    REQUIRE(m->Rename(ctx, dir, name, dir, std::string(name) + "r", 0, nullptr, nullptr).ok());
+    REQUIRE(m->Unlink(ctx, dir, std::string(name) + "r").ok());
+  }
+  REQUIRE(m->Create(ctx, dir, "f", 0644, 0, O_RDWR, &file, nullptr).ok());
+  uint64_t id = 0;
+  REQUIRE(m->NewSlice(ctx, &id).ok());
+  Attr a;
+  REQUIRE(m->GetAttr(ctx, file, &a).ok());
+  REQUIRE(m->Lookup(ctx, dir, "f", nullptr, &a).ok());
+
+  CHECK(RoundTrips([&] { REQUIRE(m->GetAttr(ctx, file, &a).ok()); }) == 1);
+  CHECK(RoundTrips([&] { REQUIRE(m->Lookup(ctx, dir, "f", nullptr, &a).ok()); }) == 1);
+  CHECK(RoundTrips([&] { CHECK(m->Lookup(ctx, dir, "nope", nullptr, &a).code() == ENOENT); }) == 1);
+  Ino ino = 0;
+  CHECK(RoundTrips(
+            [&] { REQUIRE(m->Create(ctx, dir, "c", 0644, 0, O_RDWR, &ino, nullptr).ok()); }) <= 2);
+  CHECK(RoundTrips([&] {
+          CHECK(m->Create(ctx, dir, "c", 0644, 0, O_RDWR, nullptr, nullptr).code() == EEXIST);
+        }) <= 2);
+  REQUIRE(m->Close(ctx, ino).ok());
+  CHECK(RoundTrips([&] { REQUIRE(m->Mkdir(ctx, dir, "m", 0755, 0, nullptr, nullptr).ok()); }) <= 2);
+  CHECK(RoundTrips(
+            [&] { REQUIRE(m->Rename(ctx, dir, "c", dir, "r", 0, nullptr, nullptr).ok()); }) <= 2);
+  CHECK(RoundTrips([&] { REQUIRE(m->Unlink(ctx, dir, "r").ok()); }) <= 3);
+  Slice s;
+  s.id = id;
+  s.size = s.len = 4096;
+  CHECK(RoundTrips([&] { REQUIRE(m->Write(ctx, file, 0, 0, s).ok()); }) <= 2);
+  std::string cursor;
+  std::vector<Entry> out;
+  CHECK(RoundTrips([&] { REQUIRE(m->Readdir(ctx, dir, true, &cursor, 0, &out).ok()); }) <= 2);
+  CHECK(out.size() == 2);  // f and m
 }
 
 TEST_CASE("Two clients racing on one directory lose nothing", "[sql][race]") {
