@@ -41,8 +41,8 @@ class ObjectStore {
   virtual Status Create() = 0;
 
   // Reads `length` bytes starting at `offset` into *out (replacing its content). length < 0 means
-  // "to the end". Reading past the end returns the bytes that exist (possibly none): a short read
-  // is not an error. offset < 0 → EINVAL. Missing object → ENOENT.
+  // "to the end". Reading past the end returns the bytes that exist (possibly none): a short read is
+  // not an error. offset < 0 → EINVAL. Missing object → ENOENT.
   virtual Status Get(std::string_view key, int64_t offset, int64_t length, std::string* out) = 0;
 
   // Stores `data` under `key`, replacing any existing object atomically.
@@ -79,10 +79,10 @@ std::unique_ptr<ObjectStore> NewMemStore();
 std::unique_ptr<ObjectStore> WithPrefix(std::unique_ptr<ObjectStore> inner, std::string prefix);
 
 // Builds a backend from a storage type and bucket as stored in the Format ("file" + "/data/jfs/",
-// "mem" + anything, "s3" + "http(s)://host:port/bucket" or
-// "https://bucket.s3.region.amazonaws.com", "minio" = s3 with path style; see object/s3_store.h).
-// Empty S3 keys fall back to AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Unknown
-// type → EINVAL with a message naming the supported types.
+// "mem" + anything, "s3" + "http(s)://host:port/bucket" or "https://bucket.s3.region.amazonaws.com",
+// "minio" = s3 with path style; see object/s3_store.h). Empty S3 keys fall back to
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Unknown type → EINVAL with a
+// message naming the supported types.
 Status CreateStorage(const std::string& storage, const std::string& bucket,
                      const std::string& access_key, const std::string& secret_key,
                      std::unique_ptr<ObjectStore>* out);
