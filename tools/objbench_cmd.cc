@@ -603,7 +603,7 @@ int RunObjbench(const ObjbenchArgs& a) {
                  threads);
   }
 
-  // The probe: a HEAD of a key that does not exist answers "not found" from a reachable service
+  // The probe: a read of a key that does not exist answers "not found" from a reachable service
   // with valid keys (also when the bucket does not exist yet); anything else is bad input.
   Target t;
   {
@@ -613,8 +613,9 @@ int RunObjbench(const ObjbenchArgs& a) {
       PrintErrno(kCmd, "cannot use storage " + a.storage + " " + a.bucket, st.code(), st.message());
       return st.Is(EINVAL) ? kExitUsage : kExitError;
     }
-    object::ObjectInfo info;
-    st = probe.store->Head("__juicefs_benchmark_probe__", &info);
+    // A GET, not a HEAD: its error document names the problem (SignatureDoesNotMatch, ...).
+    std::string body;
+    st = probe.store->Get("__juicefs_benchmark_probe__", 0, -1, &body);
     if (!st.ok() && !st.IsNotFound()) {
       PrintErrno(kCmd, "cannot access " + probe.store->Describe(), st.code(), st.message());
       return kExitError;
