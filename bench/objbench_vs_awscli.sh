@@ -40,7 +40,8 @@ aws_down=$(rate "$(echo "$t2 - $t1" | bc -l)")
 # Ceiling: curl itself, SigV4 by curl (--aws-sigv4, unsigned payload), 8 MiB objects.
 n=$((MIB / 8))
 head -c $((8 << 20)) "$T/src" >"$T/part"
-CURL=(curl -sS --fail --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+CURL=(curl -sS --fail --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
 t0=$(now)
 seq 0 $((n - 1)) | xargs -P "$THREADS" -I{} "${CURL[@]}" -o /dev/null -T "$T/part" "$EP/$BUCKET/curl-{}"
 t1=$(now)
