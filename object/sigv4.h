@@ -22,7 +22,12 @@ std::string Hex(std::string_view bytes);
 // everything else becomes %XY (upper-case hex); '/' stays when `keep_slash` (object key paths).
 std::string UriEncode(std::string_view s, bool keep_slash);
 // CRC-32C (Castagnoli) of `data`, continuing from `crc` (0 for a fresh checksum).
+// Uses the SSE4.2 crc32 instruction where the CPU has it, slice-by-8 tables otherwise.
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
+// The table version, whatever the CPU (for tests comparing the two).
+uint32_t Crc32cPortable(std::string_view data, uint32_t crc = 0);
+// Sha256Hex and Crc32c of `data` in one pass over memory (what a PUT needs).
+void HashPayload(std::string_view data, std::string* sha256_hex, uint32_t* crc32c);
 
 struct Credentials {
   std::string access_key, secret_key;

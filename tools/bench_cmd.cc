@@ -166,34 +166,6 @@ class Bench {
   std::mutex mu_;
 };
 
-// printResult of cmd/bench.go (called with leftAlign -1): headers centred, every cell
-// right-aligned.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  size_t width[3] = {0, 0, 0};
-  for (const auto& r : rows) {
-    for (int i = 0; i < 3; ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  std::string divider;
-  for (size_t w : width) divider += "+" + std::string(w + 2, '-');
-  divider += "+";
-  std::printf("%s\n", divider.c_str());
-  std::string header = "|";
-  for (int i = 0; i < 3; ++i) {
-    const std::string& h = rows[0][i];
-    size_t left = (width[i] - h.size()) / 2, right = width[i] - h.size() - left;
-    header += " " + std::string(left, ' ') + h + std::string(right, ' ') + " |";
-  }
-  std::printf("%s\n%s\n", header.c_str(), divider.c_str());
-  for (size_t r = 1; r < rows.size(); ++r) {
-    std::string line = "|";
-    for (int i = 0; i < 3; ++i) {
-      line += " " + std::string(width[i] - rows[r][i].size(), ' ') + rows[r][i] + " |";
-    }
-    std::printf("%s\n", line.c_str());
-  }
-  std::printf("%s\n", divider.c_str());
-}
-
 std::string Fixed(double v, int precision) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", precision, v);

@@ -1,5 +1,6 @@
 #include "tools/common.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -208,6 +209,34 @@ bool RemoveTree(std::string_view cmd, jfs_fs_t* fs, const std::string& path) {
   if (!ok) return false;
   if (int rc = jfs_rmdir(fs, path.c_str()); rc < 0) return fail(path, -rc);
   return true;
+}
+
+// printResult of cmd/bench.go (called with leftAlign -1): headers centred, every cell
+// right-aligned.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  size_t width[3] = {0, 0, 0};
+  for (const auto& r : rows) {
+    for (int i = 0; i < 3; ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string divider;
+  for (size_t w : width) divider += "+" + std::string(w + 2, '-');
+  divider += "+";
+  std::printf("%s\n", divider.c_str());
+  std::string header = "|";
+  for (int i = 0; i < 3; ++i) {
+    const std::string& h = rows[0][i];
+    size_t left = (width[i] - h.size()) / 2, right = width[i] - h.size() - left;
+    header += " " + std::string(left, ' ') + h + std::string(right, ' ') + " |";
+  }
+  std::printf("%s\n%s\n", header.c_str(), divider.c_str());
+  for (size_t r = 1; r < rows.size(); ++r) {
+    std::string line = "|";
+    for (int i = 0; i < 3; ++i) {
+      line += " " + std::string(width[i] - rows[r][i].size(), ' ') + rows[r][i] + " |";
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  std::printf("%s\n", divider.c_str());
 }
 
 }  // namespace jfs::tools

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "juicefs/juicefs.h"
 
@@ -36,6 +37,7 @@ using Action = std::function<int()>;
 void AddAdminCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddFileCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddObjbenchCommand(CLI::App& app, Action* action);
 
 // ---- error reporting ----
 
@@ -50,6 +52,12 @@ void PrintErrno(std::string_view cmd, std::string_view subject, int err,
 std::string UsefulDetail(std::string_view library_message, int err);
 // Like UsefulDetail for every errno (for failures strerror cannot describe, e.g. opening a volume).
 std::string LibraryDetail(std::string_view library_message, int err);
+
+// ---- tables ----
+
+// The table of juicefs's printResult (cmd/bench.go, leftAlign -1): a header row of three
+// centred titles, then rows of three right-aligned cells, framed with +---+ dividers.
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
 // ---- sizes ----
 

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   jfs::tools::AddAdminCommands(app, global, &action);
   jfs::tools::AddFileCommands(app, global, &action);
   jfs::tools::AddBenchCommand(app, global, &action);
+  jfs::tools::AddObjbenchCommand(app, &action);
 
   try {
     app.parse(argc, argv);

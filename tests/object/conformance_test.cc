@@ -166,6 +166,11 @@ TEMPLATE_TEST_CASE("ranged get", "[object]", BACKENDS) {
   std::string out;
   REQUIRE(s.Get("r", 0, 10, &out).ok());
   CHECK(out == data.substr(0, 10));
+  // One byte at offset 0 (s3rver answers "bytes=0-0" with everything).
+  REQUIRE(s.Get("r", 0, 1, &out).ok());
+  CHECK(out == "a");
+  REQUIRE(s.Get("r", 999, 1, &out).ok());
+  CHECK(out == data.substr(999));
   REQUIRE(s.Get("r", 123, 77, &out).ok());
   CHECK(out == data.substr(123, 77));
   REQUIRE(s.Get("r", 10, -1, &out).ok());
