@@ -578,6 +578,8 @@ int jfs_format(const char* meta_url, const char* name, const jfs_format_options_
     if (o.access_key != nullptr) fo.access_key = o.access_key;
     if (o.secret_key != nullptr) fo.secret_key = o.secret_key;
     if (o.compression != nullptr) fo.compression = o.compression;
+    if (o.encrypt_rsa_key != nullptr) fo.encrypt_rsa_key = o.encrypt_rsa_key;
+    if (o.encrypt_algo != nullptr) fo.encrypt_algo = o.encrypt_algo;
     fo.block_size_kib = o.block_size_kib;
     fo.trash_days = o.trash_days;
     fo.capacity = o.capacity;

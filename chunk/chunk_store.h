@@ -19,12 +19,13 @@ namespace jfs::chunk {
 struct Config {
   uint32_t block_size = 4u << 20;  // bytes; a power of two, 64 KiB .. 16 MiB
   bool hash_prefix = false;
-  std::string compression;  // "" or "none" here; "lz4"/"zstd" come with the S3 issue
+  std::string compression;  // "", "none", "lz4", "zstd" (format.md §1.6; chunk/codec.h)
   int upload_threads = 4;   // concurrent block uploads per store
 };
 
 // Key of block `indx` (of `block_len` bytes) of slice `id`, relative to the volume prefix:
-// "chunks/{id/1000/1000}/{id/1000}/{id}_{indx}_{block_len}" (hash_prefix: "chunks/{id%256:02X}/...").
+// "chunks/{id/1000/1000}/{id/1000}/{id}_{indx}_{block_len}" (hash_prefix:
+// "chunks/{id%256:02X}/...").
 std::string BlockKey(uint64_t id, uint32_t indx, uint32_t block_len, bool hash_prefix);
 
 // Buffers the bytes of one slice and uploads its blocks. Full blocks may be uploaded early

@@ -190,11 +190,16 @@ typedef struct jfs_format_options {
   const char* bucket;      /* file: a directory (created if missing); s3: the bucket URL */
   const char* access_key;  /* object storage credentials; default none */
   const char* secret_key;  /* */
-  const char* compression; /* "none" (default) */
+  const char* compression; /* "none" (default), "lz4", "zstd"; cannot be changed later */
   uint32_t block_size_kib; /* block size in KiB, default 4096 */
   int32_t trash_days;      /* days deleted files stay in .trash; 0 disables; default 1 */
   uint64_t capacity;       /* volume quota in bytes; 0 (default) = unlimited */
   uint64_t inodes;         /* inode quota; 0 (default) = unlimited */
+  /* Encryption at rest: an RSA private key as PEM text (PKCS#1 or PKCS#8; a passphrase-protected
+   * key needs JFS_RSA_PASSPHRASE in the environment at format and at every open). NULL (default)
+   * = no encryption. Stored in the volume's settings; cannot be changed later. */
+  const char* encrypt_rsa_key;
+  const char* encrypt_algo; /* "aes256gcm-rsa" (default) or "chacha20-rsa" */
 } jfs_format_options_t;
 
 /* Fills *opts with the defaults and sets opts->size. */
