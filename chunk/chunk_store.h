@@ -21,6 +21,11 @@ struct Config {
   bool hash_prefix = false;
   std::string compression;  // "", "none", "lz4", "zstd" (format.md §1.6; chunk/codec.h)
   int upload_threads = 4;   // concurrent block uploads per store
+  // Block buffers kept for reuse once their block is uploaded (bytes; at least 2 buffers). A big
+  // sequential write cycles through as many buffers as the writer holds in flight (lib/'s buffer
+  // limit); allocating each anew costs a page fault and a zeroed page per 4 KiB. Idle buffers
+  // are freed by ReleaseIdleBuffers.
+  uint64_t max_idle_buffer_bytes = 64ull << 20;
 };
 
 // Key of block `indx` (of `block_len` bytes) of slice `id`, relative to the volume prefix:
@@ -56,6 +61,12 @@ class ChunkStore {
   // Deletes every block of a slice (missing blocks are fine).
   virtual Status Remove(uint64_t id, uint32_t size) = 0;
   virtual const Config& config() const = 0;
+  // Frees the reusable block buffers if none was taken or returned since the previous call.
+  // Meant for a periodic background tick (lib/ calls it every few seconds).
+  virtual void ReleaseIdleBuffers() = 0;
+  // Frees the reusable block buffers now: another user of the same memory budget (the read
+  // cache) is about to need it.
+  virtual void DropIdleBuffers() = 0;
 };
 
 // `store` must already carry the volume prefix ("{name}/").

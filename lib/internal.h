@@ -113,6 +113,8 @@ class VolumeCore {
   Status WriteLocked(InodeState& st, const char* buf, uint64_t size, uint64_t off);
   // Commits every pending slice of the inode / of chunk `indx`, in creation order.
   Status CommitAllLocked(InodeState& st);
+  // Commits chunks in index order until the volume is under opts_.buffer_size again.
+  Status CommitOldestLocked(InodeState& st);
   Status CommitChunkLocked(InodeState& st, uint32_t indx);
   // Reads [off, off+size) clamped to the local length; *n = bytes produced. Takes st.mu itself
   // (dropped while object data is fetched).

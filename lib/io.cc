@@ -182,7 +182,17 @@ Status VolumeCore::WriteLocked(InodeState& st, const char* buf, uint64_t size, u
       JFS_RETURN_IF_ERROR(s->writer->FlushTo(full));
       s->flushed = full;
     }
-    if (buffered_.load() > opts_.buffer_size) JFS_RETURN_IF_ERROR(CommitAllLocked(st));
+    if (buffered_.load() > opts_.buffer_size) JFS_RETURN_IF_ERROR(CommitOldestLocked(st));
+  }
+  return Status::OK();
+}
+
+// Commits this file's chunks in index order until the volume is back under its buffer limit.
+// Committing only as much as needed (not everything) keeps the upload pool busy: the younger
+// chunks' blocks go on uploading while the writer waits for the oldest, which were queued first.
+Status VolumeCore::CommitOldestLocked(InodeState& st) {
+  while (buffered_.load() > opts_.buffer_size && !st.pending.empty()) {
+    JFS_RETURN_IF_ERROR(CommitChunkLocked(st, st.pending.begin()->first));
   }
   return Status::OK();
 }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "chunk/codec.h"
+#include "chunk/prefetch_store.h"
 #include "lib/internal.h"
 #include "object/encrypted_store.h"
 
@@ -155,8 +156,11 @@ Status BuildStore(const meta::Format& f, bool create, std::shared_ptr<object::Ob
   return Status::OK();
 }
 
-chunk::Config ChunkConfig(const meta::Format& f, int upload_threads) {
+chunk::Config ChunkConfig(const meta::Format& f, int upload_threads, uint64_t buffer_size) {
   chunk::Config c;
+  // A big write keeps up to buffer_size bytes of blocks in flight: reusing that many buffers
+  // spares the page faults of fresh ones. The background loop frees them once writing stops.
+  c.max_idle_buffer_bytes = buffer_size;
   c.block_size = f.BlockSizeBytes();
   c.hash_prefix = f.hash_prefix;
   c.compression = f.compression;
@@ -284,8 +288,10 @@ class VolumeImpl : public Volume {
 };
 
 void VolumeImpl::BackgroundLoop() {
-  // Counters every second; the session heartbeat every 12 s (JuiceFS's default interval).
+  // Counters every second; the session heartbeat every 12 s (JuiceFS's default interval); block
+  // buffers nobody used for 5 to 10 s are freed.
   constexpr int kHeartbeatEvery = 12;
+  constexpr int kReleaseBuffersEvery = 5;
   bool failing = false, beat_failing = false;
   int ticks = 0;
   std::unique_lock lk(bg_mu_);
@@ -299,6 +305,7 @@ void VolumeImpl::BackgroundLoop() {
       if (!h.ok() && !beat_failing) LogWarning("session heartbeat: %s", h.ToString().c_str());
       beat_failing = !h.ok();
     }
+    if (ticks % kReleaseBuffersEvery == 0) core_->chunks().ReleaseIdleBuffers();
     lk.lock();
   }
 }
@@ -929,7 +936,7 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
   {
     // Rejects settings the data layer cannot serve (compression) before anything is written.
     std::unique_ptr<chunk::ChunkStore> probe;
-    Status cs = chunk::NewChunkStore(ChunkConfig(f, 1), store, &probe);
+    Status cs = chunk::NewChunkStore(ChunkConfig(f, 1, 0), store, &probe);
     if (!cs.ok()) return Status::Invalid(cs.message());
   }
   if (!exists) {
@@ -980,7 +987,15 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     if (!ps.ok() && !ps.IsNotFound()) return ps.WithContext("storage " + store->Describe());
   }
   std::unique_ptr<chunk::ChunkStore> chunks;
-  JFS_RETURN_IF_ERROR(chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads), store, &chunks));
+  JFS_RETURN_IF_ERROR(
+      chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads, opts.buffer_size), store, &chunks));
+  {
+    chunk::PrefetchConfig pc;
+    pc.memory = opts.buffer_size / 4;
+    pc.download_threads = opts.download_threads;
+    pc.readahead_blocks = opts.readahead_blocks;
+    JFS_RETURN_IF_ERROR(chunk::NewPrefetchStore(std::move(chunks), pc, &chunks));
+  }
   chunk::ChunkStore* cs = chunks.get();  // outlives meta: see VolumeCore member order
   m->OnDeleteSlice([cs](uint64_t id, uint32_t size) {
     Status s = cs->Remove(id, size);

@@ -36,6 +36,10 @@ struct VolumeOptions {
   // Bytes of unflushed write data one Volume may hold before writers block (flush sooner).
   uint64_t buffer_size = 300ull << 20;
   int upload_threads = 8;
+  // Parallel block downloads of readahead (JuiceFS: max-downloads), and how many blocks a
+  // sequential reader is read ahead. Fetched blocks are held within buffer_size / 4.
+  int download_threads = 8;
+  int readahead_blocks = 8;
   // Informational: shown in `jfs status` as the session's mount point.
   std::string mount_point = "libjuicefs";
 };

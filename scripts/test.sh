@@ -27,20 +27,25 @@ fail_early() {
 jfs_install_packages "${JFS_BUILD_PACKAGES[@]}" "${JFS_TEST_PACKAGES[@]}" ||
   fail_early "error: installing packages failed"
 
-build() {  # build DIR [meson options...]
-  local dir=$1
-  shift
+build() {  # build DIR SUITE|all [meson options...]: configures DIR, builds what SUITE's tests need
+  local dir=$1 suite=$2 targets=()
+  shift 2
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@" >"$RUN_DIR/setup-$(basename "$dir").log" 2>&1 ||
       { cat "$RUN_DIR/setup-$(basename "$dir").log" >&2; return 1; }
   fi
-  ninja -C "$dir" >"$RUN_DIR/build-$(basename "$dir").log" 2>&1 ||
+  if [ "$suite" != all ]; then
+    local list
+    list=$(python3 scripts/suite_targets.py "$dir" "$suite") || return 1
+    mapfile -t targets <<<"$list"
+  fi
+  ninja -C "$dir" "${targets[@]}" >"$RUN_DIR/build-$(basename "$dir").log" 2>&1 ||
     { grep -E -B2 -A12 'error|FAILED' "$RUN_DIR/build-$(basename "$dir").log" | head -150 >&2; return 1; }
 }
 
-build build || fail_early "error: build failed (log: $RUN_DIR/build-build.log)"
+build build all || fail_early "error: build failed (log: $RUN_DIR/build-build.log)"
 if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
-  build build-asan -Db_sanitize=address,undefined -Db_lundef=false ||
+  build build-asan unit -Db_sanitize=address,undefined -Db_lundef=false ||
     fail_early "error: sanitizer build failed (log: $RUN_DIR/build-build-asan.log)"
 fi
 
