@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -512,6 +513,40 @@ int RemoveXattr(const char* op, bool follow, jfs_fs_t* fs, const char* path,
 // Exported functions
 // =============================================================================================
 
+namespace {
+
+// Copies the defaults `d` into the caller's struct of `size` bytes: never more than it has, zero
+// for what this library does not know, and `size` recorded.
+template <typename T>
+void InitSized(T* opts, size_t size, const T& d) {
+  if (opts == nullptr || size < sizeof(uint32_t)) return;
+  auto* out = reinterpret_cast<unsigned char*>(opts);
+  const size_t known = std::min(size, sizeof(T));
+  std::memcpy(out, &d, known);
+  if (size > known) std::memset(out + known, 0, size - known);
+  const uint32_t sz = static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX));
+  std::memcpy(out, &sz, sizeof(sz));  // `size` is the first field of every options struct
+}
+
+jfs_format_options_t FormatDefaults() {
+  jfs_format_options_t d{};
+  d.size = sizeof(d);
+  d.block_size_kib = 4096;
+  d.trash_days = 1;
+  return d;
+}
+
+jfs_volume_options_t VolumeDefaults() {
+  jfs_volume_options_t d{};
+  d.size = sizeof(d);
+  lib::VolumeOptions defaults;
+  d.buffer_size = defaults.buffer_size;
+  d.upload_threads = defaults.upload_threads;
+  return d;
+}
+
+}  // namespace
+
 extern "C" {
 
 const char* jfs_version(void) {
@@ -541,21 +576,22 @@ void jfs_free(void* p) {
 
 // ---- format / open / close ----
 
-void jfs_format_options_init(jfs_format_options_t* opts) {
-  if (opts == nullptr) return;
-  *opts = jfs_format_options_t{};
-  opts->size = sizeof(*opts);
-  opts->block_size_kib = 4096;
-  opts->trash_days = 1;
+
+void jfs_format_options_init_sized(jfs_format_options_t* opts, size_t size) {
+  InitSized(opts, size, FormatDefaults());
 }
 
-void jfs_volume_options_init(jfs_volume_options_t* opts) {
-  if (opts == nullptr) return;
-  *opts = jfs_volume_options_t{};
-  opts->size = sizeof(*opts);
-  lib::VolumeOptions defaults;
-  opts->buffer_size = defaults.buffer_size;
-  opts->upload_threads = defaults.upload_threads;
+// The macro of the same name must not expand here: parentheses around the name.
+void(jfs_format_options_init)(jfs_format_options_t* opts) {
+  InitSized(opts, offsetof(jfs_format_options_t, encrypt_rsa_key), FormatDefaults());
+}
+
+void jfs_volume_options_init_sized(jfs_volume_options_t* opts, size_t size) {
+  InitSized(opts, size, VolumeDefaults());
+}
+
+void(jfs_volume_options_init)(jfs_volume_options_t* opts) {
+  InitSized(opts, sizeof(jfs_volume_options_t), VolumeDefaults());
 }
 
 int jfs_format(const char* meta_url, const char* name, const jfs_format_options_t* opts) {
@@ -578,6 +614,8 @@ int jfs_format(const char* meta_url, const char* name, const jfs_format_options_
     if (o.access_key != nullptr) fo.access_key = o.access_key;
     if (o.secret_key != nullptr) fo.secret_key = o.secret_key;
     if (o.compression != nullptr) fo.compression = o.compression;
+    if (o.encrypt_rsa_key != nullptr) fo.encrypt_rsa_key = o.encrypt_rsa_key;
+    if (o.encrypt_algo != nullptr) fo.encrypt_algo = o.encrypt_algo;
     fo.block_size_kib = o.block_size_kib;
     fo.trash_days = o.trash_days;
     fo.capacity = o.capacity;

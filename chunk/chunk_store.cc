@@ -1,5 +1,7 @@
 // The slice writer and block reader over an ObjectStore (format.md §1.4). No cache, no prefetch:
-// every ReadAt goes to the object store with ranged GETs.
+// every ReadAt goes to the object store, with ranged GETs when blocks are stored uncompressed.
+// Compressed blocks (format.md §1.6) are compressed in the upload threads and read whole, then
+// decompressed and sliced, as JuiceFS does.
 #include "chunk/chunk_store.h"
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "chunk/block_buffer.h"
+#include "chunk/codec.h"
 #include "chunk/thread_pool.h"
 
 namespace jfs::chunk {
@@ -84,9 +87,11 @@ class SliceWriterImpl final : public SliceWriter {
 
 class ChunkStoreImpl final : public ChunkStore {
  public:
-  ChunkStoreImpl(const Config& config, std::shared_ptr<object::ObjectStore> store)
+  ChunkStoreImpl(const Config& config, std::shared_ptr<object::ObjectStore> store,
+                 std::unique_ptr<Compressor> compressor)
       : config_(config),
         store_(std::move(store)),
+        compressor_(std::move(compressor)),
         buffers_(config.block_size,
                  static_cast<size_t>(std::max<uint64_t>(
                      2, config.max_idle_buffer_bytes / std::max<uint32_t>(config.block_size, 1)))) {
@@ -113,25 +118,70 @@ class ChunkStoreImpl final : public ChunkStore {
     if (dst == nullptr) return Status::Invalid("null read buffer");
     const uint32_t bs = config_.block_size;
     const uint64_t end = uint64_t{off} + len;
+    std::string buf;  // compressed blocks only
     for (uint32_t i = off / bs; uint64_t{i} * bs < end; ++i) {
       const uint64_t block_start = uint64_t{i} * bs;
       const uint32_t blen = BlockLen(i, size, bs);
       const uint64_t from = std::max<uint64_t>(off, block_start);
       const uint64_t to = std::min<uint64_t>(end, block_start + blen);
       const std::string key = BlockKey(id, i, blen, config_.hash_prefix);
+      JFS_RETURN_IF_ERROR(GetBlock(key, blen, static_cast<uint32_t>(from - block_start),
+                                   static_cast<uint32_t>(to - from), dst + (from - off), &buf));
+    }
+    return Status::OK();
+  }
+
+  // Stores one block object: compressed first when the volume says so. Runs in the upload threads,
+  // so blocks are compressed in parallel.
+  Status PutBlock(const std::string& key, std::string_view data) {
+    if (!compressor_) return store_->Put(key, data);
+    std::string packed;
+    JFS_RETURN_IF_ERROR(compressor_->Compress(data, &packed).WithContext("compress block " + key));
+    return store_->Put(key, packed);
+  }
+
+  // Reads bytes [from, from+len) of the block object `key` (of blen uncompressed bytes) into dst.
+  // Uncompressed blocks are read with a ranged GET; compressed ones whole, then decompressed.
+  // `buf` is scratch space reused across blocks.
+  Status GetBlock(const std::string& key, uint32_t blen, uint32_t from, uint32_t len, char* dst,
+                  std::string* buf) {
+    if (compressor_ == nullptr) {  // a ranged read straight into the caller's memory
       int64_t got = 0;
-      Status st = store_->GetInto(key, static_cast<int64_t>(from - block_start),
-                                  static_cast<int64_t>(to - from), dst + (from - off), &got);
+      Status st = store_->GetInto(key, from, len, dst, &got);
       if (st.IsNotFound()) return Status::IOError("block object " + key + " is missing");
       if (!st.ok()) {
         // Keep the backend's code (and retryability) but say which block failed.
         return st.WithContext("read block " + key);
       }
-      if (static_cast<uint64_t>(got) != to - from) {
+      if (static_cast<uint64_t>(got) != len) {
         return Status::IOError("block object " + key + " is shorter than " + std::to_string(blen) +
                                " bytes");
       }
+      return Status::OK();
     }
+    Status st = store_->Get(key, 0, -1, buf);
+    if (st.IsNotFound()) return Status::IOError("block object " + key + " is missing");
+    if (!st.ok()) return st.WithContext("read block " + key);
+    auto damaged = [&](const Status& s) {
+      if (s.code() == ENOMEM) return s;
+      return Status::IOError("block object " + key + " cannot be decompressed (" +
+                             compressor_->name() + "): " + s.message() +
+                             "; the object is damaged or was not written by this volume");
+    };
+    if (from == 0 && len == blen) {  // the whole block: decode straight into the caller's buffer
+      Status ds = compressor_->Decompress(*buf, dst, blen);
+      return ds.ok() ? ds : damaged(ds);
+    }
+    std::unique_ptr<char[]> plain;
+    try {
+      plain = std::make_unique_for_overwrite<char[]>(blen);
+    } catch (const std::bad_alloc&) {
+      return Status::Error(ENOMEM,
+                           "cannot allocate a block buffer of " + std::to_string(blen) + " bytes");
+    }
+    Status ds = compressor_->Decompress(*buf, plain.get(), blen);
+    if (!ds.ok()) return damaged(ds);
+    std::memcpy(dst, plain.get() + from, len);
     return Status::OK();
   }
 
@@ -160,6 +210,7 @@ class ChunkStoreImpl final : public ChunkStore {
  private:
   const Config config_;
   std::shared_ptr<object::ObjectStore> store_;
+  const std::unique_ptr<Compressor> compressor_;  // null: blocks are stored as they are
   std::atomic<int> live_writers_{0};
   BufferPool buffers_;
   ThreadPool pool_;  // last member: its threads are joined before anything they use goes away
@@ -328,7 +379,7 @@ void SliceWriterImpl::Upload(uint32_t indx) {
   Status st;
   if (!canceled) {
     try {
-      st = store_.objects().Put(key, data);
+      st = store_.PutBlock(key, data);
     } catch (const std::exception& e) {  // e.g. bad_alloc in a backend: never kill the pool
       st = Status::IOError(std::string("upload failed: ") + e.what());
     }
@@ -379,18 +430,13 @@ Status NewChunkStore(const Config& config, std::shared_ptr<object::ObjectStore> 
     return Status::Invalid("chunk store: block size " + std::to_string(bs) +
                            " is not a power of two between 64 KiB and 16 MiB");
   }
-  std::string compression = config.compression;
-  std::transform(compression.begin(), compression.end(), compression.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (!compression.empty() && compression != "none") {
-    return Status::Invalid("chunk store: compression '" + config.compression +
-                           "' is not supported yet (supported: none)");
-  }
+  std::unique_ptr<Compressor> compressor;
+  JFS_RETURN_IF_ERROR(NewCompressor(config.compression, &compressor).WithContext("chunk store"));
   if (config.upload_threads < 1 || config.upload_threads > kMaxUploadThreads) {
     return Status::Invalid("chunk store: upload_threads must be between 1 and " +
                            std::to_string(kMaxUploadThreads));
   }
-  auto impl = std::make_unique<ChunkStoreImpl>(config, std::move(store));
+  auto impl = std::make_unique<ChunkStoreImpl>(config, std::move(store), std::move(compressor));
   JFS_RETURN_IF_ERROR(impl->Start());
   *out = std::move(impl);
   return Status::OK();

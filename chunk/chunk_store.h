@@ -19,7 +19,7 @@ namespace jfs::chunk {
 struct Config {
   uint32_t block_size = 4u << 20;  // bytes; a power of two, 64 KiB .. 16 MiB
   bool hash_prefix = false;
-  std::string compression;  // "" or "none" here; "lz4"/"zstd" come with the S3 issue
+  std::string compression;  // "", "none", "lz4", "zstd" (format.md §1.6; chunk/codec.h)
   int upload_threads = 4;   // concurrent block uploads per store
   // Block buffers kept for reuse once their block is uploaded (bytes; at least 2 buffers). A big
   // sequential write cycles through as many buffers as the writer holds in flight (lib/'s buffer

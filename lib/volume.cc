@@ -10,13 +10,16 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <ctime>
 #include <random>
 #include <system_error>
 #include <thread>
 
+#include "chunk/codec.h"
 #include "chunk/prefetch_store.h"
 #include "lib/internal.h"
+#include "object/encrypted_store.h"
 
 namespace jfs::lib {
 
@@ -123,15 +126,33 @@ Status StorageHasData(object::ObjectStore& store, bool* has) {
   }
 }
 
-// The data store stack of a volume: backend, then the "{name}/" prefix (format.md §1.4).
-// `create` makes the bucket / directory (format time only).
+constexpr const char* kDefaultEncryptAlgo = "aes256gcm-rsa";  // JuiceFS's --encrypt-algo default
+
+// The encryptor of a volume whose Format carries an RSA private key (format.md §1.7); the PEM's
+// passphrase comes from JFS_RSA_PASSPHRASE, as with JuiceFS. EINVAL with a clear message when the
+// key cannot be used (protected without passphrase, wrong passphrase, not RSA, bad algorithm).
+Status VolumeEncryptor(const std::string& pem, const std::string& algo,
+                       std::shared_ptr<const object::Encryptor>* out) {
+  const char* pass = std::getenv("JFS_RSA_PASSPHRASE");
+  return object::NewRsaEncryptor(pem, pass != nullptr ? pass : "", algo, out)
+      .WithContext("encryption key");
+}
+
+// The data store stack of a volume, outer to inner (format.md §1.4): encryption (when the Format
+// has an EncryptKey), the "{name}/" prefix, the backend. Compression lives in the chunk store.
+// `create` makes the bucket / directory (format time only), after the key proved usable.
 Status BuildStore(const meta::Format& f, bool create, std::shared_ptr<object::ObjectStore>* out) {
+  std::shared_ptr<const object::Encryptor> enc;
+  if (!f.encrypt_key.empty())
+    JFS_RETURN_IF_ERROR(VolumeEncryptor(f.encrypt_key, f.encrypt_algo, &enc));
   std::unique_ptr<object::ObjectStore> raw;
   JFS_RETURN_IF_ERROR(object::CreateStorage(f.storage, f.bucket, f.access_key, f.secret_key, &raw));
   if (create) {
     JFS_RETURN_IF_ERROR(raw->Create().WithContext("creating storage " + raw->Describe()));
   }
-  *out = object::WithPrefix(std::move(raw), f.name + "/");
+  std::unique_ptr<object::ObjectStore> store = object::WithPrefix(std::move(raw), f.name + "/");
+  if (enc) store = object::WithEncryption(std::move(store), std::move(enc));
+  *out = std::move(store);
   return Status::OK();
 }
 
@@ -841,6 +862,17 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
   uint32_t bs = 64;
   while (bs * 2 <= opts.block_size_kib) bs *= 2;  // rounded down to a power of two (JuiceFS)
   if (opts.trash_days < 0) return Status::Invalid("trash days must not be negative");
+  // Checked before the metadata engine is touched, so bad input creates nothing.
+  if (!chunk::IsKnownCompression(opts.compression)) {
+    return Status::Invalid("unknown compression '" + opts.compression +
+                           "' (supported: none, lz4, zstd)");
+  }
+  const std::string encrypt_algo =
+      opts.encrypt_algo.empty() ? std::string(kDefaultEncryptAlgo) : opts.encrypt_algo;
+  if (!opts.encrypt_rsa_key.empty()) {
+    std::shared_ptr<const object::Encryptor> enc;
+    JFS_RETURN_IF_ERROR(VolumeEncryptor(opts.encrypt_rsa_key, encrypt_algo, &enc));
+  }
 
   meta::Format f;
   f.name = opts.name;
@@ -854,6 +886,9 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
   f.secret_key = opts.secret_key;
   f.block_size_kib = static_cast<int>(bs);
   f.compression = opts.compression.empty() ? "none" : opts.compression;
+  // JuiceFS stores the algorithm even without a key (its flag has a default).
+  f.encrypt_key = opts.encrypt_rsa_key;
+  f.encrypt_algo = encrypt_algo;
   f.hash_prefix = opts.hash_prefix;
   f.capacity = opts.capacity;
   f.inodes = opts.inodes;
@@ -872,6 +907,11 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
     if (!opts.force) {
       return Status::Exists("volume already formatted (name \"" + old.name +
                             "\"); use force to re-format");
+    }
+    // The key and algorithm of existing data cannot change (JuiceFS ignores the flags; we refuse
+    // a different key rather than silently keep the old one).
+    if (!opts.encrypt_rsa_key.empty() && opts.encrypt_rsa_key != old.encrypt_key) {
+      return Status::Invalid("the encryption key of an existing volume cannot be changed");
     }
     // Re-format: keep the identity and whatever this client does not interpret.
     meta::Format merged = old;

@@ -54,8 +54,13 @@ struct FormatOptions {
   uint64_t inodes = 0;    // 0 = unlimited
   int trash_days = 1;
   bool hash_prefix = false;
-  std::string compression;  // "none" here
-  bool force = false;       // re-format an existing volume (Name/UUID/BlockSize must match)
+  std::string compression;  // "none" (default), "lz4", "zstd" (format.md §1.6); immutable
+  // Encryption at rest (format.md §1.7): the RSA private key as PEM text (PKCS#1 or PKCS#8; a
+  // protected key needs JFS_RSA_PASSPHRASE, at format and at every open). Stored in the Format
+  // (EncryptKey, itself encrypted with the UUID). Empty: no encryption. Cannot be changed later.
+  std::string encrypt_rsa_key;
+  std::string encrypt_algo;  // "aes256gcm-rsa" (default) or "chacha20-rsa"
+  bool force = false;        // re-format an existing volume (Name/UUID/BlockSize must match)
 };
 
 // Formats a new volume: validates options, writes `juicefs_uuid` to the data store (checking it is

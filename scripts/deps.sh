@@ -8,6 +8,7 @@ JFS_BUILD_PACKAGES=(
   libabsl-dev libsqlite3-dev libssl-dev libzstd-dev liblz4-dev libcurl4-openssl-dev
   libhiredis-dev libpq-dev libmariadb-dev nlohmann-json3-dev libcli11-dev catch2 sqlite3
   libpugixml-dev
+  openssl zstd
 )
 
 jfs_missing_packages() {

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +72,8 @@ struct FormatArgs {
   std::string secret_key;
   std::string block_size = "4096";
   std::string compression = "none";
+  std::string encrypt_rsa_key;  // a path to the PEM file
+  std::string encrypt_algo = "aes256gcm-rsa";
   std::string capacity;
   uint64_t inodes = 0;
   int trash_days = 1;
@@ -95,6 +99,22 @@ int RunFormat(const FormatArgs& a) {
   opts.access_key = a.access_key;
   opts.secret_key = a.secret_key;
   opts.compression = a.compression;
+  opts.encrypt_algo = a.encrypt_algo;
+  if (!a.encrypt_rsa_key.empty()) {
+    // JuiceFS stores the PEM text itself in the Format (EncryptKey), not the path.
+    std::ifstream in(a.encrypt_rsa_key, std::ios::binary);
+    std::ostringstream pem;
+    if (in) pem << in.rdbuf();
+    if (!in || in.bad()) {
+      PrintErrno(kCmd, "cannot read --encrypt-rsa-key " + a.encrypt_rsa_key, errno);
+      return kExitError;
+    }
+    opts.encrypt_rsa_key = pem.str();
+    if (opts.encrypt_rsa_key.empty()) {
+      PrintError(kCmd, "--encrypt-rsa-key " + a.encrypt_rsa_key + " is empty");
+      return kExitError;
+    }
+  }
   uint64_t block_bytes = 0;
   if (!ParseSize(a.block_size, 1024, &block_bytes) || block_bytes % 1024 != 0 ||
       block_bytes / 1024 > UINT32_MAX || block_bytes == 0) {
@@ -141,7 +161,14 @@ void AddFormat(CLI::App& app, Action* action) {
                 "at run time)");
   c->add_option("--block-size", a->block_size, "block size in KiB (or with a unit: 4M)")
       ->capture_default_str();
-  c->add_option("--compression", a->compression, "compression: none")->capture_default_str();
+  c->add_option("--compress,--compression", a->compression,
+                "block compression: none, lz4, zstd (cannot be changed later)")
+      ->capture_default_str();
+  c->add_option("--encrypt-rsa-key", a->encrypt_rsa_key,
+                "encrypt data at rest with this RSA private key (PEM, PKCS#1 or PKCS#8; a "
+                "protected key takes its passphrase from $JFS_RSA_PASSPHRASE)");
+  c->add_option("--encrypt-algo", a->encrypt_algo, "encryption: aes256gcm-rsa, chacha20-rsa")
+      ->capture_default_str();
   c->add_option("--capacity", a->capacity, "volume quota in GiB (or with a unit); default none");
   c->add_option("--inodes", a->inodes, "inode quota; default none");
   c->add_option("--trash-days", a->trash_days, "days deleted files stay in .trash (0: no trash)")
@@ -183,6 +210,8 @@ int RunInfo(const GlobalOptions& global, const std::string& positional) {
   row("Block size:",
       HumanBytes(f.BlockSizeBytes()) + " (" + std::to_string(f.block_size_kib) + " KiB)");
   row("Compression:", f.compression.empty() ? "none" : f.compression);
+  row("Encryption:",
+      f.encrypt_key.empty() ? "none" : (f.encrypt_algo.empty() ? "aes256gcm-rsa" : f.encrypt_algo));
   row("Hash prefix:", f.hash_prefix ? "yes" : "no");
   row("Trash days:", f.trash_days == 0 ? "0 (trash disabled)" : std::to_string(f.trash_days));
   row("Capacity:", Limit(f.capacity, true));

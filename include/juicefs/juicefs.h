@@ -190,15 +190,26 @@ typedef struct jfs_format_options {
   const char* bucket;      /* file: a directory (created if missing); s3: the bucket URL */
   const char* access_key;  /* object storage credentials; default none */
   const char* secret_key;  /* */
-  const char* compression; /* "none" (default) */
+  const char* compression; /* "none" (default), "lz4", "zstd"; cannot be changed later */
   uint32_t block_size_kib; /* block size in KiB, default 4096 */
   int32_t trash_days;      /* days deleted files stay in .trash; 0 disables; default 1 */
   uint64_t capacity;       /* volume quota in bytes; 0 (default) = unlimited */
   uint64_t inodes;         /* inode quota; 0 (default) = unlimited */
+  /* Encryption at rest: an RSA private key as PEM text (PKCS#1 or PKCS#8; a passphrase-protected
+   * key needs JFS_RSA_PASSPHRASE in the environment at format and at every open). NULL (default)
+   * = no encryption. Stored in the volume's settings; cannot be changed later. */
+  const char* encrypt_rsa_key;
+  const char* encrypt_algo; /* "aes256gcm-rsa" (default) or "chacha20-rsa" */
 } jfs_format_options_t;
 
-/* Fills *opts with the defaults and sets opts->size. */
+/* Fills the first `size` bytes of *opts (the struct as the caller compiled it) with the defaults
+ * and sets opts->size = size; never writes beyond `size`. Fields this library does not know are
+ * zeroed. Call it through the jfs_format_options_init macro, which passes sizeof(*opts). */
+JFS_EXPORT void jfs_format_options_init_sized(jfs_format_options_t* opts, size_t size);
+/* The 1.0 entry point, kept for binaries built against 1.0 headers: it initializes the 1.0 layout
+ * only (up to and including `inodes`), which is all such a caller allocated. */
 JFS_EXPORT void jfs_format_options_init(jfs_format_options_t* opts);
+#define jfs_format_options_init(opts) jfs_format_options_init_sized((opts), sizeof(*(opts)))
 
 /* Formats a new volume named `name` (3-63 characters of [a-z0-9-], as JuiceFS requires) in the
  * metadata engine at `meta_url`; `opts` may be NULL for the defaults. Writes `juicefs_uuid` to
@@ -224,8 +235,11 @@ typedef struct jfs_volume_options {
   const char* mount_point; /* informational, shown as the session's mount point; "libjuicefs" */
 } jfs_volume_options_t;
 
-/* Fills *opts with the defaults and sets opts->size. */
+/* As jfs_format_options_init_sized / jfs_format_options_init, for jfs_volume_options_t (the 1.0
+ * layout is the whole struct above). */
+JFS_EXPORT void jfs_volume_options_init_sized(jfs_volume_options_t* opts, size_t size);
 JFS_EXPORT void jfs_volume_options_init(jfs_volume_options_t* opts);
+#define jfs_volume_options_init(opts) jfs_volume_options_init_sized((opts), sizeof(*(opts)))
 
 /* Opens the volume at `meta_url` (e.g. "sqlite3:///var/lib/jfs/meta.db"); `opts` may be NULL.
  * On success returns 0 and stores a new handle in *out, which the caller releases with

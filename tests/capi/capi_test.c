@@ -188,6 +188,38 @@ static void TestOptionsGrowth(void) {
   OK(jfs_open_volume(g_meta_url, &big.opts, &fs));
   OK(jfs_close_volume(fs));
 
+  /* Initializing never writes beyond the caller's struct: an older caller's shorter struct
+   * (here: one compiled before the encryption fields of jfs_format_options_t) keeps its tail. */
+  {
+    union {
+      jfs_format_options_t opts;
+      unsigned char bytes[sizeof(jfs_format_options_t) + 16];
+    } f;
+    const size_t v10 = offsetof(jfs_format_options_t, encrypt_rsa_key);
+    memset(&f, 0xAB, sizeof(f));
+    jfs_format_options_init_sized(&f.opts, v10);
+    CHECK(f.opts.size == v10);
+    CHECK(f.opts.block_size_kib == 4096);
+    for (size_t i = v10; i < sizeof(f.bytes); i++) CHECK(f.bytes[i] == 0xAB);
+    memset(&f, 0xAB, sizeof(f));
+    (jfs_format_options_init)(&f.opts); /* the 1.0 symbol, as old binaries call it */
+    CHECK(f.opts.size == v10);
+    for (size_t i = v10; i < sizeof(f.bytes); i++) CHECK(f.bytes[i] == 0xAB);
+    memset(&f, 0xAB, sizeof(f));
+    jfs_format_options_init(&f.opts); /* the macro: this header's whole struct */
+    CHECK(f.opts.size == sizeof(jfs_format_options_t));
+    CHECK(f.opts.encrypt_rsa_key == NULL);
+    for (size_t i = sizeof(jfs_format_options_t); i < sizeof(f.bytes); i++) {
+      CHECK(f.bytes[i] == 0xAB);
+    }
+    /* a newer caller's longer struct: the unknown tail is zeroed, so jfs_format accepts it */
+    memset(&f, 0xAB, sizeof(f));
+    jfs_format_options_init_sized(&f.opts, sizeof(f.bytes));
+    CHECK(f.opts.size == sizeof(f.bytes));
+    for (size_t i = sizeof(jfs_format_options_t); i < sizeof(f.bytes); i++) CHECK(f.bytes[i] == 0);
+    jfs_format_options_init_sized(NULL, 100); /* ignored */
+  }
+
   memset(&big, 0, sizeof(big));
   CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
   jfs_volume_options_init(&big.opts);

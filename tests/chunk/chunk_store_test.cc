@@ -453,12 +453,14 @@ TEST_CASE("NewChunkStore validates its config and owns its threads", "[chunk]") 
   c.block_size = 32 * MiB;
   CHECK(make(c).code() == EINVAL);
   c = Config{};
-  c.compression = "lz4";
+  c.compression = "lzma";
   Status st = make(c);
   CHECK(st.code() == EINVAL);
-  CHECK(st.message().find("'lz4'") != std::string::npos);
+  CHECK(st.message().find("'lzma'") != std::string::npos);
+  c.compression = "lz4";
+  CHECK(make(c).ok());
   c.compression = "zstd";
-  CHECK(make(c).code() == EINVAL);
+  CHECK(make(c).ok());
   c.compression = "none";
   CHECK(make(c).ok());
   c.compression = "None";

@@ -124,7 +124,7 @@ class Client:
         if "\0" in meta_url:
             raise ValueError("meta_url: embedded null byte")
         opts = _lib.jfs_volume_options_t()
-        lib.jfs_volume_options_init(ctypes.byref(opts))
+        lib.jfs_volume_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts))
         if read_only:
             opts.flags |= _lib.JFS_VOLUME_READ_ONLY
         if buffer_size is not None:
@@ -851,12 +851,13 @@ class FileIO(io.RawIOBase):
 
 def format(meta_url, name, *, storage="file", bucket=None, access_key=None, secret_key=None,
            compression=None, block_size=None, trash_days=None, capacity=None, inodes=None,
-           force=False, hash_prefix=False):
-    """Formats a volume (jfs_format). block_size is in KiB (as `juicefs format --block-size`)."""
+           force=False, hash_prefix=False, encrypt_rsa_key=None, encrypt_algo=None):
+    """Formats a volume (jfs_format). block_size is in KiB (as `juicefs format --block-size`).
+    encrypt_rsa_key is the PEM text of an RSA private key (encryption at rest)."""
     if not isinstance(meta_url, str) or not isinstance(name, str):
         raise TypeError("meta_url and name must be str")
     opts = _lib.jfs_format_options_t()
-    lib.jfs_format_options_init(ctypes.byref(opts))
+    lib.jfs_format_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts))
     keep = []
 
     def s(v, what):
@@ -873,6 +874,8 @@ def format(meta_url, name, *, storage="file", bucket=None, access_key=None, secr
     opts.access_key = s(access_key, "access_key")
     opts.secret_key = s(secret_key, "secret_key")
     opts.compression = s(compression, "compression")
+    opts.encrypt_rsa_key = s(encrypt_rsa_key, "encrypt_rsa_key")
+    opts.encrypt_algo = s(encrypt_algo, "encrypt_algo")
     for field, v, lim in (("block_size_kib", block_size, 1 << 32), ("trash_days", trash_days,
                                                                      1 << 31),
                           ("capacity", capacity, 1 << 64), ("inodes", inodes, 1 << 64)):

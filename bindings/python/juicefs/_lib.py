@@ -43,7 +43,8 @@ class jfs_format_options_t(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("flags", c_uint32), ("storage", c_char_p),
                 ("bucket", c_char_p), ("access_key", c_char_p), ("secret_key", c_char_p),
                 ("compression", c_char_p), ("block_size_kib", c_uint32),
-                ("trash_days", ctypes.c_int32), ("capacity", c_uint64), ("inodes", c_uint64)]
+                ("trash_days", ctypes.c_int32), ("capacity", c_uint64), ("inodes", c_uint64),
+                ("encrypt_rsa_key", c_char_p), ("encrypt_algo", c_char_p)]
 
 
 class jfs_volume_options_t(ctypes.Structure):
@@ -70,9 +71,11 @@ _PROTOS = {
     "jfs_last_error": (c_char_p, [fs_p]),
     "jfs_last_open_error": (c_char_p, []),
     "jfs_free": (None, [c_void_p]),
-    "jfs_format_options_init": (None, [POINTER(jfs_format_options_t)]),
+    # The *_init_sized entry points take the struct size as this module lays it out, so an older
+    # or newer library never writes beyond it (juicefs.h: options grow by addition).
+    "jfs_format_options_init_sized": (None, [POINTER(jfs_format_options_t), c_size_t]),
     "jfs_format": (c_int, [c_char_p, c_char_p, POINTER(jfs_format_options_t)]),
-    "jfs_volume_options_init": (None, [POINTER(jfs_volume_options_t)]),
+    "jfs_volume_options_init_sized": (None, [POINTER(jfs_volume_options_t), c_size_t]),
     "jfs_open_volume": (c_int, [c_char_p, POINTER(jfs_volume_options_t), POINTER(fs_p)]),
     "jfs_close_volume": (c_int, [fs_p]),
     "jfs_set_credentials": (c_int, [fs_p, c_uint32, POINTER(c_uint32), c_size_t,
