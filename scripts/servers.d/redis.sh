@@ -19,11 +19,24 @@ _jfs_redis_wait() {  # _jfs_redis_wait PORT
   return 1
 }
 
+_jfs_redis_alive() {  # PID runs (a zombie left unreaped by a container's init does not count)
+  [ -e "/proc/$1" ] && ! awk '{exit ($3 == "Z") ? 0 : 1}' "/proc/$1/stat" 2>/dev/null
+}
+
 _jfs_redis_kill_port() {  # stops whatever redis-server listens on PORT (a stale run)
-  redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
-  local i
-  for i in $(seq 1 50); do
-    redis-cli -p "$1" ping >/dev/null 2>&1 || return 0
+  local pid i
+  pid=$(redis-cli -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')
+  [ -n "$pid" ] || return 0
+  # NOW: a master does not wait (up to shutdown-timeout) for its replicas to catch up.
+  redis-cli -p "$1" shutdown nosave now >/dev/null 2>&1 ||
+    redis-cli -p "$1" shutdown nosave >/dev/null 2>&1 || true
+  for i in $(seq 1 40); do
+    _jfs_redis_alive "$pid" || return 0
+    sleep 0.05
+  done
+  kill -9 "$pid" 2>/dev/null
+  for i in $(seq 1 40); do
+    _jfs_redis_alive "$pid" || return 0
     sleep 0.05
   done
 }
@@ -41,8 +54,8 @@ _jfs_redis_cluster() {
   local dir=$1 replicas=$2 p i addrs=()
   shift 2
   for p in "$@"; do
+    rm -rf "${dir:?}/$p"  # no nodes.conf or replica dump.rdb of an earlier run
     mkdir -p "$dir/$p"
-    rm -f "$dir/$p/nodes.conf"
     cat >"$dir/$p/redis.conf" <<EOF
 port $p
 bind 127.0.0.1
@@ -77,8 +90,14 @@ jfs_start_redis() {  # jfs_start_redis DIR
     --dir "$dir/standalone" --daemonize yes --logfile "$dir/standalone/r.log" \
     --pidfile "$dir/standalone/r.pid" >/dev/null || return 1
   _jfs_redis_wait 16379 || return 1
-  _jfs_redis_cluster "$dir/cluster" 0 17001 17002 17003 || return 1
-  _jfs_redis_cluster "$dir/failover" 1 17011 17012 17013 17014 17015 17016 || return 1
+  # The two clusters form at the same time (each spends most of its start waiting for gossip).
+  local main_pid failover_pid
+  _jfs_redis_cluster "$dir/cluster" 0 17001 17002 17003 &
+  main_pid=$!
+  _jfs_redis_cluster "$dir/failover" 1 17011 17012 17013 17014 17015 17016 &
+  failover_pid=$!
+  wait "$main_pid" || { wait "$failover_pid"; return 1; }
+  wait "$failover_pid" || return 1
   export JFS_TEST_REDIS_URL=redis://127.0.0.1:16379
   export JFS_TEST_REDIS_CLUSTER_URL=redis://127.0.0.1:17001
   export JFS_TEST_REDIS_FAILOVER_URL=redis://127.0.0.1:17011
