@@ -90,14 +90,17 @@ jfs_start_redis() {  # jfs_start_redis DIR
     --dir "$dir/standalone" --daemonize yes --logfile "$dir/standalone/r.log" \
     --pidfile "$dir/standalone/r.pid" >/dev/null || return 1
   _jfs_redis_wait 16379 || return 1
-  # The two clusters form at the same time (each spends most of its start waiting for gossip).
-  local main_pid failover_pid
-  _jfs_redis_cluster "$dir/cluster" 0 17001 17002 17003 &
-  main_pid=$!
-  _jfs_redis_cluster "$dir/failover" 1 17011 17012 17013 17014 17015 17016 &
-  failover_pid=$!
-  wait "$main_pid" || { wait "$failover_pid"; return 1; }
-  wait "$failover_pid" || return 1
+  # The two clusters form at the same time (each spends most of its start waiting for gossip);
+  # in a subshell, so an interactive shell prints no job messages.
+  (
+    _jfs_redis_cluster "$dir/cluster" 0 17001 17002 17003 &
+    main=$!
+    _jfs_redis_cluster "$dir/failover" 1 17011 17012 17013 17014 17015 17016 &
+    failover=$!
+    wait "$main"
+    rc=$?
+    wait "$failover" && [ "$rc" = 0 ]
+  ) || return 1
   export JFS_TEST_REDIS_URL=redis://127.0.0.1:16379
   export JFS_TEST_REDIS_CLUSTER_URL=redis://127.0.0.1:17001
   export JFS_TEST_REDIS_FAILOVER_URL=redis://127.0.0.1:17011
