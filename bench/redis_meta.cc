@@ -1,6 +1,8 @@
-// Redis metadata engine latency in round trips. One round trip is measured in the same run as the
-// latency of a single GET on one connection (what `redis-benchmark -c 1 -t get` reports); each
-// metadata operation's mean latency is printed in µs and divided by it.
+// Redis metadata engine latency in round trips. One round trip is measured in the same run twice:
+// as the mean latency of a single GET on one hiredis connection (this client's per-command cost
+// included), and with `redis-benchmark -c 1 -t get` when it is installed (1 / its requests per
+// second). Each metadata operation's mean latency is printed in µs and divided by both, next to
+// the pipelines it sent (counted; the goals are stated in round trips).
 //
 //   build/bench/redis_meta [META-URL] [N]     (default redis://127.0.0.1:16379/60, N = 2000)
 // The database is emptied first (Meta::Reset) — point it at a scratch database.
@@ -39,6 +41,26 @@ double Time(int n, const std::function<void(int)>& fn) {
   return us;
 }
 
+// Mean µs of one GET measured by `redis-benchmark -c 1 -t get` against the same server, 0 when it
+// cannot be run.
+double RedisBenchmarkGet(const redis::RedisUrl& u, bool cluster) {
+  if (!u.unix_path.empty()) return 0;
+  std::string cmd = "redis-benchmark -h " + u.host + " -p " + std::to_string(u.port) +
+                    " -c 1 -n 20000 -t get -q" + (cluster ? " --cluster" : "") +
+                    (u.password.empty() ? "" : " -a '" + u.password + "'") + " 2>/dev/null";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return 0;
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, f)) out += buf;
+  pclose(f);
+  // "GET: 18761.73 requests per second, p50=0.047 msec"; with \r progress lines before it.
+  const size_t at = out.rfind("GET: ");
+  if (at == std::string::npos) return 0;
+  const double rps = std::atof(out.c_str() + at + 5);
+  return rps > 0 ? 1e6 / rps : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +82,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<Meta> m;
   Check(NewMeta(url, &m), "open");
+  const double bench_rt = RedisBenchmarkGet(u, raw->cluster());
   Check(m->Reset(), "reset");
   Format f;
   f.name = "bench";
@@ -140,6 +163,28 @@ int main(int argc, char** argv) {
               if (total != 1000) Check(Status::IOError("readdir count"), "readdir");
             }),
        6});
+  // The floor for readdir: the same two reads done raw (HGETALL of the entries, MGET of their
+  // attributes) on the hiredis connection, so the client's own cost shows as the difference.
+  {
+    std::vector<redis::Cmd> mget(1, redis::Cmd{"MGET"});
+    Check(conn->Call({"HGETALL", raw->prefix() + "d" + std::to_string(big)}, &r), "hgetall");
+    for (size_t i = 1; i < r->elements; i += 2) {
+      uint64_t ino = 0;  // entry: type byte, then the inode big-endian
+      for (size_t j = 1; j < 9 && j < r->element[i]->len; ++j) {
+        ino = ino << 8 | static_cast<unsigned char>(r->element[i]->str[j]);
+      }
+      mget[0].push_back(raw->prefix() + "i" + std::to_string(ino));
+    }
+    add({"  raw HGETALL+MGET",
+         Time(std::max(1, n / 50),
+              [&](int) {
+                Check(conn->Call({"HGETALL", raw->prefix() + "d" + std::to_string(big)}, &r),
+                      "hgetall");
+                Check(conn->Call(mget[0], &r), "mget");
+                if (r->elements != 1000) Check(Status::IOError("mget count"), "mget");
+              }),
+         0});
+  }
   add({"slice write",
        Time(n,
             [&](int i) {
@@ -152,13 +197,15 @@ int main(int argc, char** argv) {
             }),
        2});
 
-  std::printf("Redis %s, %d ops each; 1 round trip (GET, 1 connection) = %.1f us\n",
-              u.display.c_str(), n, rt);
-  std::printf("%-22s %10s %14s %14s %6s\n", "operation", "us/op", "latency in RT", "pipelines/op",
-              "goal");
+  std::printf(
+      "Redis %s, %d ops each; 1 round trip = GET on 1 connection: %.1f us (hiredis), "
+      "%.1f us (redis-benchmark -c 1)\n",
+      u.display.c_str(), n, rt, bench_rt);
+  std::printf("%-22s %10s %12s %12s %14s %6s\n", "operation", "us/op", "RT(hiredis)", "RT(r-bench)",
+              "pipelines/op", "goal");
   for (const Row& row : rows) {
-    std::printf("%-22s %10.1f %14.2f %14.2f %6.1f\n", row.op, row.us, row.us / rt, row.trips,
-                row.goal);
+    std::printf("%-22s %10.1f %12.2f %12.2f %14.2f %6.1f\n", row.op, row.us, row.us / rt,
+                bench_rt > 0 ? row.us / bench_rt : 0.0, row.trips, row.goal);
   }
   Check(m->CloseSession(), "close session");
   return 0;

@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -182,6 +183,23 @@ uint16_t KeySlot(std::string_view key) {
     }
   }
   return crc & 16383;
+}
+
+Redirect RedirectOf(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ERROR) return Redirect::kNone;
+  std::string_view msg(r->str, r->len);
+  if (StartsWith(msg, "ASK ")) return Redirect::kAsk;
+  if (StartsWith(msg, "MOVED ")) return Redirect::kMoved;
+  for (const char* p : {"TRYAGAIN", "CLUSTERDOWN", "LOADING", "READONLY", "MASTERDOWN"}) {
+    if (StartsWith(msg, p)) return Redirect::kUnstable;
+  }
+  return Redirect::kNone;
+}
+
+bool RedirectTarget(const redisReply* r, std::string* host, int* port) {
+  const Redirect k = RedirectOf(r);
+  if (k != Redirect::kAsk && k != Redirect::kMoved) return false;
+  return ParseRedirect(std::string_view(r->str, r->len), host, port);
 }
 
 Status ReplyStatus(const redisReply* r, std::string_view what) {
@@ -433,6 +451,66 @@ Status RedisClient::Lease(std::unique_ptr<Conn>* out) {
   return Status::OK();
 }
 
+Status RedisClient::LeaseAt(const std::string& host, int port, std::unique_ptr<Conn>* out) {
+  const std::string addr = host + ":" + std::to_string(port);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = ask_idle_.begin(); it != ask_idle_.end(); ++it) {
+      if ((*it)->addr() == addr) {
+        *out = std::move(*it);
+        ask_idle_.erase(it);
+        return Status::OK();
+      }
+    }
+  }
+  std::unique_ptr<Conn> c;
+  JFS_RETURN_IF_ERROR(Connect(host, port, &c));
+  c->ask_target = true;
+  *out = std::move(c);
+  return Status::OK();
+}
+
+Status RedisClient::FollowAsk(const std::vector<Cmd>& cmds, std::vector<Reply>* replies,
+                              const std::function<bool(size_t)>& may_follow) {
+  // Group the ASKed commands by target node, in order.
+  std::vector<std::pair<std::string, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < replies->size() && i < cmds.size(); ++i) {
+    const redisReply* r = (*replies)[i].get();
+    if (RedirectOf(r) != Redirect::kAsk || (may_follow && !may_follow(i))) continue;
+    std::string host;
+    int port = 0;
+    if (!RedirectTarget(r, &host, &port)) continue;
+    const std::string addr = host + ":" + std::to_string(port);
+    auto g = std::find_if(groups.begin(), groups.end(), [&](auto& x) { return x.first == addr; });
+    if (g == groups.end()) {
+      groups.emplace_back(addr, std::vector<size_t>{});
+      g = groups.end() - 1;
+    }
+    g->second.push_back(i);
+  }
+  for (const auto& [addr, idx] : groups) {
+    const size_t colon = addr.rfind(':');
+    const std::string host = addr.substr(0, colon);
+    const int port = std::atoi(addr.c_str() + colon + 1);
+    std::unique_ptr<Conn> conn;
+    JFS_RETURN_IF_ERROR(LeaseAt(host, port, &conn));
+    std::vector<Cmd> asked;
+    asked.reserve(2 * idx.size());
+    for (size_t i : idx) {
+      asked.push_back({"ASKING"});  // one-shot: it covers the next command only
+      asked.push_back(cmds[i]);
+    }
+    std::vector<Reply> rs;
+    JFS_RETURN_IF_ERROR(conn->Pipeline(asked, &rs));
+    for (size_t j = 0; j < idx.size(); ++j) {
+      JFS_RETURN_IF_ERROR(ReplyStatus(rs[2 * j].get(), "Redis ASKING " + addr));
+      (*replies)[idx[j]] = std::move(rs[2 * j + 1]);
+    }
+    Release(std::move(conn));
+  }
+  return Status::OK();
+}
+
 void RedisClient::Release(std::unique_ptr<Conn> conn) {
   if (!conn || conn->broken()) return;
   if (conn->dirty) {
@@ -440,6 +518,10 @@ void RedisClient::Release(std::unique_ptr<Conn> conn) {
     conn->dirty = false;
   }
   std::lock_guard<std::mutex> l(mu_);
+  if (conn->ask_target) {
+    if (ask_idle_.size() < kMaxIdle) ask_idle_.push_back(std::move(conn));
+    return;
+  }
   if (conn->generation != generation_ || idle_.size() >= kMaxIdle) return;
   idle_.push_back(std::move(conn));
 }
@@ -477,6 +559,7 @@ Status RedisClient::Run(const std::vector<Cmd>& cmds, std::vector<Reply>* replie
       return st;
     }
     st = conn->Pipeline(cmds, replies);
+    if (st.ok() && cluster_) st = FollowAsk(cmds, replies);
     if (!st.ok()) {
       NoteFailure(st, nullptr);
       continue;

@@ -4,8 +4,13 @@
 // Cluster: a JuiceFS volume on Redis Cluster prefixes every key with the hash tag "{db}" (format.md
 // §2.1), so the whole volume lives in one hash slot and therefore on one master. The client only
 // has to find that master (CLUSTER SLOTS), follow MOVED (the slot moved: remember the new owner),
-// and refresh the topology when the owner stops answering (failover). Slot migration (ASK /
-// TRYAGAIN) is reported as a retryable error; the transaction layer retries with backoff.
+// and refresh the topology when the owner stops answering (failover).
+//
+// Slot migration: while the volume's slot moves, the old owner still serves the keys it holds and
+// answers ASK for the others. FollowAsk re-sends such a command to the node named by the ASK,
+// prefixed with ASKING (one-shot: the slot map is not updated; MOVED does that once the move is
+// done). TRYAGAIN (a multi-key command whose keys are split between the two nodes) is reported as
+// a retryable error; the transaction layer retries with backoff (see redis_engine.h).
 //
 // Thread-safety: RedisClient is safe from many threads; a leased Conn belongs to one thread.
 #pragma once
@@ -13,6 +18,7 @@
 #include <hiredis.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +49,12 @@ struct ReplyDeleter {
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 using Cmd = std::vector<std::string>;
 
+// What an error reply asks the client to do.
+enum class Redirect { kNone, kMoved, kAsk, kUnstable /* TRYAGAIN, CLUSTERDOWN, ... */ };
+Redirect RedirectOf(const redisReply* r);
+// "ASK 3999 127.0.0.1:6381" / "MOVED ..." → host, port. False for anything else.
+bool RedirectTarget(const redisReply* r, std::string* host, int* port);
+
 // The Redis hash slot of `key` (CRC16/XMODEM of the hash tag, mod 16384).
 uint16_t KeySlot(std::string_view key);
 
@@ -71,6 +83,7 @@ class Conn {
   bool dirty = false;
   bool unwatch_pending = false;
   uint64_t generation = 0;  // the client's topology generation it was made in
+  bool ask_target = false;  // leased by LeaseAt (a migration's importing node), not the owner
 
  private:
   std::unique_ptr<redisContext, CtxDeleter> ctx_;
@@ -104,8 +117,18 @@ class RedisClient {
   // the pool when the owner changed.
   void NoteFailure(const Status& st, const redisReply* reply);
 
-  // Pipelined commands on a pooled connection (no transaction), retrying transport failures and
-  // redirections a few times. For idempotent commands only.
+  // A connection to the node at host:port (the target of an ASK); Release pools it apart from
+  // the owner's connections.
+  Status LeaseAt(const std::string& host, int port, std::unique_ptr<Conn>* out);
+
+  // For every reply in `replies` that is an ASK redirection (and whose index `may_follow` accepts),
+  // sends ASKING + that command to the node it names and puts the new reply in its place. Commands
+  // for one node share one pipeline. Transport failures are returned (retryable).
+  Status FollowAsk(const std::vector<Cmd>& cmds, std::vector<Reply>* replies,
+                   const std::function<bool(size_t)>& may_follow = nullptr);
+
+  // Pipelined commands on a pooled connection (no transaction), following ASK and retrying
+  // transport failures and other redirections a few times. For idempotent commands only.
   Status Run(const std::vector<Cmd>& cmds, std::vector<Reply>* replies);
 
  private:
@@ -124,6 +147,7 @@ class RedisClient {
   int port_ = 0;
   std::vector<std::pair<std::string, int>> nodes_;  // every node seen, for topology refreshes
   std::vector<std::unique_ptr<Conn>> idle_;
+  std::vector<std::unique_ptr<Conn>> ask_idle_;  // connections to ASK targets (any node)
   uint64_t generation_ = 0;  // bumped when host_/port_ change; older connections are dropped
 };
 

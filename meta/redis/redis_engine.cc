@@ -1,5 +1,6 @@
 #include "meta/redis/redis_engine.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <map>
@@ -160,8 +161,36 @@ class RedisTx : public Tx {
   Status ListEntries(Ino parent, std::string* cursor, size_t limit,
                      std::vector<Entry>* out) override {
     out->clear();
+    const std::string key = EntryKey(parent);
+    if (!hashes_.count(key)) {
+      // Nothing of this directory changed in the transaction: page straight from the reply,
+      // sorted as views into it (no copy of the whole directory; a big one costs less CPU).
+      Reply r;
+      JFS_RETURN_IF_ERROR(Read(key, {"HGETALL", key}, &r));
+      if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) return WrongType(key, r.get());
+      std::vector<std::pair<std::string_view, std::string_view>> all;
+      all.reserve(r->elements / 2);
+      for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        all.emplace_back(Str(r->element[i]), Str(r->element[i + 1]));
+      }
+      std::sort(all.begin(), all.end());
+      auto it = all.begin();
+      if (!cursor->empty()) {
+        it = std::upper_bound(all.begin(), all.end(), std::string_view(*cursor),
+                              [](std::string_view c, const auto& e) { return c < e.first; });
+      }
+      out->reserve(std::min(limit, static_cast<size_t>(all.end() - it)));
+      for (; it != all.end() && out->size() < limit; ++it) {
+        Entry e;
+        e.name = std::string(it->first);
+        JFS_RETURN_IF_ERROR(DecodeEntry(it->second, &e.attr.typ, &e.inode));
+        out->push_back(std::move(e));
+      }
+      *cursor = it != all.end() && !out->empty() ? out->back().name : std::string();
+      return Status::OK();
+    }
     std::map<std::string, std::string> all;
-    JFS_RETURN_IF_ERROR(HGetAll(EntryKey(parent), &all));
+    JFS_RETURN_IF_ERROR(HGetAll(key, &all));
     auto it = cursor->empty() ? all.begin() : all.upper_bound(*cursor);
     for (; it != all.end() && out->size() < limit; ++it) {
       Entry e;
@@ -201,13 +230,27 @@ class RedisTx : public Tx {
       for (size_t i = 1; i < mget.size(); ++i) watched_.insert(mget[i]);
       conn_.dirty = true;
     }
+    const size_t nkeys = mget.size() - 1;
     cmds.push_back(std::move(mget));
     std::vector<Reply> rs;
-    JFS_RETURN_IF_ERROR(Send(cmds, &rs));
-    const redisReply* r = rs.back().get();
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != pos.size()) return WrongType("MGET", r);
+    std::vector<const redisReply*> vals;
+    Status st = Send(cmds, &rs);
+    if (!st.ok() && ro_ && c_.cluster() && redirect_ != Redirect::kNone) {
+      // The keys are split between two nodes by a slot migration (TRYAGAIN): one GET each, each
+      // following ASK on its own.
+      std::vector<Cmd> gets;
+      for (size_t i = 1; i <= nkeys; ++i) gets.push_back({"GET", cmds.back()[i]});
+      cmds = std::move(gets);
+      JFS_RETURN_IF_ERROR(Send(cmds, &rs));
+      for (const Reply& g : rs) vals.push_back(g.get());
+    } else {
+      JFS_RETURN_IF_ERROR(st);
+      const redisReply* r = rs.back().get();
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != nkeys) return WrongType("MGET", r);
+      for (size_t j = 0; j < r->elements; ++j) vals.push_back(r->element[j]);
+    }
     for (size_t j = 0; j < pos.size(); ++j) {
-      const redisReply* v = r->element[j];
+      const redisReply* v = vals[j];
       if (v->type == REDIS_REPLY_NIL) continue;
       if (v->type != REDIS_REPLY_STRING) return WrongType(AttrKey(inos[pos[j]]), v);
       JFS_RETURN_IF_ERROR(DecodeAttr(Str(v), &(*attrs)[pos[j]]));
@@ -569,6 +612,8 @@ class RedisTx : public Tx {
     return Status::OK();
   }
 
+  bool unstable() const { return unstable_; }
+
   // Sends the buffered writes as MULTI…EXEC. *conflict is set when a watched key changed.
   Status Commit(bool* conflict) {
     *conflict = false;
@@ -589,13 +634,11 @@ class RedisTx : public Tx {
           st.message() + ")");
     }
     conn_.dirty = false;  // EXEC (or its abort) unwatches
+    if (c_.cluster() && watched_.empty()) JFS_RETURN_IF_ERROR(ExecAsked(&cmds, &rs));
     Status queued;
     for (size_t i = 0; i + 1 < rs.size(); ++i) {
       Status s = ReplyStatus(rs[i].get(), "Redis " + cmds[i][0]);
-      if (!s.ok() && queued.ok()) {
-        queued = s;
-        c_.NoteFailure(s, rs[i].get());
-      }
+      if (!s.ok() && queued.ok()) queued = Failed(s, rs[i].get());
     }
     const redisReply* exec = rs.back().get();
     if (exec->type == REDIS_REPLY_NIL) {
@@ -613,6 +656,41 @@ class RedisTx : public Tx {
         return Status::IOError(s.message() + " (other commands of the transaction were applied)");
       }
     }
+    return Status::OK();
+  }
+
+  // A transaction that read nothing (so watches nothing) and whose commands the old owner of a
+  // migrating slot refused with ASK (EXECABORT: nothing applied) goes, whole, to the importing
+  // node: ASKING, then MULTI…EXEC (inside MULTI the ASKING flag lasts until EXEC). Replaces
+  // *cmds/*rs with that exchange (ASKING removed). A transaction with WATCHed keys cannot move:
+  // its keys are watched on the old owner; it runs again instead (unstable()).
+  Status ExecAsked(std::vector<Cmd>* cmds, std::vector<Reply>* rs) {
+    std::string host;
+    int port = 0;
+    bool ask = false;
+    for (size_t i = 0; i + 1 < rs->size() && !ask; ++i) {
+      ask = RedirectOf((*rs)[i].get()) == Redirect::kAsk &&
+            RedirectTarget((*rs)[i].get(), &host, &port);
+    }
+    if (!ask || rs->back()->type != REDIS_REPLY_ERROR) return Status::OK();
+    std::unique_ptr<Conn> target;
+    Status st = c_.LeaseAt(host, port, &target);
+    if (!st.ok()) {
+      unstable_ = true;
+      return st;
+    }
+    cmds->insert(cmds->begin(), Cmd{"ASKING"});
+    st = target->Pipeline(*cmds, rs);
+    cmds->erase(cmds->begin());
+    if (!st.ok()) {
+      return Status::IOError(
+          "Redis connection lost while committing a change; its outcome is "
+          "unknown (" +
+          st.message() + ")");
+    }
+    c_.Release(std::move(target));
+    JFS_RETURN_IF_ERROR(Failed(ReplyStatus((*rs)[0].get(), "Redis ASKING"), (*rs)[0].get()));
+    rs->erase(rs->begin());
     return Status::OK();
   }
 
@@ -661,20 +739,41 @@ class RedisTx : public Tx {
 
   // Sends commands on this transaction's connection; a transport failure or a redirect is noted
   // with the client (topology refresh) and returned retryable, so Txn runs the body again.
+  //
+  // On a cluster whose slot is migrating, a command the old owner answers with ASK is re-sent to
+  // the importing node (RedisClient::FollowAsk) — except WATCH: a key watched on the importing
+  // node and others on the old owner cannot be committed together, so a refused WATCH makes the
+  // whole transaction run again (unstable(): Txn retries it after a short backoff until the
+  // migration is over, as JuiceFS and the redis-cluster clients do with TRYAGAIN).
   Status Send(const std::vector<Cmd>& cmds, std::vector<Reply>* rs) {
+    redirect_ = Redirect::kNone;
+    reply_failed_ = false;
     Status st = conn_.Pipeline(cmds, rs);
+    if (st.ok() && c_.cluster()) {
+      for (size_t i = 0; i < rs->size(); ++i) {
+        if (cmds[i][0] == "WATCH" && (*rs)[i]->type == REDIS_REPLY_ERROR) {
+          return Failed(ReplyStatus((*rs)[i].get(), "Redis WATCH"), (*rs)[i].get());
+        }
+      }
+      st = c_.FollowAsk(cmds, rs);
+    }
     if (!st.ok()) {
+      unstable_ = true;
       c_.NoteFailure(st, nullptr);
       return st;
     }
     for (size_t i = 0; i < rs->size(); ++i) {
       Status s = ReplyStatus((*rs)[i].get(), "Redis " + cmds[i][0]);
-      if (!s.ok()) {
-        c_.NoteFailure(s, (*rs)[i].get());
-        return s;
-      }
+      if (!s.ok()) return Failed(s, (*rs)[i].get());
     }
     return Status::OK();
+  }
+  Status Failed(const Status& st, const redisReply* r) {
+    reply_failed_ = r && r->type == REDIS_REPLY_ERROR;
+    redirect_ = RedirectOf(r);
+    if (redirect_ != Redirect::kNone) unstable_ = true;
+    c_.NoteFailure(st, r);
+    return st;
   }
   // A read of `key`: in a write transaction the key is WATCHed first, in the same round trip.
   Status Read(const std::string& key, std::vector<Cmd> cmds, std::vector<Reply>* rs) {
@@ -735,12 +834,25 @@ class RedisTx : public Tx {
       }
     }
     std::vector<Reply> rs;
-    JFS_RETURN_IF_ERROR(Send(cmds, &rs));
-    size_t at = rs.size() - (ro_ ? todo.size() : 2 * todo.size());
+    bool scripted = ro_;
+    Status st = Send(cmds, &rs);
+    if (!st.ok() && ro_ && c_.cluster() && reply_failed_) {
+      // During a slot migration a script may not touch keys its node no longer holds (ASK,
+      // TRYAGAIN, "non local key"): plain reads instead, each following ASK on its own.
+      scripted = false;
+      cmds.clear();
+      for (const auto& [p, name] : todo) {
+        cmds.push_back({"GET", AttrKey(p)});
+        cmds.push_back({"HGET", EntryKey(p), name});
+      }
+      st = Send(cmds, &rs);
+    }
+    JFS_RETURN_IF_ERROR(st);
+    size_t at = rs.size() - (scripted ? todo.size() : 2 * todo.size());
     for (const auto& [p, name] : todo) {
       const std::string ak = AttrKey(p), ek = EntryKey(p);
       std::optional<std::string> attr, entry;
-      if (!ro_) {
+      if (!scripted) {
         JFS_RETURN_IF_ERROR(Optional(ak, rs[at++].get(), &attr));
         JFS_RETURN_IF_ERROR(Optional(ek, rs[at++].get(), &entry));
       } else {
@@ -868,6 +980,9 @@ class RedisTx : public Tx {
   RedisClient& c_;
   Conn& conn_;
   const bool ro_;
+  bool unstable_ = false;                // failed on a cluster redirect or a lost connection
+  Redirect redirect_ = Redirect::kNone;  // of the last failed Send
+  bool reply_failed_ = false;            // the last failed Send failed on an error reply
   std::set<std::string> watched_;
   std::vector<Cmd> writes_;
   std::map<std::string, std::optional<std::string>> strs_;
@@ -971,11 +1086,27 @@ Status RedisEngine::Reset() {
 
 Status RedisEngine::Txn(const std::function<Status(Tx&)>& fn, bool read_only) {
   thread_local std::mt19937 rng{std::random_device{}()};
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(options_.cluster_retry_ms);
   Status last;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    if (attempt > 0) {
-      // Jittered backoff, growing to at most ~100 ms.
-      const int cap_us = 1000 * std::min(100, 1 << std::min(attempt, 7));
+  // `attempt` counts conflicts and standalone failures; on a cluster, redirections and lost
+  // connections (a slot migration, a failover) are retried until the deadline instead.
+  int attempt = 0, unstable = 0;
+  for (;;) {
+    if (attempt >= options_.max_attempts) {
+      return Status::IOError("Redis transaction failed after " +
+                             std::to_string(options_.max_attempts) +
+                             " attempts: " + last.message());
+    }
+    if (unstable > 0 && Clock::now() >= deadline) {
+      return Status::IOError("Redis Cluster did not settle within " +
+                             std::to_string(options_.cluster_retry_ms) + " ms: " + last.message());
+    }
+    if (attempt > 0 || unstable > 0) {
+      // Jittered backoff, growing to at most ~100 ms (~20 ms while the cluster is unsettled).
+      const int cap_us = attempt > 0 ? 1000 * std::min(100, 1 << std::min(attempt, 7))
+                                     : 1000 * std::min(20, 1 << std::min(unstable, 5));
       std::uniform_int_distribution<int> d(cap_us / 4, cap_us);
       std::this_thread::sleep_for(std::chrono::microseconds(d(rng)));
     }
@@ -984,27 +1115,29 @@ Status RedisEngine::Txn(const std::function<Status(Tx&)>& fn, bool read_only) {
     if (!st.ok()) {
       if (!st.retryable()) return st;
       last = st;
+      client_->cluster() ? ++unstable : ++attempt;
       continue;
     }
-    bool conflict = false;
+    bool conflict = false, unsettled = false;
     {
       RedisTx tx(*this, *conn, read_only);
       st = fn(tx);
       if (st.ok() && !read_only) st = tx.Commit(&conflict);
+      unsettled = tx.unstable() && client_->cluster();
     }
     client_->Release(std::move(conn));
     if (conflict) {
       last = Status::Retryable(EIO, "Redis transaction conflicted too often");
+      ++attempt;
       continue;
     }
     if (!st.ok() && st.retryable()) {
       last = st;
+      unsettled ? ++unstable : ++attempt;
       continue;
     }
     return st;
   }
-  return Status::IOError("Redis transaction failed after " + std::to_string(options_.max_attempts) +
-                         " attempts: " + last.message());
 }
 
 }  // namespace jfs::meta::redis

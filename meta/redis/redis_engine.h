@@ -16,6 +16,12 @@
 // like JuiceFS's own reads). Nothing is written before EXEC, so a failed transaction leaves no
 // partial state. A connection lost while EXEC is in flight → EIO "outcome unknown" (not retried).
 //
+// Redis Cluster: MOVED updates the slot owner, a lost owner refreshes the topology (failover);
+// ASK (slot migration) is followed per command with ASKING. A transaction whose WATCHed reads are
+// refused by the old owner, or whose keys are split between the two nodes (TRYAGAIN), runs again
+// after a short backoff until the migration ends (cluster_retry_ms); one that read nothing is sent
+// whole to the importing node when the old owner answers ASK.
+//
 // Thread-safety: Txn may be called from any number of threads (one pooled connection per
 // transaction).
 #pragma once
@@ -31,6 +37,9 @@ namespace jfs::meta::redis {
 
 struct RedisEngineOptions {
   int max_attempts = 50;  // JuiceFS retries a Redis transaction 50 times
+  // Redis Cluster: how long a transaction keeps retrying while its slot migrates (TRYAGAIN, ASK on
+  // a WATCHed key) or its master fails over (connection refused, CLUSTERDOWN, MOVED).
+  int cluster_retry_ms = 30000;
 };
 
 class RedisEngine final : public Engine {

@@ -70,4 +70,70 @@ inline std::unique_ptr<Meta> FreshRedisMeta(const std::string& url) {
   return m;
 }
 
+// One command to the node at 127.0.0.1:port, bypassing all cluster logic; FAILs on a transport
+// error (error replies are returned).
+inline redis::Reply NodeCmd(int port, const redis::Cmd& cmd) {
+  std::unique_ptr<redisContext, redis::Conn::CtxDeleter> c(redisConnect("127.0.0.1", port));
+  INFO("connect to 127.0.0.1:" << port);
+  REQUIRE(c);
+  REQUIRE(c->err == 0);
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const std::string& a : cmd) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  void* r = redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data());
+  INFO(cmd[0] << " on port " << port);
+  REQUIRE(r);
+  return redis::Reply(static_cast<redisReply*>(r));
+}
+
+// A field of INFO `section` on the node at `port` ("" when missing or the node does not answer).
+inline std::string NodeInfo(int port, const std::string& section, const std::string& field) {
+  std::unique_ptr<redisContext, redis::Conn::CtxDeleter> c(redisConnect("127.0.0.1", port));
+  if (!c || c->err) return "";
+  std::unique_ptr<redisReply, redis::ReplyDeleter> r(
+      static_cast<redisReply*>(redisCommand(c.get(), "INFO %s", section.c_str())));
+  if (!r || r->type != REDIS_REPLY_STRING) return "";
+  const std::string text(r->str, r->len), key = "\n" + field + ":";
+  size_t at = text.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  return text.substr(at, text.find_first_of("\r\n", at) - at);
+}
+
+// The master serving `slot` and its replicas, as seen by the node at `port` (master 0: no answer).
+struct SlotNodes {
+  int master = 0;
+  std::vector<int> replicas;
+};
+inline SlotNodes SlotOwner(int port, uint16_t slot) {
+  SlotNodes out;
+  std::unique_ptr<redisContext, redis::Conn::CtxDeleter> c(redisConnect("127.0.0.1", port));
+  if (!c || c->err) return out;
+  std::unique_ptr<redisReply, redis::ReplyDeleter> r(
+      static_cast<redisReply*>(redisCommand(c.get(), "CLUSTER SLOTS")));
+  if (!r || r->type != REDIS_REPLY_ARRAY) return out;
+  for (size_t i = 0; i < r->elements; ++i) {
+    const redisReply* range = r->element[i];
+    if (range->elements < 3 || range->element[0]->integer > slot ||
+        range->element[1]->integer < slot) {
+      continue;
+    }
+    out.master = static_cast<int>(range->element[2]->element[1]->integer);
+    for (size_t j = 3; j < range->elements; ++j) {
+      out.replicas.push_back(static_cast<int>(range->element[j]->element[1]->integer));
+    }
+  }
+  return out;
+}
+
+// The port of JFS_TEST_REDIS_CLUSTER_URL-style URLs ("redis://127.0.0.1:17001").
+inline int UrlPort(const std::string& url) {
+  redis::RedisUrl u;
+  REQUIRE(redis::ParseRedisUrl(url, &u).ok());
+  return u.port;
+}
+
 }  // namespace jfs::meta::testing
