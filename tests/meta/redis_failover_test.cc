@@ -114,14 +114,7 @@ TEST_CASE("Redis Cluster: failovers under a working client", "[meta][redis]") {
       }
     }
   });
-  struct Joiner {  // a failed REQUIRE must not leave the worker running
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~Joiner() {
-      stop = true;
-      if (t.joinable()) t.join();
-    }
-  } joiner{stop, worker};
+  testing::StopAndJoin joiner{stop, worker};
   auto made_count = [&] {
     std::lock_guard<std::mutex> l(mu);
     return made.size();

@@ -194,14 +194,7 @@ TEST_CASE("Redis Cluster: the volume's slot migrates under working clients", "[m
         }
       }
     });
-    struct Joiner {  // a failed REQUIRE must not leave the worker running
-      std::atomic<bool>& stop;
-      std::thread& t;
-      ~Joiner() {
-        stop = true;
-        if (t.joinable()) t.join();
-      }
-    } joiner{stop, worker};
+    testing::StopAndJoin joiner{stop, worker};
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
     RequireOk(

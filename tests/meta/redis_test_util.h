@@ -2,16 +2,29 @@
 // never skips it), a plain client for raw key checks, and a fresh-volume constructor.
 #pragma once
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "meta/meta.h"
 #include "meta/redis/redis_client.h"
 
 namespace jfs::meta::testing {
+
+// Stops a worker thread (sets `stop`) and joins it when the scope ends, also when a REQUIRE fails
+// half-way: a test must never leave its worker running.
+struct StopAndJoin {
+  std::atomic<bool>& stop;
+  std::thread& t;
+  ~StopAndJoin() {
+    stop = true;
+    if (t.joinable()) t.join();
+  }
+};
 
 // $JFS_TEST_REDIS_URL or $JFS_TEST_REDIS_CLUSTER_URL; FAILs when unset.
 inline std::string RedisBaseUrl(bool cluster) {

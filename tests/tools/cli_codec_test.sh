@@ -11,34 +11,9 @@ JFS=${1:?usage: cli_codec_test.sh PATH/TO/jfs}
 T=$(mktemp -d "${TMPDIR:-/tmp}/jfs_cli_codec.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 unset JFS_META_URL JFS_RSA_PASSPHRASE
-CHECKS=0
+# shellcheck source=tests/tools/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- stdout:" >&2; cat "$T/out" >&2 2>/dev/null
-  echo "--- stderr:" >&2; cat "$T/err" >&2 2>/dev/null
-  exit 1
-}
-run() {
-  "$JFS" "$@" >"$T/out" 2>"$T/err"
-  RC=$?
-  CHECKS=$((CHECKS + 1))
-}
-ok() {
-  run "$@"
-  [ "$RC" -eq 0 ] || fail "jfs $* exited $RC"
-  [ ! -s "$T/err" ] || fail "jfs $* wrote to stderr"
-}
-fails() {
-  local code=$1 pattern=$2
-  shift 2
-  run "$@"
-  [ "$RC" -eq "$code" ] || fail "jfs $* exited $RC, expected $code"
-  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "jfs $*: expected one line on stderr"
-  grep -q '^jfs: ' "$T/err" || fail "jfs $*: stderr does not start with 'jfs: '"
-  grep -Eq -- "$pattern" "$T/err" || fail "jfs $*: stderr does not match /$pattern/"
-}
-out_has() { grep -Eq -- "$1" "$T/out" || fail "stdout does not match /$1/"; }
 nothing_created() {  # nothing_created NAME: no metadata database, no data directory
   [ ! -e "$T/$1.db" ] || fail "a failed format created $1.db"
   [ ! -e "$T/$1-data" ] || fail "a failed format created $1-data"

@@ -12,43 +12,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/jfs_cli_test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 URL="sqlite3://$T/meta.db"
 export JFS_META_URL=$URL
-CHECKS=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- stdout:" >&2; cat "$T/out" >&2 2>/dev/null
-  echo "--- stderr:" >&2; cat "$T/err" >&2 2>/dev/null
-  exit 1
-}
-
-# run ARGS...: runs jfs, keeping stdout in $T/out, stderr in $T/err and the status in RC.
-run() {
-  "$JFS" "$@" >"$T/out" 2>"$T/err"
-  RC=$?
-  CHECKS=$((CHECKS + 1))
-}
-
-# ok ARGS...: jfs must succeed with nothing on stderr.
-ok() {
-  run "$@"
-  [ "$RC" -eq 0 ] || fail "jfs $* exited $RC"
-  [ ! -s "$T/err" ] || fail "jfs $* wrote to stderr"
-}
-
-# fails CODE PATTERN ARGS...: jfs must exit with CODE and print exactly one stderr line starting
-# with "jfs: " and matching the extended regex PATTERN.
-fails() {
-  local code=$1 pattern=$2
-  shift 2
-  run "$@"
-  [ "$RC" -eq "$code" ] || fail "jfs $* exited $RC, expected $code"
-  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "jfs $*: expected one line on stderr"
-  grep -q '^jfs: ' "$T/err" || fail "jfs $*: stderr does not start with 'jfs: '"
-  grep -Eq -- "$pattern" "$T/err" || fail "jfs $*: stderr does not match /$pattern/"
-}
-
-out_has() { grep -Eq -- "$1" "$T/out" || fail "stdout does not match /$1/"; }
-out_lacks() { ! grep -Eq -- "$1" "$T/out" || fail "stdout unexpectedly matches /$1/"; }
+# shellcheck source=tests/tools/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 
 # ---- errors before there is a volume -------------------------------------------------------
 fails 2 "unknown command 'frobnicate'" frobnicate
