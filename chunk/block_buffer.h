@@ -67,14 +67,14 @@ class BufferPool {
   void ReleaseNow() { Release(false); }
 
  private:
+  // Frees the idle buffers. clear(), not a swap with an empty vector: free_ keeps the capacity
+  // reserved in the constructor, so Put never allocates (it runs in upload threads, where a
+  // bad_alloc would have nowhere to go).
   void Release(bool only_if_unused) {
-    std::vector<BlockBuffer> drop;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!only_if_unused || !used_) drop.swap(free_);
-      used_ = false;
-    }
-  }  // freed here, outside the lock
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!only_if_unused || !used_) free_.clear();
+    used_ = false;
+  }
 
  private:
   const uint32_t size_;
