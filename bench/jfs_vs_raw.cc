@@ -35,54 +35,19 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "juicefs/juicefs.h"
 
 namespace {
 
+using bench::Check;
+using bench::Clock;
+using bench::Die;
+using bench::Fd;
+using bench::Seconds;
+using bench::Volume;
+
 constexpr size_t kBlock = 1 << 20;
-
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::max(std::chrono::duration<double>(Clock::now() - since).count(), 1e-9);
-}
-
-// Reports a failure and ends the run (a benchmark with a broken step has nothing to report).
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "jfs_vs_raw: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Check(int rc, const std::string& what, jfs_fs_t* fs = nullptr) {
-  if (rc < 0) {
-    Die(what + ": " + std::strerror(-rc) + " (" +
-        (fs != nullptr ? jfs_last_error(fs) : jfs_last_open_error()) + ")");
-  }
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  void Close(const std::string& what) {
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) Die(what + ": close: " + std::strerror(errno));
-  }
-
- private:
-  int fd_;
-};
-
-struct VolumeCloser {
-  void operator()(jfs_fs_t* fs) const { jfs_close_volume(fs); }
-};
-using Volume = std::unique_ptr<jfs_fs_t, VolumeCloser>;
 
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close(db); }

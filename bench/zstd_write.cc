@@ -28,48 +28,19 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "juicefs/juicefs.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using bench::Check;
+using bench::Clock;
+using bench::Die;
+using bench::Fd;
+using bench::Seconds;
 constexpr size_t kMiB = 1 << 20;
 constexpr size_t kPattern = 64 * kMiB;  // longer than any zstd -1 window: no cross-repeat matches
-
-double Seconds(Clock::time_point since) {
-  return std::max(std::chrono::duration<double>(Clock::now() - since).count(), 1e-9);
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "zstd_write: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Check(int64_t rc, const std::string& what, jfs_fs_t* fs = nullptr) {
-  if (rc < 0) {
-    Die(what + ": " + std::strerror(static_cast<int>(-rc)) + " (" +
-        (fs != nullptr ? jfs_last_error(fs) : jfs_last_open_error()) + ")");
-  }
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-struct VolumeCloser {
-  void operator()(jfs_fs_t* v) const { jfs_close_volume(v); }
-};
 
 std::string Pattern() {
   static const char* kWords[] = {"alpha ", "beta ", "gamma ", "delta ",   "epsilon ", "zeta ",
@@ -156,7 +127,7 @@ int main(int argc, char** argv) {
   Check(jfs_format(url.c_str(), "zbench", &fo), "jfs_format " + url);
   jfs_fs_t* raw = nullptr;
   Check(jfs_open_volume(url.c_str(), nullptr, &raw), "open " + url);
-  std::unique_ptr<jfs_fs_t, VolumeCloser> vol(raw);
+  bench::Volume vol(raw);
   t0 = Clock::now();
   jfs_file_t* f = nullptr;
   Check(jfs_create(vol.get(), "/big", 0644, &f), "jfs_create /big", vol.get());
