@@ -5,6 +5,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -423,6 +424,13 @@ TEMPLATE_TEST_CASE("concurrent put and get never show a mix", "[object]", BACKEN
   REQUIRE(s.Put("c/obj", std::string(size_of('A'), 'A')).ok());
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0}, reads{0}, errors{0};
+  std::mutex first_error_mu;
+  std::string first_error;  // shown when errors != 0, to tell a server hiccup from our bug
+  auto failed = [&](const std::string& what, const Status& st) {
+    std::lock_guard<std::mutex> l(first_error_mu);
+    if (first_error.empty()) first_error = what + ": " + st.ToString();
+    errors++;
+  };
   std::vector<std::thread> threads;
   for (int w = 0; w < 3; ++w) {
     threads.emplace_back([&, w] {
@@ -431,8 +439,10 @@ TEMPLATE_TEST_CASE("concurrent put and get never show a mix", "[object]", BACKEN
       for (int i = 0; i < 40; ++i) {
         std::this_thread::yield();
         char v = static_cast<char>('A' + (w * 7 + i) % 20);
-        if (!s.Put("c/obj", std::string(size_of(v), v)).ok()) errors++;
-        if (!s.Put("c/own" + std::to_string(w), std::string(100, v)).ok()) errors++;
+        Status st = s.Put("c/obj", std::string(size_of(v), v));
+        if (!st.ok()) failed("put c/obj", st);
+        st = s.Put("c/own" + std::to_string(w), std::string(100, v));
+        if (!st.ok()) failed("put c/own", st);
       }
     });
   }
@@ -440,8 +450,9 @@ TEMPLATE_TEST_CASE("concurrent put and get never show a mix", "[object]", BACKEN
     threads.emplace_back([&] {
       std::string out;
       while (!stop) {
-        if (!s.Get("c/obj", 0, -1, &out).ok()) {
-          errors++;
+        Status st = s.Get("c/obj", 0, -1, &out);
+        if (!st.ok()) {
+          failed("get c/obj", st);
           continue;
         }
         reads++;
@@ -456,6 +467,7 @@ TEMPLATE_TEST_CASE("concurrent put and get never show a mix", "[object]", BACKEN
   for (int w = 0; w < 3; ++w) threads[w].join();
   stop = true;
   for (size_t i = 3; i < threads.size(); ++i) threads[i].join();
+  INFO("first error: " << first_error);
   CHECK(errors == 0);
   CHECK(bad == 0);
   CHECK(reads > 0);
