@@ -240,7 +240,16 @@ Status DirStreamImpl::Next(DirEntry* entry, bool* end) {
     }
     page_.clear();
     next_ = 0;
-    JFS_RETURN_IF_ERROR(core_->meta().Readdir(ctx_, ino_, true, &cursor_, kPageSize, &page_));
+    Status st = core_->meta().Readdir(ctx_, ino_, true, &cursor_, kPageSize, &page_);
+    if (st.IsNotFound()) {
+      // The directory was removed since it was opened: like getdents(2) on Linux, the stream
+      // ends (a removed directory has no entries left).
+      page_.clear();
+      cursor_.clear();
+      started_ = true;
+      continue;
+    }
+    JFS_RETURN_IF_ERROR(st);
     started_ = true;
   }
 }

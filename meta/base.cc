@@ -247,7 +247,7 @@ Status BaseMeta::ReleaseOpen(Ino ino) {
   Status st = ReadOnly([&](Tx& tx) { return tx.GetAttr(ino, &a); });
   if (st.IsNotFound()) return Status::OK();
   JFS_RETURN_IF_ERROR(st);
-  if (a.nlink > 0 || a.typ != kTypeFile) return Status::OK();
+  if (a.nlink > 0 || (a.typ != kTypeFile && a.typ != kTypeDirectory)) return Status::OK();
   uint64_t sid = sid_.load();
   return Mutate([&](Tx& tx, Effects& fx) {
     Attr cur;
@@ -300,14 +300,19 @@ Status BaseMeta::FreeInode(Tx& tx, Effects& fx, Ino ino, const Attr& attr) {
 }
 
 Status BaseMeta::DropLink(Tx& tx, Effects& fx, Ino parent, Ino ino, Attr* attr) {
-  if (IsDir(*attr)) return FreeInode(tx, fx, ino, *attr);
-  if (attr->parent == 0) JFS_RETURN_IF_ERROR(tx.AdjustParent(ino, parent, -1));
-  if (attr->nlink > 0) --attr->nlink;
+  if (IsDir(*attr)) {
+    attr->nlink = 0;  // a removed directory has no links, not even its own "."
+  } else {
+    if (attr->parent == 0) JFS_RETURN_IF_ERROR(tx.AdjustParent(ino, parent, -1));
+    if (attr->nlink > 0) --attr->nlink;
+  }
   SetCtime(attr, Now());
   if (attr->nlink > 0) return tx.PutAttr(ino, *attr);
   uint64_t sid = sid_.load();
   bool keep = false;
-  if (attr->typ == kTypeFile && sid != 0) {
+  // Files and directories open here stay (nlink 0) until their last Close, as on Linux, where
+  // fstat of a removed directory's descriptor still answers.
+  if ((attr->typ == kTypeFile || attr->typ == kTypeDirectory) && sid != 0) {
     std::lock_guard<std::mutex> l(open_mu_);
     keep = open_counts_.count(ino) != 0;
     if (keep) sustained_here_.insert(ino);  // its last Close deletes it

@@ -5,9 +5,8 @@
 // In-memory state kept by one BaseMeta (one client):
 //  * inode and slice-id batches (1024 / 4096 ids per counter increment, JuiceFS inodeBatch /
 //    sliceIdBatch);
-//  * open counts per inode, so a file unlinked while open here keeps its data (nlink 0, registered
-//  as
-//    "sustained" for this session) until the last Close;
+//  * open counts per inode, so a file unlinked (or a directory removed) while open here stays
+//    (nlink 0, registered as "sustained" for this session) until the last Close;
 //  * usedSpace / totalInodes deltas, written to the counters by FlushStats. BaseMeta starts no
 //    threads: the owner calls FlushStats periodically (and CloseSession does).
 //
@@ -127,7 +126,8 @@ class BaseMeta : public Meta {
                  bool open);
   // Drops one link to `ino` (whose current attr is `*attr`) from `parent`; the directory entry
   // itself is the caller's business. A directory, or a non-directory losing its last link, is freed
-  // unless it is a file open in this client, which stays with nlink 0 as a sustained inode.
+  // unless it is a file or directory open in this client, which stays with nlink 0 as a sustained
+  // inode.
   Status DropLink(Tx& tx, Effects& fx, Ino parent, Ino ino, Attr* attr);
   // Deletes an inode for good: attr, xattrs, symlink target, file data; counters follow.
   Status FreeInode(Tx& tx, Effects& fx, Ino ino, const Attr& attr);

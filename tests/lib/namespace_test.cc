@@ -220,6 +220,15 @@ TEST_CASE("directories: mkdir, mkdir -p, rmdir, rename, readdir", "[ns]") {
   user.uid = 1000;
   user.gids = {1000};
   CHECK_ERRNO(tv.vol->OpenDir(user, "/many/sub", &ds), EACCES);
+
+  // A stream on a directory removed since it was opened ends, as getdents(2) does on Linux.
+  REQUIRE_OK(tv.vol->Mkdir(tv.ctx, "/gone", 0755));
+  REQUIRE_OK(tv.vol->OpenDir(tv.ctx, "/gone", &ds));
+  REQUIRE_OK(tv.vol->Rmdir(tv.ctx, "/gone"));
+  end = false;
+  REQUIRE_OK(ds->Next(&e, &end));
+  CHECK(end);
+  REQUIRE_OK(ds->Close());
 }
 
 TEST_CASE("links, attributes, mknod, xattrs, statfs, access", "[ns]") {

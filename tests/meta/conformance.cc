@@ -1629,6 +1629,34 @@ void TestOpenFiles(const MetaBackend& b) {
     CHECK_FALSE(f.Exists(victim));
     CHECK(f.TakeDeleted() == std::set<SliceKey>{{id, 10}});
   }
+  SECTION("a directory removed while open answers GetAttr (nlink 0) until its last close") {
+    Ino dir = f.Mkdir(kRootIno, "d");
+    const uint64_t used = f.UsedSpace();
+    REQUIRE_OK(m.Open(c, dir, O_RDONLY, &a));
+    REQUIRE_OK(m.Rmdir(c, kRootIno, "d"));
+    Ino found = 0;
+    CHECK_ERR(m.Lookup(c, kRootIno, "d", &found, &a), ENOENT);
+    Attr open_attr = f.Get(dir);
+    CHECK(open_attr.typ == kTypeDirectory);
+    CHECK(open_attr.nlink == 0);
+    CHECK(f.Get(kRootIno).nlink == 2);
+    Attr chmod;
+    chmod.mode = 0700;
+    REQUIRE_OK(m.SetAttr(c, dir, kSetMode, chmod, &a));  // fchmod of the removed directory
+    CHECK(f.Get(dir).mode == 0700);
+    REQUIRE_OK(m.Close(c, dir));
+    CHECK_FALSE(f.Exists(dir));
+    CHECK(f.UsedSpace() == used - 4096);
+  }
+  SECTION("a directory replaced by rename while open") {
+    Ino victim = f.Mkdir(kRootIno, "victim");
+    f.Mkdir(kRootIno, "new");
+    REQUIRE_OK(m.Open(c, victim, O_RDONLY, &a));
+    REQUIRE_OK(m.Rename(c, kRootIno, "new", kRootIno, "victim", 0, nullptr, nullptr));
+    CHECK(f.Get(victim).nlink == 0);
+    REQUIRE_OK(m.Close(c, victim));
+    CHECK_FALSE(f.Exists(victim));
+  }
   SECTION("CloseSession releases what is still sustained") {
     Ino ino = 0;
     REQUIRE_OK(m.Create(c, kRootIno, "f", 0644, 0, O_RDWR, &ino, &a));
