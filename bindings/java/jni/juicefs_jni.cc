@@ -113,17 +113,41 @@ bool RangeOk(JNIEnv* env, jbyteArray b, jint off, jint len) {
   return off <= n && len <= n - off;
 }
 
-// A bounce buffer for byte[] transfers: on the stack when small.
+// A bounce buffer for byte[] transfers: on the stack when small, else a buffer kept per thread
+// (up to kKeepPerThread), so that repeated 1 MiB transfers do not pay an mmap/munmap and fresh
+// page faults per call (what makes a malloc'd buffer per call cost as much as the copy itself).
+// Copying through native memory (rather than GetPrimitiveArrayCritical) keeps the GC free while
+// the library may wait on object storage.
+constexpr size_t kKeepPerThread = 8 * 1024 * 1024;
+
 class Bounce {
  public:
   explicit Bounce(jint len) {
-    if (len > kStackBuf) heap_ = std::make_unique_for_overwrite<char[]>(static_cast<size_t>(len));
+    auto n = static_cast<size_t>(len);
+    if (len <= kStackBuf) {
+      data_ = stack_;
+    } else if (n <= kKeepPerThread) {
+      thread_local std::unique_ptr<char[]> kept;
+      thread_local size_t kept_size = 0;
+      if (kept_size < n) {
+        size_t want = kept_size == 0 ? size_t{1} << 20 : kept_size;
+        while (want < n) want *= 2;
+        kept.reset();
+        kept = std::make_unique_for_overwrite<char[]>(want);
+        kept_size = want;
+      }
+      data_ = kept.get();
+    } else {
+      heap_ = std::make_unique_for_overwrite<char[]>(n);
+      data_ = heap_.get();
+    }
   }
-  char* data() { return heap_ ? heap_.get() : stack_; }
+  char* data() { return data_; }
 
  private:
   char stack_[kStackBuf];
   std::unique_ptr<char[]> heap_;
+  char* data_;
 };
 
 void* DirectAddress(JNIEnv* env, jobject buf, jint off, jint len) {

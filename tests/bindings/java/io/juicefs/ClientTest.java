@@ -156,6 +156,28 @@ class ClientTest {
   }
 
   @Test
+  void transfersLargerThanTheNativeChunk() throws Exception {
+    // one write of 9 MiB goes through the JNI in 8 MiB pieces; reads may return short
+    byte[] data = random(9 * 1024 * 1024 + 5, 3);
+    try (JuiceFSChannel ch = fs.openChannel("/huge", StandardOpenOption.WRITE,
+        StandardOpenOption.CREATE)) {
+      ch.write(data, 0, data.length);
+      assertEquals(data.length, ch.position());
+    }
+    byte[] got = new byte[data.length];
+    try (JuiceFSChannel ch = fs.openChannel("/huge")) {
+      int off = 0, n;
+      while (off < got.length && (n = ch.read(got, off, got.length - off)) > 0) {
+        assertTrue(n <= 8 * 1024 * 1024);
+        off += n;
+      }
+      assertEquals(got.length, off);
+      assertEquals(-1, ch.read(new byte[1], 0, 1));
+    }
+    assertArrayEquals(data, got);
+  }
+
+  @Test
   void readOnlyChannelRefusesWrites() throws Exception {
     fs.newOutputStream("/r").close();
     try (JuiceFSChannel ch = fs.openChannel("/r")) {
