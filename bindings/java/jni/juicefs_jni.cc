@@ -301,6 +301,7 @@ JNI_FN(jint, readDirect)(JNIEnv* env, jclass, jlong f, jobject bb, jint off, jin
 JNI_FN(jint, write)(JNIEnv* env, jclass, jlong f, jbyteArray b, jint off, jint len, jlong pos) {
   if (f == 0) return -EBADF;
   if (!RangeOk(env, b, off, len)) return -EINVAL;
+  if (pos > INT64_MAX - len) return -EFBIG;  // pos + done below must not overflow
   Bounce buf(len < kMaxChunk ? len : kMaxChunk);
   jint done = 0;
   while (done < len) {

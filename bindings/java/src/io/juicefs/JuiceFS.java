@@ -251,6 +251,12 @@ public final class JuiceFS implements AutoCloseable {
     return openChannel(path, set, 0666);
   }
 
+  /** As {@link #openChannel(String, Set, int)}, as a {@link java.nio.channels.FileChannel}. */
+  public JuiceFSFileChannel openFileChannel(String path, Set<? extends OpenOption> options,
+      int mode) throws IOException {
+    return new JuiceFSFileChannel(openChannel(path, options, mode));
+  }
+
   /** A stream reading the file from its start. */
   public InputStream newInputStream(String path) throws IOException {
     return new JuiceFSInputStream(openChannel(path, StandardOpenOption.READ));

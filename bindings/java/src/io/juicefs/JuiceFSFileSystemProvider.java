@@ -155,6 +155,12 @@ public final class JuiceFSFileSystemProvider extends FileSystemProvider {
   }
 
   @Override
+  public java.nio.channels.FileChannel newFileChannel(Path path,
+      Set<? extends OpenOption> options, FileAttribute<?>... attrs) throws IOException {
+    return new JuiceFSFileChannel((JuiceFSChannel) newByteChannel(path, options, attrs));
+  }
+
+  @Override
   public InputStream newInputStream(Path path, OpenOption... options) throws IOException {
     for (OpenOption o : options) {
       if (o == StandardOpenOption.APPEND || o == StandardOpenOption.WRITE) {

@@ -211,6 +211,32 @@ class NioTest {
   }
 
   @Test
+  void fileChannelOpen() throws Exception {
+    Path f = p("/fc");
+    try (java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(f,
+        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+        java.nio.file.StandardOpenOption.READ)) {
+      java.nio.ByteBuffer[] parts = {java.nio.ByteBuffer.wrap("ab".getBytes(StandardCharsets.UTF_8)),
+        java.nio.ByteBuffer.wrap("cde".getBytes(StandardCharsets.UTF_8))};
+      assertEquals(5, fc.write(parts));
+      assertEquals(5, fc.size());
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(3);
+      assertEquals(3, fc.read(b, 1));
+      assertEquals("bcd", new String(b.array(), StandardCharsets.UTF_8));
+      java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+      assertEquals(4, fc.transferTo(1, 100, java.nio.channels.Channels.newChannel(bos)));
+      assertEquals("bcde", bos.toString(StandardCharsets.UTF_8));
+      assertEquals(2, fc.transferFrom(java.nio.channels.Channels.newChannel(
+          new java.io.ByteArrayInputStream("XY".getBytes(StandardCharsets.UTF_8))), 5, 10));
+      fc.truncate(6);
+      assertThrows(UnsupportedOperationException.class, () -> fc.lock());
+      assertThrows(UnsupportedOperationException.class,
+          () -> fc.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, 1));
+    }
+    assertEquals("abcdeX", Files.readString(f));
+  }
+
+  @Test
   void attributes() throws Exception {
     Path f = p("/f");
     Files.writeString(f, "12345");
