@@ -177,7 +177,7 @@ final class JuiceFSPath implements Path {
   @Override
   public URI toUri() {
     try {
-      return new URI(JuiceFSFileSystemProvider.SCHEME, fs.name(), volumePath(), null);
+      return new URI(JuiceFSFileSystemProvider.SCHEME, fs.name(), volumePath(), null, null);
     } catch (URISyntaxException e) {
       throw new IllegalStateException(e);
     }

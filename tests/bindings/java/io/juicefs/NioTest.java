@@ -78,6 +78,9 @@ class NioTest {
     assertEquals("/a/b.txt", f.toString());
     assertEquals(URI.create("jfs://" + name + "/a/b.txt"), f.toUri());
     assertEquals(f, Path.of(f.toUri()));
+    Path odd = jfs.getPath("/with space/ü#?%");
+    assertEquals("/with space/ü#?%", odd.toString());
+    assertEquals(odd, Path.of(odd.toUri()));
     assertThrows(FileSystemNotFoundException.class,
         () -> Path.of(URI.create("jfs://not-registered/x")));
     assertThrows(FileSystemAlreadyExistsException.class,
