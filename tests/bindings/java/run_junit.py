@@ -64,7 +64,10 @@ def main():
             write_counts(0, 1)
             return 1
         reports = os.path.join(tmp, "reports")
-        cmd = [java, "-Xss4m", "-Xcheck:jni", f"-Djuicefs.jni.library={jni}",
+        # -Xcheck:jni: the JVM checks every JNI call of the glue; C1 only and the serial GC keep
+        # the run light on a loaded machine
+        cmd = [java, "-Xss4m", "-Xcheck:jni", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+               f"-Djuicefs.jni.library={jni}",
                f"-Djfs.test.jar={jar}", f"-Djfs.test.java={java}",
                f"-Djfs.test.examples={os.environ['JFS_JAVA_EXAMPLES']}",
                f"-Djava.io.tmpdir={tmp}",
