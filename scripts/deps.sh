@@ -9,6 +9,7 @@ JFS_BUILD_PACKAGES=(
   libhiredis-dev libpq-dev libmariadb-dev nlohmann-json3-dev libcli11-dev catch2 sqlite3
   libpugixml-dev
   openssl zstd
+  openjdk-17-jdk-headless  # bindings/java (javac, jar, JNI headers)
 )
 
 jfs_missing_packages() {

@@ -1,0 +1,58 @@
+// The C ABI side of bench/JavaVsCapi.java: a server on stdin/stdout so that the Java benchmark can
+// interleave its rounds with the C ABI's on the same volume in the same run. Not a benchmark by
+// itself. Commands, one a line; each answers one line with the seconds the work took:
+//   write PATH MIB     jfs_create + MIB x jfs_write(1 MiB) + jfs_close
+//   read PATH MIB      jfs_open + jfs_read(1 MiB) until EOF (checks MIB MiB came back) + close
+//   stat PATH N        N x jfs_stat (answers seconds for all N)
+//   quit
+//   build/bench/capi_io META-URL
+#include <fcntl.h>
+
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) bench::Die("usage: capi_io META-URL");
+  jfs_fs_t* raw = nullptr;
+  bench::Check(jfs_open_volume(argv[1], nullptr, &raw), "jfs_open_volume");
+  std::unique_ptr<jfs_fs_t, bench::VolumeCloser> fs(raw);
+  constexpr uint64_t kMiB = 1 << 20;
+  std::vector<char> buf(kMiB, 'x');
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd, path;
+    long long n = 0;
+    in >> cmd >> path >> n;
+    if (cmd == "quit") break;
+    auto t0 = bench::Clock::now();
+    if (cmd == "write") {
+      jfs_file_t* f = nullptr;
+      bench::Check(jfs_create(fs.get(), path.c_str(), 0644, &f), "jfs_create", fs.get());
+      for (long long i = 0; i < n; ++i)
+        bench::Check(jfs_write(f, buf.data(), kMiB), "jfs_write", fs.get());
+      bench::Check(jfs_close(f), "jfs_close", fs.get());
+    } else if (cmd == "read") {
+      jfs_file_t* f = nullptr;
+      bench::Check(jfs_open(fs.get(), path.c_str(), O_RDONLY, 0, &f), "jfs_open", fs.get());
+      long long total = 0;
+      int64_t r;
+      while ((r = jfs_read(f, buf.data(), kMiB)) > 0) total += r;
+      bench::Check(r, "jfs_read", fs.get());
+      bench::Check(jfs_close(f), "jfs_close", fs.get());
+      if (total != n * static_cast<long long>(kMiB)) bench::Die("short read of " + path);
+    } else if (cmd == "stat") {
+      jfs_stat_t st;
+      for (long long i = 0; i < n; ++i)
+        bench::Check(jfs_stat(fs.get(), path.c_str(), &st), "jfs_stat", fs.get());
+    } else {
+      bench::Die("unknown command: " + line);
+    }
+    std::cout << bench::Seconds(t0) << std::endl;
+  }
+  return 0;
+}
