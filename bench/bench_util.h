@@ -14,6 +14,7 @@
 #include <string>
 
 #include "juicefs/juicefs.h"
+#include "util/unique_fd.h"
 
 namespace bench {
 
@@ -38,24 +39,14 @@ inline void Check(int64_t rc, const std::string& what, jfs_fs_t* fs = nullptr) {
   }
 }
 
-class Fd {
+// A descriptor owner whose Close dies on failure (the first sign of a failed write on some file
+// systems).
+class Fd : public jfs::UniqueFd {
  public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Closes now; a failed close (the first sign of a failed write on some file systems) dies.
+  using UniqueFd::UniqueFd;
   void Close(const std::string& what) {
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) Die(what + ": close: " + std::strerror(errno));
+    if (int rc = UniqueFd::Close(); rc != 0) Die(what + ": close: " + std::strerror(-rc));
   }
-
- private:
-  int fd_;
 };
 
 struct VolumeCloser {

@@ -20,37 +20,13 @@
 #include <thread>
 
 #include "object/object_store.h"
+#include "util/unique_fd.h"
 
 namespace jfs::object {
 namespace {
 
 constexpr std::string_view kTempPrefix = ".jfs-tmp.";
 constexpr int kPutAttempts = 8;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  void Reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  // Closes now and reports the error, which for some file systems is the first sign of a failed
-  // write.
-  int Close() {
-    int fd = fd_;
-    fd_ = -1;
-    return ::close(fd);
-  }
-
- private:
-  int fd_;
-};
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -473,7 +449,7 @@ class FileStore final : public ObjectStore {
       done += static_cast<size_t>(n);
     }
     if (::fsync(fd.get()) != 0) return OsError("put", key, "fsync " + tmp, errno);
-    if (fd.Close() != 0) return OsError("put", key, "close " + tmp, errno);
+    if (int rc = fd.Close(); rc != 0) return OsError("put", key, "close " + tmp, -rc);
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
       return OsError("put", key, "rename to " + path, errno);
     }

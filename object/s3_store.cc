@@ -177,6 +177,25 @@ struct Response {
   long status = 0;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  // Optional caller memory for a 2xx body (GetInto): bytes go to dst[0, dst_cap) without a copy
+  // through `body`; a body longer than dst_cap spills (dst's bytes then more) into `body`.
+  // Error bodies always go to `body` (their XML is parsed).
+  char* dst = nullptr;
+  size_t dst_cap = 0;
+  size_t dst_n = 0;
+  bool spilled = false;
+
+  // Ready for another attempt; keeps body's capacity (a reused buffer is not faulted in again)
+  // and the dst target.
+  void Reset() {
+    status = 0;
+    body.clear();
+    headers.clear();
+    dst_n = 0;
+    spilled = false;
+  }
+  bool InDst() const { return dst != nullptr && !spilled; }
+  size_t BodySize() const { return InDst() ? dst_n : body.size(); }
   std::string Header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
       if (k == name) return v;
@@ -192,9 +211,19 @@ struct Transfer {
 };
 
 size_t WriteCb(char* ptr, size_t size, size_t n, void* ud) {
-  auto* t = static_cast<Transfer*>(ud);
-  t->resp->body.append(ptr, size * n);
-  return size * n;
+  Response* r = static_cast<Transfer*>(ud)->resp;
+  const size_t len = size * n;
+  if (r->InDst() && r->status >= 200 && r->status < 300) {
+    if (len <= r->dst_cap - r->dst_n) {
+      std::memcpy(r->dst + r->dst_n, ptr, len);
+      r->dst_n += len;
+      return len;
+    }
+    r->body.assign(r->dst, r->dst_n);  // more than the caller's room: continue in body
+    r->spilled = true;
+  }
+  r->body.append(ptr, len);
+  return len;
 }
 
 size_t ReadCb(char* buf, size_t size, size_t n, void* ud) {
@@ -220,6 +249,11 @@ size_t HeaderCb(char* buf, size_t size, size_t n, void* ud) {
   std::string_view line(buf, size * n);
   if (line.rfind("HTTP/", 0) == 0) {
     t->resp->headers.clear();  // a new response (after 100-continue or a redirect)
+    // The status is needed before the body arrives (WriteCb routes 2xx bodies to dst).
+    size_t sp = line.find(' ');
+    t->resp->status = sp == std::string_view::npos
+                          ? 0
+                          : std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
     return size * n;
   }
   size_t colon = line.find(':');
@@ -232,7 +266,7 @@ size_t HeaderCb(char* buf, size_t size, size_t n, void* ud) {
   if (name == "content-length") {
     // Pre-size the body buffer: multi-MiB blocks would otherwise be copied on every doubling.
     unsigned long long len = std::strtoull(std::string(v).c_str(), nullptr, 10);
-    if (len > 0 && len < (1ull << 32)) t->resp->body.reserve(len);
+    if (len > 0 && len < (1ull << 32) && !t->resp->InDst()) t->resp->body.reserve(len);
   }
   t->resp->headers.emplace_back(std::move(name), std::string(v));
   return size * n;
@@ -317,6 +351,49 @@ class S3StoreImpl final : public S3Store {
       ObjectInfo info;
       return Head(key, &info);
     }
+    Response r;
+    r.body.swap(*out);  // receive into the caller's buffer: its capacity is reused
+    std::string_view part;
+    Status st = GetRange(key, offset, length, &r, &part);
+    if (st.ok() && !part.empty() && part.data() != r.body.data()) {
+      std::memmove(r.body.data(), part.data(), part.size());
+    }
+    r.body.resize(st.ok() ? part.size() : 0);
+    *out = std::move(r.body);
+    return st;
+  }
+
+  // Ranged reads land straight in dst (no intermediate buffer, no copy).
+  Status GetInto(std::string_view key, int64_t offset, int64_t length, char* dst,
+                 int64_t* n) override {
+    *n = 0;
+    JFS_RETURN_IF_ERROR(CheckKey(key));
+    if (offset < 0) return Status::Invalid("negative offset");
+    if (length < 0) return Status::Invalid("negative length");
+    if (dst == nullptr && length > 0) return Status::Invalid("null read buffer");
+    if (length == 0) {
+      ObjectInfo info;
+      return Head(key, &info);
+    }
+    Response r;
+    r.dst = dst;
+    r.dst_cap = static_cast<size_t>(length);
+    std::string_view part;
+    JFS_RETURN_IF_ERROR(GetRange(key, offset, length, &r, &part));
+    if (part.size() > static_cast<uint64_t>(length)) {
+      return Status::IOError("get " + std::string(key) + ": backend returned more than asked");
+    }
+    if (!part.empty() && part.data() != dst) std::memmove(dst, part.data(), part.size());
+    *n = static_cast<int64_t>(part.size());
+    return Status::OK();
+  }
+
+  // GET of [offset, offset+length) (length < 0: to the end; offset 0 and length < 0: the whole
+  // object, CRC-checked). *part: the requested bytes within r's body (dst or body), empty for a
+  // range at or past the end.
+  Status GetRange(std::string_view key, int64_t offset, int64_t length, Response* r,
+                  std::string_view* part) {
+    *part = {};
     std::vector<std::pair<std::string, std::string>> headers;
     const bool whole = offset == 0 && length < 0;
     if (!whole) {
@@ -324,36 +401,34 @@ class S3StoreImpl final : public S3Store {
       if (length > 0) range += std::to_string(offset + length - 1);
       headers.emplace_back("Range", range);
     }
-    Response r;
-    Status st = Do("GET", key, {}, headers, {}, &r, "get " + std::string(key),
+    Status st = Do("GET", key, {}, headers, {}, r, "get " + std::string(key),
                    whole ? Check::kCrc : Check::kNone);
     if (!st.ok()) {
       // A range starting at or past the end: the object exists, the read is short.
-      if (r.status == 416) return Status::OK();
+      if (r->status == 416) return Status::OK();
       return st;
     }
-    if (!whole && r.status == 200) {
+    std::string_view data = r->InDst() ? std::string_view(r->dst, r->dst_n) : r->body;
+    if (!whole && r->status == 200) {
       // The server ignored the Range header and sent everything: cut locally.
       uint64_t off = static_cast<uint64_t>(offset);
-      if (off >= r.body.size()) {
-        r.body.clear();
-      } else {
-        r.body = r.body.substr(off, length < 0 ? std::string::npos : static_cast<size_t>(length));
-      }
-    } else if (!whole && r.status == 206 && length > 0 &&
-               r.body.size() > static_cast<uint64_t>(length)) {
+      if (off >= data.size()) return Status::OK();
+      *part = data.substr(off, length < 0 ? std::string::npos : static_cast<size_t>(length));
+      return Status::OK();
+    }
+    if (!whole && r->status == 206 && length > 0 && data.size() > static_cast<uint64_t>(length)) {
       // More than asked for (s3rver 4.0.4 answers "bytes=0-0" with the whole object): usable
       // only when the content starts where we asked; Content-Range says where it starts.
-      std::string cr = r.Header("content-range");
+      std::string cr = r->Header("content-range");
       unsigned long long start = 0;
       if (std::sscanf(cr.c_str(), "bytes %llu-", &start) != 1 ||
           start != static_cast<uint64_t>(offset)) {
         return Status::IOError("get " + std::string(key) + ": the server sent range '" + cr +
                                "' for offset " + std::to_string(offset));
       }
-      r.body.resize(static_cast<size_t>(length));
+      data = data.substr(0, static_cast<size_t>(length));
     }
-    *out = std::move(r.body);
+    *part = data;
     return Status::OK();
   }
 
@@ -584,7 +659,7 @@ class S3StoreImpl final : public S3Store {
     Status st;
     for (int attempt = 0; attempt < std::max(1, o_.max_attempts); ++attempt) {
       if (attempt > 0) Backoff(attempt);
-      *r = Response();
+      r->Reset();
       st = Once(method, path, url, query, headers, body, payload_hash, r, what);
       if (st.ok() && check == Check::kCrc) st = VerifyCrc(*r, what);
       if (st.ok() && check == Check::kEtag && r->Header("etag").empty()) {
@@ -599,7 +674,8 @@ class S3StoreImpl final : public S3Store {
   Status VerifyCrc(const Response& r, const std::string& what) {
     std::string want = r.Header("x-amz-meta-crc32c");
     if (want.empty()) return Status::OK();
-    std::string got = std::to_string(sigv4::Crc32c(r.body));
+    std::string got = std::to_string(
+        sigv4::Crc32c(r.InDst() ? std::string_view(r.dst, r.dst_n) : std::string_view(r.body)));
     if (got == want) return Status::OK();
     // Possibly damaged in transit: retried; if it persists the stored object is corrupt.
     return Status::Retryable(EIO, what + ": checksum mismatch (stored crc32c " + want +
@@ -706,10 +782,9 @@ class S3StoreImpl final : public S3Store {
       if (len.empty() && r->Header("transfer-encoding").find("chunked") == std::string::npos) {
         return Status::Retryable(EIO, what + ": incomplete response (no Content-Length)");
       }
-      if (!len.empty() && method != "HEAD" && std::to_string(r->body.size()) != len) {
+      if (!len.empty() && method != "HEAD" && std::to_string(r->BodySize()) != len) {
         return Status::Retryable(EIO, what + ": incomplete response (" +
-                                          std::to_string(r->body.size()) + " of " + len +
-                                          " bytes)");
+                                          std::to_string(r->BodySize()) + " of " + len + " bytes)");
       }
     }
     std::string code, msg;

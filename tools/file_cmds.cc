@@ -20,6 +20,7 @@
 
 #include "juicefs/juicefs.h"
 #include "tools/common.h"
+#include "util/unique_fd.h"
 
 namespace jfs::tools {
 namespace {
@@ -350,25 +351,6 @@ NodeInfo::Kind KindOf(uint32_t mode) {
   }
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int Close() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd >= 0 && ::close(fd) != 0 ? -errno : 0;
-  }
-
- private:
-  int fd_;
-};
-
 class LocalSource : public Source {
  public:
   explicit LocalSource(int fd) : fd_(fd) {}
@@ -381,7 +363,7 @@ class LocalSource : public Source {
   }
 
  private:
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 class LocalSink : public Sink {
@@ -391,7 +373,7 @@ class LocalSink : public Sink {
   int Finish() override { return fd_.Close(); }
 
  private:
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 class LocalTree : public Tree {

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "tests/support/meta_url.h"
+#include "util/unique_fd.h"
 
 #ifndef RWF_NOAPPEND
 #define RWF_NOAPPEND 0x00000020
@@ -185,29 +186,7 @@ class TempDir {
   std::string path_;
 };
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using jfs::UniqueFd;
 
 struct VolumeCloser {
   void operator()(jfs_fs_t* fs) const { (void)jfs_close_volume(fs); }
@@ -593,7 +572,7 @@ class ModelTest {
     Handle& h = *handles_[i];
     Begin(Str("close h", h.id, "(", h.path, ")"));
     const int jr = jfs_close(h.jf.release());
-    const int lr = static_cast<int>(Sys(::close(h.fd.release())));
+    const int lr = static_cast<int>(Sys(::close(h.fd.Release())));
     Results("close", jr, lr);
     handles_.erase(handles_.begin() + static_cast<std::ptrdiff_t>(i));
   }
