@@ -1085,6 +1085,7 @@ Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cu
   std::string next;
   std::vector<Entry> entries;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
+    JFS_RETURN_IF_ERROR(tx.PrefetchEntries(dir));
     Attr da;
     JFS_RETURN_IF_ERROR(GetDir(tx, dir, &da));
     JFS_RETURN_IF_ERROR(CheckAccess(ctx, da, kMaskR));

@@ -99,6 +99,10 @@ class Tx {
   // fetch them in fewer round trips (Redis: one pipeline, or one Lua script when read-only) do so
   // now and answer those reads from what they fetched. Never required for correctness.
   virtual Status Prefetch(Ino /*parent*/, std::string_view /*name*/) { return Status::OK(); }
+  // A hint that this transaction is about to read GetAttr(dir) and then list dir's entries
+  // (Readdir): engines that can fetch both in one round trip (Redis: GET + HGETALL pipelined) do
+  // so with the GetAttr. Never required for correctness.
+  virtual Status PrefetchEntries(Ino /*dir*/) { return Status::OK(); }
 
   // Hard-link parents. Engines that store them (Redis p{ino}) add `delta` to the link count of
   // `parent`, deleting the field at 0; engines that derive them from entries (SQL) do nothing.

@@ -271,6 +271,168 @@ Status Conn::Pipeline(const std::vector<Cmd>& cmds, std::vector<Reply>* replies)
   return Status::OK();
 }
 
+// ---- flat replies ----
+
+namespace {
+
+// hiredis reader callbacks building a FlatReply (task->privdata): every object they return is
+// the FlatReply itself (never freed by hiredis: freeObject does nothing, the caller owns it).
+FlatReply* FlatOf(const redisReadTask* task) {
+  return static_cast<FlatReply*>(task->privdata);
+}
+
+// Depth of a task: 0 for the top-level reply, 1 for an element of a top-level array.
+int Depth(const redisReadTask* task) {
+  int d = 0;
+  for (const redisReadTask* t = task->parent; t; t = t->parent) ++d;
+  return d;
+}
+
+void FlatItem(FlatReply* f, int type, std::string_view bytes) {
+  f->items.push_back(FlatReply::Item{f->data.size(), bytes.size(), type});
+  f->data.append(bytes);
+}
+
+void* FlatString(const redisReadTask* task, char* str, size_t len) {
+  FlatReply* f = FlatOf(task);
+  const int d = Depth(task);
+  if (d == 0) {
+    f->type = task->type;
+    f->data.assign(str, len);
+  } else if (d == 1) {
+    FlatItem(f, task->type, std::string_view(str, len));
+  }
+  return f;
+}
+
+void* FlatArray(const redisReadTask* task, int elements) {
+  FlatReply* f = FlatOf(task);
+  if (Depth(task) == 0) {
+    f->type = REDIS_REPLY_ARRAY;
+    if (elements > 0) f->items.reserve(static_cast<size_t>(elements));
+  } else {
+    f->nested = true;
+    if (Depth(task) == 1) FlatItem(f, REDIS_REPLY_ARRAY, {});
+  }
+  return f;
+}
+
+void* FlatInteger(const redisReadTask* task, long long v) {
+  FlatReply* f = FlatOf(task);
+  const int d = Depth(task);
+  if (d == 0) {
+    f->type = REDIS_REPLY_INTEGER;
+    f->integer = v;
+  } else if (d == 1) {
+    FlatItem(f, REDIS_REPLY_INTEGER, std::to_string(v));
+  }
+  return f;
+}
+
+void* FlatNil(const redisReadTask* task) {
+  FlatReply* f = FlatOf(task);
+  const int d = Depth(task);
+  if (d == 0) {
+    f->type = REDIS_REPLY_NIL;
+  } else if (d == 1) {
+    FlatItem(f, REDIS_REPLY_NIL, {});
+  }
+  return f;
+}
+
+void FlatFree(void*) {}
+
+redisReplyObjectFunctions g_flat_functions = {FlatString, FlatArray, FlatInteger, FlatNil,
+                                              FlatFree};
+
+void AppendDecimal(std::string* out, uint64_t n) {
+  char buf[20];
+  size_t i = sizeof buf;
+  do {
+    buf[--i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n);
+  out->append(buf + i, sizeof buf - i);
+}
+
+size_t DecimalLength(uint64_t n) {
+  size_t len = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++len;
+  }
+  return len;
+}
+
+}  // namespace
+
+RawCmd::RawCmd(size_t argc) {
+  buf_.push_back('*');
+  AppendDecimal(&buf_, argc);
+  buf_.append("\r\n");
+}
+
+RawCmd& RawCmd::Arg(std::string_view a) {
+  buf_.push_back('$');
+  AppendDecimal(&buf_, a.size());
+  buf_.append("\r\n");
+  buf_.append(a);
+  buf_.append("\r\n");
+  return *this;
+}
+
+RawCmd& RawCmd::Arg(std::string_view prefix, uint64_t n) {
+  buf_.push_back('$');
+  AppendDecimal(&buf_, prefix.size() + DecimalLength(n));
+  buf_.append("\r\n");
+  buf_.append(prefix);
+  AppendDecimal(&buf_, n);
+  buf_.append("\r\n");
+  return *this;
+}
+
+Status Conn::PipelineFlat(const std::vector<const RawCmd*>& cmds, std::vector<FlatReply>* replies) {
+  if (broken_) return Status::Retryable(EIO, "Redis connection to " + addr_ + " is broken");
+  replies->resize(cmds.size());
+  g_round_trips.fetch_add(1, std::memory_order_relaxed);
+  redisContext* c = ctx_.get();
+  auto fail = [&](const char* what) {
+    broken_ = true;
+    std::string err = c->err ? c->errstr : what;
+    return Status::Retryable(EIO, "Redis " + addr_ + ": " + err);
+  };
+  const bool unwatch = unwatch_pending;
+  if (unwatch && redisAppendCommand(c, "UNWATCH") != REDIS_OK) return fail("append");
+  for (const RawCmd* cmd : cmds) {
+    if (redisAppendFormattedCommand(c, cmd->data().data(), cmd->data().size()) != REDIS_OK) {
+      return fail("append");
+    }
+  }
+  if (unwatch) {
+    void* r = nullptr;
+    if (redisGetReply(c, &r) != REDIS_OK || !r) return fail("connection closed");
+    freeReplyObject(r);  // UNWATCH always answers OK
+    unwatch_pending = false;
+  }
+  // Keep the reader's buffer between replies up to this size (hiredis frees one above 16 KiB
+  // each time it empties, so every big reply would grow a new one).
+  c->reader->maxbuf = std::max<size_t>(c->reader->maxbuf, 256 * 1024);
+  redisReplyObjectFunctions* const defaults = c->reader->fn;
+  for (FlatReply& f : *replies) {
+    f.Clear();
+    c->reader->fn = &g_flat_functions;
+    c->reader->privdata = &f;
+    void* r = nullptr;
+    const int rc = redisGetReply(c, &r);
+    // A failure may leave the half-built reply in the reader; it is ours, not a redisReply.
+    c->reader->reply = nullptr;
+    c->reader->fn = defaults;
+    c->reader->privdata = nullptr;
+    if (rc != REDIS_OK || r != &f) return fail("connection closed");
+  }
+  return Status::OK();
+}
+
 RedisClient::~RedisClient() = default;
 
 Status RedisClient::Connect(const std::string& host, int port, std::unique_ptr<Conn>* out) {

@@ -61,6 +61,50 @@ uint16_t KeySlot(std::string_view key);
 // Pipelines sent by this process so far (each is one network round trip); for benchmarks.
 uint64_t RoundTrips();
 
+// A reply read without one redisReply and one malloc per element: the strings of a top-level
+// array back to back in one buffer. For the big replies of readdir (HGETALL of a directory, MGET
+// of its attributes), where hiredis's per-element objects cost the client more CPU than the
+// server spends on the commands. Nested arrays are not kept (`nested` is set).
+struct FlatReply {
+  struct Item {
+    size_t off = 0;
+    size_t len = 0;
+    int type = 0;  // REDIS_REPLY_STRING, _NIL, _INTEGER (its decimal text), _STATUS, _ERROR
+  };
+  int type = 0;  // of the top-level reply; STRING/STATUS/ERROR keep their text in `data`
+  long long integer = 0;
+  bool nested = false;
+  std::string data;
+  std::vector<Item> items;  // the elements of an ARRAY reply
+
+  void Clear() {
+    type = 0;
+    integer = 0;
+    nested = false;
+    data.clear();
+    items.clear();
+  }
+  std::string_view str(size_t i) const {
+    return std::string_view(data).substr(items[i].off, items[i].len);
+  }
+  std::string_view text() const { return data; }
+};
+
+// A request in the Redis protocol, built in place (no std::string per argument): for commands
+// with many arguments (MGET of a directory's attributes).
+class RawCmd {
+ public:
+  // `argc` must be the number of Arg() calls that follow (the protocol's header counts them).
+  explicit RawCmd(size_t argc);
+  RawCmd& Arg(std::string_view a);
+  // An argument made of a prefix and a decimal number ("{1}i" + 42), without a temporary string.
+  RawCmd& Arg(std::string_view prefix, uint64_t n);
+  const std::string& data() const { return buf_; }
+
+ private:
+  std::string buf_;
+};
+
 // One connection (authenticated, on the right database).
 class Conn {
  public:
@@ -74,6 +118,9 @@ class Conn {
   // broken and returns a retryable EIO; error replies are returned as replies (see ReplyStatus).
   Status Pipeline(const std::vector<Cmd>& cmds, std::vector<Reply>* replies);
   Status Call(const Cmd& cmd, Reply* reply);
+  // As Pipeline, each reply read flat (replies->size() becomes cmds.size(); elements beyond
+  // are reused, so a caller keeping the vector keeps its buffers' capacity).
+  Status PipelineFlat(const std::vector<const RawCmd*>& cmds, std::vector<FlatReply>* replies);
 
   bool broken() const { return broken_; }
   const std::string& addr() const { return addr_; }

@@ -76,6 +76,38 @@ end
 return {a, e, false, 0}
 )lua";
 
+// Buffers of the readdir fast path (RedisTx::ListFlat), kept per thread so that listing a
+// directory again reuses them instead of allocating (and faulting in) fresh memory each time.
+struct Scratch {
+  // replies[1] holds a prefetched HGETALL while RedisTx::listed_ says so and `fills` is still
+  // what it was then.
+  std::vector<FlatReply> replies;
+  uint64_t fills = 0;  // times `replies` was filled
+  // An entry and the first 8 bytes of its name as a big-endian number: most comparisons
+  // of the sort end there, without a memcmp call.
+  struct Named {
+    uint64_t head;
+    std::string_view name, value;
+    bool operator<(const Named& o) const { return head != o.head ? head < o.head : name < o.name; }
+  };
+  std::vector<Named> all;
+  // Buffers sized for a huge directory are not kept for the rest of the thread's life.
+  void Trim() {
+    constexpr size_t kKeep = 1 << 20;
+    for (FlatReply& f : replies) {
+      if (f.data.capacity() > kKeep || f.items.capacity() > kKeep / sizeof(FlatReply::Item)) {
+        f = FlatReply();
+      }
+    }
+    if (all.capacity() > kKeep / sizeof(all[0])) all = {};
+  }
+};
+
+Scratch& TlsScratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 class RedisTx : public Tx {
  public:
   RedisTx(RedisEngine& e, Conn& conn, bool read_only)
@@ -160,35 +192,11 @@ class RedisTx : public Tx {
   }
   Status ListEntries(Ino parent, std::string* cursor, size_t limit,
                      std::vector<Entry>* out) override {
+    bool done = false;
+    JFS_RETURN_IF_ERROR(ListFlat(parent, cursor, limit, false, out, &done));
+    if (done) return Status::OK();
     out->clear();
     const std::string key = EntryKey(parent);
-    if (!hashes_.count(key)) {
-      // Nothing of this directory changed in the transaction: page straight from the reply,
-      // sorted as views into it (no copy of the whole directory; a big one costs less CPU).
-      Reply r;
-      JFS_RETURN_IF_ERROR(Read(key, {"HGETALL", key}, &r));
-      if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) return WrongType(key, r.get());
-      std::vector<std::pair<std::string_view, std::string_view>> all;
-      all.reserve(r->elements / 2);
-      for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        all.emplace_back(Str(r->element[i]), Str(r->element[i + 1]));
-      }
-      std::sort(all.begin(), all.end());
-      auto it = all.begin();
-      if (!cursor->empty()) {
-        it = std::upper_bound(all.begin(), all.end(), std::string_view(*cursor),
-                              [](std::string_view c, const auto& e) { return c < e.first; });
-      }
-      out->reserve(std::min(limit, static_cast<size_t>(all.end() - it)));
-      for (; it != all.end() && out->size() < limit; ++it) {
-        Entry e;
-        e.name = std::string(it->first);
-        JFS_RETURN_IF_ERROR(DecodeEntry(it->second, &e.attr.typ, &e.inode));
-        out->push_back(std::move(e));
-      }
-      *cursor = it != all.end() && !out->empty() ? out->back().name : std::string();
-      return Status::OK();
-    }
     std::map<std::string, std::string> all;
     JFS_RETURN_IF_ERROR(HGetAll(key, &all));
     auto it = cursor->empty() ? all.begin() : all.upper_bound(*cursor);
@@ -200,6 +208,13 @@ class RedisTx : public Tx {
     }
     *cursor = it != all.end() && !out->empty() ? out->back().name : std::string();
     return Status::OK();
+  }
+  Status ListEntriesPlus(Ino parent, std::string* cursor, size_t limit,
+                         std::vector<Entry>* out) override {
+    bool done = false;
+    JFS_RETURN_IF_ERROR(ListFlat(parent, cursor, limit, true, out, &done));
+    if (done) return Status::OK();
+    return Tx::ListEntriesPlus(parent, cursor, limit, out);
   }
   Status GetAttrs(const std::vector<Ino>& inos, std::vector<Attr>* attrs,
                   std::vector<bool>* found) override {
@@ -263,6 +278,11 @@ class RedisTx : public Tx {
   // share one round trip).
   Status Prefetch(Ino parent, std::string_view name) override {
     pending_.emplace_back(parent, std::string(name));
+    return Status::OK();
+  }
+  // Read-only: GET i{dir} and HGETALL d{dir} go together with the next read (GetDir's).
+  Status PrefetchEntries(Ino dir) override {
+    if (ro_) pending_list_ = dir;
     return Status::OK();
   }
 
@@ -737,6 +757,111 @@ class RedisTx : public Tx {
     return Status::OK();
   }
 
+  // Readdir's fast path (read-only transactions, nothing of the directory changed in this one):
+  // HGETALL, then with `plus` one MGET of the page's attributes, both read as FlatReply (no
+  // object per element) into buffers kept per thread, the MGET built in place, every attribute
+  // decoded straight into its Entry. *done is false when it does not apply or the server answered
+  // with an error (a cluster redirection, ...): the caller then takes the general path, which
+  // knows how to follow those.
+  Status ListFlat(Ino parent, std::string* cursor, size_t limit, bool plus, std::vector<Entry>* out,
+                  bool* done) {
+    *done = false;
+    if (!ro_ || hashes_.count(EntryKey(parent))) return Status::OK();
+    Scratch& s = TlsScratch();
+    struct TrimAtExit {
+      Scratch& s;
+      ~TrimAtExit() { s.Trim(); }
+    } trim{s};
+    const std::string key = EntryKey(parent);
+    const bool prefetched = listed_ && *listed_ == parent && listed_fills_ == s.fills;
+    listed_.reset();
+    if (!prefetched) {
+      RawCmd hgetall(2);
+      hgetall.Arg("HGETALL").Arg(key);
+      JFS_RETURN_IF_ERROR(SendFlat({&hgetall}, &s.replies));
+    }
+    {
+      const FlatReply& h = s.replies[prefetched ? 1 : 0];
+      if (h.type == REDIS_REPLY_ERROR) return Status::OK();
+      if (h.type != REDIS_REPLY_ARRAY || h.nested || h.items.size() % 2 != 0) {
+        return Status::IOError("Redis key '" + key + "' is not a hash of entries");
+      }
+      s.all.clear();
+      s.all.reserve(h.items.size() / 2);
+      for (size_t i = 0; i + 1 < h.items.size(); i += 2) {
+        const std::string_view name = h.str(i);
+        uint64_t head = 0;
+        for (size_t j = 0; j < 8; ++j) {
+          head = head << 8 | (j < name.size() ? static_cast<unsigned char>(name[j]) : 0);
+        }
+        s.all.push_back({head, name, h.str(i + 1)});
+      }
+    }
+    std::sort(s.all.begin(), s.all.end());
+    auto it = s.all.begin();
+    if (!cursor->empty()) {
+      it = std::upper_bound(s.all.begin(), s.all.end(), std::string_view(*cursor),
+                            [](std::string_view c, const auto& e) { return c < e.name; });
+    }
+    const size_t n = std::min(limit, static_cast<size_t>(s.all.end() - it));
+    out->clear();
+    out->resize(n);
+    for (size_t i = 0; i < n; ++i, ++it) {
+      Entry& e = (*out)[i];
+      e.name.assign(it->name);
+      JFS_RETURN_IF_ERROR(DecodeEntry(it->value, &e.attr.typ, &e.inode));
+    }
+    *cursor = it != s.all.end() && n > 0 ? out->back().name : std::string();
+    if (!plus || n == 0) {
+      *done = true;
+      return Status::OK();
+    }
+    const std::string prefix = e_.Key("i");
+    RawCmd mget(1 + n);
+    mget.Arg("MGET");
+    for (const Entry& e : *out) mget.Arg(prefix, e.inode);
+    JFS_RETURN_IF_ERROR(SendFlat({&mget}, &s.replies));
+    const FlatReply& m = s.replies[0];
+    if (m.type == REDIS_REPLY_ERROR) {
+      // E.g. TRYAGAIN while the slot migrates: GetAttrs knows what to do.
+      std::vector<Ino> inos;
+      inos.reserve(n);
+      for (const Entry& e : *out) inos.push_back(e.inode);
+      std::vector<Attr> attrs;
+      std::vector<bool> found;
+      JFS_RETURN_IF_ERROR(GetAttrs(inos, &attrs, &found));
+      for (size_t i = 0; i < n; ++i) {
+        if (found[i]) (*out)[i].attr = attrs[i];
+      }
+      *done = true;
+      return Status::OK();
+    }
+    if (m.type != REDIS_REPLY_ARRAY || m.items.size() != n) return WrongTypeFlat("MGET", m);
+    for (size_t i = 0; i < n; ++i) {
+      const int t = m.items[i].type;
+      if (t == REDIS_REPLY_NIL) continue;  // a dangling entry keeps just its type
+      if (t != REDIS_REPLY_STRING) return WrongTypeFlat(AttrKey((*out)[i].inode), m);
+      JFS_RETURN_IF_ERROR(DecodeAttr(m.str(i), &(*out)[i].attr));
+    }
+    *done = true;
+    return Status::OK();
+  }
+  static Status WrongTypeFlat(std::string_view what, const FlatReply& r) {
+    return Status::IOError("Redis " + std::string(what) + ": unexpected reply (type " +
+                           std::to_string(r.type) + "); is this a JuiceFS database?");
+  }
+  Status SendFlat(const std::vector<const RawCmd*>& cmds, std::vector<FlatReply>* rs) {
+    redirect_ = Redirect::kNone;
+    reply_failed_ = false;
+    ++TlsScratch().fills;
+    Status st = conn_.PipelineFlat(cmds, rs);
+    if (!st.ok()) {
+      unstable_ = true;
+      c_.NoteFailure(st, nullptr);
+    }
+    return st;
+  }
+
   // Sends commands on this transaction's connection; a transport failure or a redirect is noted
   // with the client (topology refresh) and returned retryable, so Txn runs the body again.
   //
@@ -809,6 +934,7 @@ class RedisTx : public Tx {
   // of the parent's attr and entries, then GET + HGET (the child's attr is read later, after its
   // own WATCH, so no write is based on an unwatched value).
   Status FlushPrefetch() {
+    if (pending_list_) JFS_RETURN_IF_ERROR(FlushListPrefetch());
     if (pending_.empty()) return Status::OK();
     std::vector<std::pair<Ino, std::string>> todo;
     todo.swap(pending_);
@@ -871,6 +997,32 @@ class RedisTx : public Tx {
       }
       cache_str_.emplace(ak, std::move(attr));
       cache_field_.emplace(std::make_pair(ek, name), std::move(entry));
+    }
+    return Status::OK();
+  }
+
+  // GET i{dir} + HGETALL d{dir} in one pipeline, read flat: the attr goes to cache_str_, the
+  // listing stays in the thread's scratch replies[1] for ListFlat (listed_). An error reply
+  // caches nothing: the reads are then made again the general way.
+  Status FlushListPrefetch() {
+    const Ino dir = *pending_list_;
+    pending_list_.reset();
+    if (hashes_.count(EntryKey(dir))) return Status::OK();
+    const std::string ak = AttrKey(dir);
+    RawCmd get(2), hgetall(2);
+    get.Arg("GET").Arg(ak);
+    hgetall.Arg("HGETALL").Arg(EntryKey(dir));
+    Scratch& s = TlsScratch();
+    JFS_RETURN_IF_ERROR(SendFlat({&get, &hgetall}, &s.replies));
+    const FlatReply& a = s.replies[0];
+    if (a.type == REDIS_REPLY_STRING) {
+      cache_str_.emplace(ak, std::string(a.text()));
+    } else if (a.type == REDIS_REPLY_NIL) {
+      cache_str_.emplace(ak, std::nullopt);
+    }
+    if (s.replies[1].type != REDIS_REPLY_ERROR) {
+      listed_ = dir;
+      listed_fills_ = s.fills;
     }
     return Status::OK();
   }
@@ -994,6 +1146,9 @@ class RedisTx : public Tx {
   std::map<std::string, std::optional<std::string>> cache_str_;
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> cache_field_;
   std::vector<std::pair<Ino, std::string>> pending_;
+  std::optional<Ino> pending_list_;  // PrefetchEntries not sent yet
+  std::optional<Ino> listed_;        // the directory whose HGETALL TlsScratch().replies[1] holds
+  uint64_t listed_fills_ = 0;
   std::map<Ino, uint64_t> lengths_;           // largest file length seen per inode
   std::map<Ino, std::set<uint32_t>> chunks_;  // chunk indices written here
 };

@@ -1,10 +1,12 @@
 // Byte-level compatibility of the Redis engine with JuiceFS (format.md §2): after a scripted set of
 // operations, the raw keys are read with a plain client and their names, types and bytes checked.
 // Also: URL parsing, a database with foreign keys, a wrong password, and a volume written "by
-// JuiceFS" (raw keys set by hand) read back through the engine. Database 51 / hash tag {51}.
+// JuiceFS" (raw keys set by hand) read back through the engine; readdir's flat fast path.
+// Databases / hash tags 51..54 and 57.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -327,6 +329,102 @@ TEST_CASE("a wrong password is a clear error", "[meta][redis]") {
   st = NewMeta("redis://127.0.0.1:1/0", &m);
   CHECK(st.code() == EIO);
   CHECK(st.message().find("127.0.0.1:1") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace jfs::meta
+
+namespace jfs::meta {
+namespace {
+
+// Readdir's fast path reads HGETALL and MGET as flat replies (redis_client.h FlatReply) and builds
+// the MGET in place (RawCmd): the listing must be the same as the general path's, page by page.
+void CheckReaddir(bool cluster) {
+  const std::string url = testing::RedisBaseUrl(cluster) + "/57";
+  std::unique_ptr<Meta> m = testing::FreshRedisMeta(url);
+  RawRedis raw(url);
+  Format f = TestFormat();
+  REQUIRE_OK(m->Init(f, false));
+  REQUIRE_OK(m->NewSession(SessionInfo{"t", "h", {}, "/", 0, 1}));
+  Context ctx;
+  Ino dir = 0;
+  REQUIRE_OK(m->Mkdir(ctx, kRootIno, "dir", 0755, 0, &dir, nullptr));
+  // Names sharing their first 8 bytes, shorter and longer ones, bytes above 0x7f.
+  std::set<std::string> names;
+  for (int i = 0; i < 300; ++i) names.insert("commonpf" + std::to_string(i));
+  for (std::string n : {"a", "commonp", "commonpf", "z\xff", "\x01x", "commonpe999"})
+    names.insert(n);
+  for (const std::string& n : names) {
+    REQUIRE_OK(m->Mknod(ctx, dir, n, kTypeFile, 0640, 0, 0, nullptr, nullptr));
+  }
+  for (bool plus : {false, true}) {
+    for (size_t limit : {size_t(7), size_t(0)}) {
+      INFO("plus " << plus << " limit " << limit);
+      std::vector<std::string> got;
+      std::string cursor;
+      std::vector<Entry> page;
+      do {
+        REQUIRE_OK(m->Readdir(ctx, dir, plus, &cursor, limit, &page));
+        for (const Entry& e : page) {
+          got.push_back(e.name);
+          CHECK(e.attr.typ == kTypeFile);
+          if (plus) {
+            Attr a;
+            REQUIRE_OK(m->GetAttr(ctx, e.inode, &a));
+            CHECK(e.attr == a);
+          }
+        }
+      } while (!cursor.empty());
+      CHECK(got == std::vector<std::string>(names.begin(), names.end()));
+    }
+  }
+  // A dangling entry (no i{ino}) keeps just its type.
+  const std::string dkey = raw.Key("d" + std::to_string(dir));
+  raw.Do({"HSET", dkey, "ghost", EncodeEntry(kTypeFile, 999999)});
+  std::string cursor;
+  std::vector<Entry> page;
+  REQUIRE_OK(m->Readdir(ctx, dir, true, &cursor, 0, &page));
+  REQUIRE(page.size() == names.size() + 1);
+  bool seen = false;
+  for (const Entry& e : page) {
+    if (e.name != "ghost") continue;
+    seen = true;
+    CHECK(e.inode == 999999);
+    CHECK(e.attr.typ == kTypeFile);
+    CHECK(e.attr.nlink == 0);
+  }
+  CHECK(seen);
+  // Bad bytes are errors, not crashes: a short entry, a short attribute, a directory key of the
+  // wrong type.
+  raw.Do({"HSET", dkey, "ghost", "xyz"});
+  cursor.clear();
+  CHECK_FALSE(m->Readdir(ctx, dir, false, &cursor, 0, &page).ok());
+  raw.Do({"HDEL", dkey, "ghost"});
+  Ino victim = 0;
+  REQUIRE_OK(m->Lookup(ctx, dir, "a", &victim, nullptr));
+  raw.Do({"SET", raw.Key("i" + std::to_string(victim)), "short"});
+  cursor.clear();
+  CHECK_FALSE(m->Readdir(ctx, dir, true, &cursor, 0, &page).ok());
+  raw.Do({"DEL", dkey});
+  raw.Do({"SET", dkey, "not a hash"});
+  cursor.clear();
+  Status st = m->Readdir(ctx, dir, true, &cursor, 0, &page);
+  INFO(st.ToString());
+  CHECK_FALSE(st.ok());
+}
+
+TEST_CASE("readdir pages and attributes (standalone)", "[meta][redis]") {
+  CheckReaddir(false);
+}
+
+TEST_CASE("readdir pages and attributes (cluster)", "[meta][redis]") {
+  CheckReaddir(true);
+}
+
+TEST_CASE("RawCmd writes the Redis protocol", "[meta][redis]") {
+  redis::RawCmd c(3);
+  c.Arg("MGET").Arg("{7}i", 0).Arg("", 18446744073709551615ull);
+  CHECK(c.data() == "*3\r\n$4\r\nMGET\r\n$5\r\n{7}i0\r\n$20\r\n18446744073709551615\r\n");
 }
 
 }  // namespace
