@@ -35,6 +35,8 @@
 #include <vector>
 
 #include "lib/volume.h"
+#include "meta/dump.h"
+#include "meta/engine.h"
 #include "util/status.h"
 
 namespace {
@@ -576,7 +578,6 @@ void jfs_free(void* p) {
 
 // ---- format / open / close ----
 
-
 void jfs_format_options_init_sized(jfs_format_options_t* opts, size_t size) {
   InitSized(opts, size, FormatDefaults());
 }
@@ -623,6 +624,33 @@ int jfs_format(const char* meta_url, const char* name, const jfs_format_options_
     fo.force = (o.flags & JFS_FORMAT_FORCE) != 0;
     fo.hash_prefix = (o.flags & JFS_FORMAT_HASH_PREFIX) != 0;
     return lib::Format(meta_url, fo);
+  });
+}
+
+int jfs_dump(const char* meta_url, const char* path, const char* subdir, uint32_t flags) {
+  return Run("jfs_dump", meta_url, [&](Call&) -> Status {
+    JFS_RETURN_IF_ERROR(Required(meta_url, "meta_url"));
+    JFS_RETURN_IF_ERROR(Required(path, "path"));
+    if (flags & ~uint32_t{JFS_DUMP_KEEP_SECRET_KEY | JFS_DUMP_SKIP_TRASH}) {
+      return Status::Invalid("unknown dump flags");
+    }
+    std::unique_ptr<meta::Engine> engine;
+    JFS_RETURN_IF_ERROR(meta::NewEngine(meta_url, &engine));
+    meta::DumpOptions o;
+    if (subdir != nullptr) o.subdir = subdir;
+    o.keep_secret_key = (flags & JFS_DUMP_KEEP_SECRET_KEY) != 0;
+    o.skip_trash = (flags & JFS_DUMP_SKIP_TRASH) != 0;
+    return meta::DumpMetaToFile(*engine, path, o);
+  });
+}
+
+int jfs_load(const char* meta_url, const char* path) {
+  return Run("jfs_load", meta_url, [&](Call&) -> Status {
+    JFS_RETURN_IF_ERROR(Required(meta_url, "meta_url"));
+    JFS_RETURN_IF_ERROR(Required(path, "path"));
+    std::unique_ptr<meta::Engine> engine;
+    JFS_RETURN_IF_ERROR(meta::NewEngine(meta_url, &engine, /*create_if_missing=*/true));
+    return meta::LoadMetaFromFile(*engine, path, meta::LoadOptions());
   });
 }
 

@@ -677,6 +677,10 @@ Status DecodeFormat(std::string_view json, Format* f) {
 
 // ---- SessionInfo ------------------------------------------------------------------------------
 
+void AppendGoJsonString(std::string* out, std::string_view s) {
+  AppendGoString(out, s);
+}
+
 std::string EncodeSessionInfo(const SessionInfo& s) {
   // json.Marshal (compact) of the Go SessionInfo struct, fields in struct order.
   std::string out = "{\"Version\":";

@@ -39,6 +39,10 @@ Status DecodeFormat(std::string_view json, Format* f);
 // The Format as `jfs status` shows it: secrets replaced by "removed".
 std::string EncodeFormatForDisplay(const Format& f);
 
+// `s` as a JSON string exactly as Go's encoding/json writes it (HTML-escaped <, >, &; invalid
+// UTF-8 bytes become \ufffd), appended with its quotes.
+void AppendGoJsonString(std::string* out, std::string_view s);
+
 // SessionInfo JSON (format.md §4.4).
 std::string EncodeSessionInfo(const SessionInfo& s);
 

@@ -150,6 +150,30 @@ class Tx {
   // Files whose data awaits deletion (jfs_delfile / delfiles).
   virtual Status AddDelFile(Ino ino, uint64_t length, int64_t when) = 0;
   virtual Status RemoveDelFile(Ino ino) = 0;
+  // Every queued file (metadata dump). Engines that cannot list them say ENOTSUP.
+  virtual Status ListDelFiles(std::vector<DelFileRecord>* out) {
+    out->clear();
+    return Status::NotSupported("listing deleted files is not supported by this engine");
+  }
+
+  // POSIX ACL rules by id (jfs_acl / acl hash). BaseMeta does not enforce ACLs yet; dump/load
+  // carry them so a volume keeps them. Missing → ENOENT. Engines without them say ENOTSUP.
+  virtual Status GetAcl(uint32_t /*id*/, AclRule* /*rule*/) {
+    return Status::NotSupported("ACLs are not supported by this engine");
+  }
+  // Stores `rule` under `id` (insert or replace).
+  virtual Status PutAcl(uint32_t /*id*/, const AclRule& /*rule*/) {
+    return Status::NotSupported("ACLs are not supported by this engine");
+  }
+  // Quotas (jfs_dir_quota, jfs_user_group_quota / dirQuota*, userQuota*, groupQuota*), keyed by
+  // directory inode, uid or gid. Not enforced by BaseMeta yet; carried by dump/load.
+  virtual Status PutQuota(QuotaKind /*kind*/, uint64_t /*key*/, const QuotaRecord& /*q*/) {
+    return Status::NotSupported("quotas are not supported by this engine");
+  }
+  virtual Status ListQuotas(QuotaKind /*kind*/, std::map<uint64_t, QuotaRecord>* out) {
+    out->clear();
+    return Status::NotSupported("quotas are not supported by this engine");
+  }
 
   // Sessions (jfs_session2 / allSessions + sessionInfos). info is the SessionInfo JSON.
   virtual Status PutSession(uint64_t sid, int64_t expire, std::string_view info) = 0;
@@ -197,5 +221,9 @@ class Engine {
 Status NewSQLiteEngine(const std::string& path, std::unique_ptr<Engine>* out, bool create = true);
 // redis://[user:password@]host[:port][/db] or unix:///path.sock?db=N (meta/redis/redis_engine.h).
 Status NewRedisEngine(const std::string& url, std::unique_ptr<Engine>* out);
+// Any engine by META-URL (the part of NewMeta before the BaseMeta): for tools that work on the
+// stored layout directly (dump, load). Same URL rules and `create_if_missing` as NewMeta.
+Status NewEngine(const std::string& url, std::unique_ptr<Engine>* out,
+                 bool create_if_missing = false);
 
 }  // namespace jfs::meta

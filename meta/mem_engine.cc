@@ -341,6 +341,12 @@ class MemTx : public Tx {
     s_.delfiles.erase(ino);
     return Status::OK();
   }
+  Status ListDelFiles(std::vector<DelFileRecord>* out) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    out->clear();
+    for (const auto& [ino, v] : s_.delfiles) out->push_back({ino, v.first, v.second});
+    return Status::OK();
+  }
 
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {
     JFS_RETURN_IF_ERROR(Enter(true));

@@ -25,15 +25,20 @@ Status Unsupported(const std::string& url) {
 }  // namespace
 
 Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out, bool create_if_missing) {
+  std::unique_ptr<Engine> engine;
+  JFS_RETURN_IF_ERROR(NewEngine(url, &engine, create_if_missing));
+  *out = std::make_unique<BaseMeta>(std::move(engine));
+  return Status::OK();
+}
+
+Status NewEngine(const std::string& url, std::unique_ptr<Engine>* out, bool create_if_missing) {
   const size_t sep = url.find("://");
   if (sep == std::string::npos || sep == 0) return Unsupported(url);
   const std::string scheme = url.substr(0, sep);
   std::unique_ptr<Engine> engine;
   if (scheme == "redis" || scheme == "rediss" || scheme == "unix") {
     // Nothing is created by opening: Redis keys appear only when the volume is formatted.
-    JFS_RETURN_IF_ERROR(NewRedisEngine(url, &engine));
-    *out = std::make_unique<BaseMeta>(std::move(engine));
-    return Status::OK();
+    return NewRedisEngine(url, out);
   }
   // Query parameters (e.g. "?_journal=WAL") are accepted and, for now, ignored.
   std::string rest = url.substr(sep + 3);
@@ -56,7 +61,7 @@ Status NewMeta(const std::string& url, std::unique_ptr<Meta>* out, bool create_i
   } else {
     return Unsupported(url);
   }
-  *out = std::make_unique<BaseMeta>(std::move(engine));
+  *out = std::move(engine);
   return Status::OK();
 }
 

@@ -160,6 +160,40 @@ struct SessionRecord {
   std::string info_json;  // the SessionInfo JSON (format.md §4.4), as the client wrote it
 };
 
+// A POSIX ACL rule as JuiceFS stores it (format.md §2.4, jfs_acl): the owner/group/mask/other
+// permission bits (0xFFFF = unset) and the named user / group entries.
+struct AclEntry {
+  uint32_t id = 0;
+  uint16_t perm = 0;
+  bool operator==(const AclEntry&) const = default;
+};
+struct AclRule {
+  uint16_t owner = 0;
+  uint16_t group = 0;
+  uint16_t mask = 0;
+  uint16_t other = 0;
+  std::vector<AclEntry> users;
+  std::vector<AclEntry> groups;
+  bool operator==(const AclRule&) const = default;
+};
+
+// A quota (format.md §2.2 dirQuota/userQuota/groupQuota, §3.2 jfs_dir_quota/jfs_user_group_quota).
+enum class QuotaKind : uint8_t { kDir = 0, kUser = 1, kGroup = 2 };
+struct QuotaRecord {
+  int64_t max_space = 0;
+  int64_t max_inodes = 0;
+  int64_t used_space = 0;
+  int64_t used_inodes = 0;
+  bool operator==(const QuotaRecord&) const = default;
+};
+
+// A file whose data awaits deletion (jfs_delfile / delfiles).
+struct DelFileRecord {
+  Ino inode = 0;
+  uint64_t length = 0;
+  int64_t expire = 0;  // unix seconds when it was queued
+};
+
 // Volume-wide usage, as reported by statfs.
 struct StatFS {
   uint64_t total_space = 0;

@@ -438,6 +438,29 @@ JFS_EXPORT int jfs_llistxattr(jfs_fs_t* fs, const char* path, char** list, size_
 JFS_EXPORT int jfs_removexattr(jfs_fs_t* fs, const char* path, const char* name);
 JFS_EXPORT int jfs_lremovexattr(jfs_fs_t* fs, const char* path, const char* name);
 
+/* ---------------------------------------------------------------------------------------------
+ * Metadata dump and load (JuiceFS's JSON format: `juicefs dump` / `juicefs load`)
+ * ------------------------------------------------------------------------------------------- */
+
+#define JFS_DUMP_KEEP_SECRET_KEY 0x1 /* keep SecretKey / SessionToken instead of "removed" */
+#define JFS_DUMP_SKIP_TRASH 0x2      /* leave the trash out */
+
+/* Writes the metadata of the volume at `meta_url` as JuiceFS's JSON dump to `path` ("-" =
+ * standard output; a name ending in ".gz" is gzipped). `subdir` NULL or "/" dumps the whole
+ * volume, else only that directory ("/a/b"). `flags`: JFS_DUMP_* bits. Streams: memory does not
+ * grow with the volume. A volume that changes meanwhile gives a dump that is not one snapshot.
+ * Errors: -EINVAL bad URL or flags, -ENOENT not formatted or no such subdir, -EIO engine or write
+ * failure. Message: jfs_last_open_error(). */
+JFS_EXPORT int jfs_dump(const char* meta_url, const char* path, const char* subdir,
+                        uint32_t flags);
+
+/* Loads a JuiceFS JSON dump (plain or gzipped; "-" = standard input) into the EMPTY database at
+ * `meta_url` (any engine), rebuilding link counts, reference counts and usage counters.
+ * Errors: -EEXIST the database holds a volume (nothing is written), -EINVAL malformed dump (the
+ * message names the line and byte offset; the database is left empty), -EIO engine failure.
+ * Message: jfs_last_open_error(). */
+JFS_EXPORT int jfs_load(const char* meta_url, const char* path);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

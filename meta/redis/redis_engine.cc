@@ -577,6 +577,118 @@ class RedisTx : public Tx {
     }
     return Status::OK();
   }
+  Status ListDelFiles(std::vector<DelFileRecord>* out) override {
+    out->clear();
+    const std::string key = e_.Key("delfiles");
+    Reply r;
+    JFS_RETURN_IF_ERROR(Read(key, {"ZRANGE", key, "0", "-1", "WITHSCORES"}, &r));
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) return WrongType(key, r.get());
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      std::string m(Str(r->element[i]));
+      const size_t colon = m.find(':');
+      int64_t ino = 0, length = 0, when = 0;
+      if (colon == std::string::npos || !ParseI64(m.substr(0, colon), &ino) ||
+          !ParseI64(m.substr(colon + 1), &length) || !ParseI64(Str(r->element[i + 1]), &when)) {
+        return Status::IOError("bad member in " + key);
+      }
+      out->push_back({static_cast<Ino>(ino), static_cast<uint64_t>(length), when});
+    }
+    std::sort(out->begin(), out->end(),
+              [](const DelFileRecord& a, const DelFileRecord& b) { return a.inode < b.inode; });
+    return Status::OK();
+  }
+
+  // ---- ACLs and quotas (format.md §2.2, §2.4; stored, not enforced yet) ----
+  Status GetAcl(uint32_t id, AclRule* rule) override {
+    std::optional<std::string> v;
+    JFS_RETURN_IF_ERROR(HGet(e_.Key("acl"), Dec(id), &v));
+    if (!v) return Status::NotFound("no ACL rule " + Dec(id));
+    const std::string& b = *v;
+    size_t p = 0;
+    auto u = [&](int n, uint32_t* out) {
+      if (p + n > b.size()) return false;
+      *out = 0;
+      for (int i = 0; i < n; ++i) *out = *out << 8 | static_cast<uint8_t>(b[p++]);
+      return true;
+    };
+    uint32_t f[4], n = 0;
+    for (uint32_t& x : f) {
+      if (!u(2, &x)) return Status::Corruption("corrupted ACL rule " + Dec(id));
+    }
+    rule->owner = static_cast<uint16_t>(f[0]), rule->group = static_cast<uint16_t>(f[1]);
+    rule->mask = static_cast<uint16_t>(f[2]), rule->other = static_cast<uint16_t>(f[3]);
+    for (std::vector<AclEntry>* list : {&rule->users, &rule->groups}) {
+      list->clear();
+      if (!u(4, &n) || n > b.size() / 6) return Status::Corruption("corrupted ACL rule " + Dec(id));
+      for (uint32_t i = 0; i < n; ++i) {
+        uint32_t eid = 0, perm = 0;
+        if (!u(4, &eid) || !u(2, &perm)) return Status::Corruption("corrupted ACL rule " + Dec(id));
+        list->push_back({eid, static_cast<uint16_t>(perm)});
+      }
+    }
+    return Status::OK();
+  }
+
+  Status PutAcl(uint32_t id, const AclRule& rule) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    std::string b;
+    auto put = [&](int n, uint32_t v) {
+      for (int i = n - 1; i >= 0; --i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    };
+    for (uint16_t x : {rule.owner, rule.group, rule.mask, rule.other}) put(2, x);
+    for (const std::vector<AclEntry>* list : {&rule.users, &rule.groups}) {
+      put(4, static_cast<uint32_t>(list->size()));
+      for (const AclEntry& e : *list) put(4, e.id), put(2, e.perm);
+    }
+    HSet(e_.Key("acl"), Dec(id), std::move(b));
+    return Status::OK();
+  }
+
+  static const char* QuotaPrefix(QuotaKind kind) {
+    return kind == QuotaKind::kDir    ? "dirQuota"
+           : kind == QuotaKind::kUser ? "userQuota"
+                                      : "groupQuota";
+  }
+
+  Status PutQuota(QuotaKind kind, uint64_t key, const QuotaRecord& q) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string base = QuotaPrefix(kind), field = Dec(key);
+    std::string limits;
+    for (int64_t v : {q.max_space, q.max_inodes}) {
+      for (int i = 7; i >= 0; --i) {
+        limits.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF));
+      }
+    }
+    HSet(e_.Key(base), field, std::move(limits));
+    HSet(e_.Key(base + "UsedSpace"), field, std::to_string(q.used_space));
+    HSet(e_.Key(base + "UsedInodes"), field, std::to_string(q.used_inodes));
+    return Status::OK();
+  }
+
+  Status ListQuotas(QuotaKind kind, std::map<uint64_t, QuotaRecord>* out) override {
+    out->clear();
+    const std::string base = QuotaPrefix(kind);
+    std::map<std::string, std::string> limits, space, inodes;
+    JFS_RETURN_IF_ERROR(HGetAll(e_.Key(base), &limits));
+    JFS_RETURN_IF_ERROR(HGetAll(e_.Key(base + "UsedSpace"), &space));
+    JFS_RETURN_IF_ERROR(HGetAll(e_.Key(base + "UsedInodes"), &inodes));
+    for (const auto& [f, v] : limits) {
+      int64_t key = 0;
+      if (!ParseI64(f, &key) || v.size() != 16) return Status::IOError("bad quota in " + base);
+      QuotaRecord q;
+      auto i64 = [&](size_t at) {
+        uint64_t x = 0;
+        for (size_t i = 0; i < 8; ++i) x = x << 8 | static_cast<uint8_t>(v[at + i]);
+        return static_cast<int64_t>(x);
+      };
+      q.max_space = i64(0), q.max_inodes = i64(8);
+      if (auto it = space.find(f); it != space.end()) ParseI64(it->second, &q.used_space);
+      if (auto it = inodes.find(f); it != inodes.end()) ParseI64(it->second, &q.used_inodes);
+      (*out)[static_cast<uint64_t>(key)] = q;
+    }
+    return Status::OK();
+  }
+
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {
     JFS_RETURN_IF_ERROR(Writable());
     writes_.push_back({"ZADD", e_.Key("allSessions"), std::to_string(expire), Dec(sid)});

@@ -33,7 +33,8 @@ struct SqlEngine::Statements {
   std::string put_xattr, del_xattr, list_xattr, del_all_xattr;
   std::string incr_counter, incr_counter_returning, ins_counter, init_counter;
   std::string add_sustained, del_sustained, list_sustained;
-  std::string add_delfile, del_delfile;
+  std::string add_delfile, del_delfile, list_delfiles;
+  std::string get_acl, put_acl, put_dir_quota, put_ug_quota, list_dir_quota, list_ug_quota;
   std::string put_session, del_session, list_sessions;
   std::string put_setting;
 
@@ -160,6 +161,25 @@ struct SqlEngine::Statements {
     add_delfile =
         w(d.Upsert(delfile, {"inode", "length", "expire"}, {"inode"}, {"length", "expire"}));
     del_delfile = w("DELETE FROM " + delfile + " WHERE inode=?");
+    list_delfiles = w("SELECT inode, length, expire FROM " + delfile + " ORDER BY inode");
+
+    const std::string acl = p + "acl", dir_quota = p + "dir_quota",
+                      ug_quota = p + "user_group_quota", group = d.Quote("group");
+    get_acl = w("SELECT owner," + group + ",mask,other,named_users,named_groups FROM " + acl +
+                " WHERE id=?");
+    put_acl =
+        w(d.Upsert(acl, {"id", "owner", group, "mask", "other", "named_users", "named_groups"},
+                   {"id"}, {"owner", group, "mask", "other", "named_users", "named_groups"}));
+    put_dir_quota =
+        w(d.Upsert(dir_quota, {"inode", "max_space", "max_inodes", "used_space", "used_inodes"},
+                   {"inode"}, {"max_space", "max_inodes", "used_space", "used_inodes"}));
+    put_ug_quota = w(d.Upsert(
+        ug_quota, {"qtype", "qkey", "max_space", "max_inodes", "used_space", "used_inodes"},
+        {"qtype", "qkey"}, {"max_space", "max_inodes", "used_space", "used_inodes"}));
+    list_dir_quota = w("SELECT inode, max_space, max_inodes, used_space, used_inodes FROM " +
+                       dir_quota + " ORDER BY inode");
+    list_ug_quota = w("SELECT qkey, max_space, max_inodes, used_space, used_inodes FROM " +
+                      ug_quota + " WHERE qtype=? ORDER BY qkey");
 
     put_session = w(d.Upsert(session, {"sid", "expire", "info"}, {"sid"}, {"expire", "info"}));
     del_session = w("DELETE FROM " + session + " WHERE sid=?");
@@ -238,6 +258,28 @@ Attr Stored(const Attr& a) {
   TimeToColumns(a.ctime, a.ctimensec, &usec, &ns);
   ColumnsToTime(usec, ns, &s.ctime, &s.ctimensec);
   return s;
+}
+
+// jfs_acl.named_users / named_groups: 6 bytes per entry, id u32 BE + perm u16 BE (format.md §3.2).
+std::string EncodeAclEntries(const std::vector<AclEntry>& entries) {
+  std::string out;
+  for (const AclEntry& e : entries) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((e.id >> s) & 0xFF));
+    out.push_back(static_cast<char>(e.perm >> 8));
+    out.push_back(static_cast<char>(e.perm & 0xFF));
+  }
+  return out;
+}
+
+bool DecodeAclEntries(std::string_view b, std::vector<AclEntry>* out) {
+  out->clear();
+  if (b.size() % 6 != 0) return false;
+  auto u = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(b[i])); };
+  for (size_t i = 0; i < b.size(); i += 6) {
+    out->push_back({u(i) << 24 | u(i + 1) << 16 | u(i + 2) << 8 | u(i + 3),
+                    static_cast<uint16_t>(u(i + 4) << 8 | u(i + 5))});
+  }
+  return true;
 }
 
 enum class TxMode { kWrite, kRead, kSingleRead };
@@ -612,6 +654,60 @@ class SqlTx final : public Tx {
   Status RemoveDelFile(Ino ino) override {
     JFS_RETURN_IF_ERROR(Writable());
     return Run(q_.del_delfile, {ino});
+  }
+
+  Status ListDelFiles(std::vector<DelFileRecord>* out) override {
+    out->clear();
+    return Run(q_.list_delfiles, {}, [&](const Row& r) {
+      out->push_back({static_cast<Ino>(r.Int(0)), static_cast<uint64_t>(r.Int(1)), r.Int(2)});
+      return Status::OK();
+    });
+  }
+
+  // ---- ACLs and quotas (stored as JuiceFS does; not enforced yet) ----
+  Status GetAcl(uint32_t id, AclRule* rule) override {
+    bool found = false;
+    Status bad;
+    JFS_RETURN_IF_ERROR(Run(q_.get_acl, {id}, [&](const Row& r) {
+      found = true;
+      rule->owner = static_cast<uint16_t>(r.Int(0));
+      rule->group = static_cast<uint16_t>(r.Int(1));
+      rule->mask = static_cast<uint16_t>(r.Int(2));
+      rule->other = static_cast<uint16_t>(r.Int(3));
+      if (!DecodeAclEntries(r.Bytes(4), &rule->users) ||
+          !DecodeAclEntries(r.Bytes(5), &rule->groups)) {
+        bad = Status::Corruption("corrupted ACL entries in rule " + std::to_string(id));
+      }
+      return Status::OK();
+    }));
+    if (!found) return Status::NotFound("no ACL rule " + std::to_string(id));
+    return bad;
+  }
+
+  Status PutAcl(uint32_t id, const AclRule& rule) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string users = EncodeAclEntries(rule.users), groups = EncodeAclEntries(rule.groups);
+    return Run(q_.put_acl, {id, rule.owner, rule.group, rule.mask, rule.other, Param::Blob(users),
+                            Param::Blob(groups)});
+  }
+
+  Status PutQuota(QuotaKind kind, uint64_t key, const QuotaRecord& q) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    if (kind == QuotaKind::kDir) {
+      return Run(q_.put_dir_quota, {key, q.max_space, q.max_inodes, q.used_space, q.used_inodes});
+    }
+    return Run(q_.put_ug_quota, {static_cast<uint32_t>(kind), key, q.max_space, q.max_inodes,
+                                 q.used_space, q.used_inodes});
+  }
+
+  Status ListQuotas(QuotaKind kind, std::map<uint64_t, QuotaRecord>* out) override {
+    out->clear();
+    auto row = [&](const Row& r) {
+      (*out)[static_cast<uint64_t>(r.Int(0))] = {r.Int(1), r.Int(2), r.Int(3), r.Int(4)};
+      return Status::OK();
+    };
+    if (kind == QuotaKind::kDir) return Run(q_.list_dir_quota, {}, row);
+    return Run(q_.list_ug_quota, {static_cast<uint32_t>(kind)}, row);
   }
 
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {
