@@ -38,6 +38,7 @@ void AddAdminCommands(CLI::App& app, const GlobalOptions& global, Action* action
 void AddFileCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddObjbenchCommand(CLI::App& app, Action* action);
+void AddMountCommands(CLI::App& app, Action* action);
 
 // ---- error reporting ----
 

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   jfs::tools::AddFileCommands(app, global, &action);
   jfs::tools::AddBenchCommand(app, global, &action);
   jfs::tools::AddObjbenchCommand(app, &action);
+  jfs::tools::AddMountCommands(app, &action);
 
   try {
     app.parse(argc, argv);
