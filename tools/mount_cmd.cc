@@ -23,10 +23,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -121,7 +123,90 @@ class FuseFs {
 
   uint32_t blksize() const { return 1u << 16; }
 
+  // ---- .stats ----
+  void Count(int op, uint64_t bytes = 0) {
+    ops_[op].fetch_add(1, std::memory_order_relaxed);
+    if (bytes) bytes_[op].fetch_add(bytes, std::memory_order_relaxed);
+  }
+  uint64_t AddStats(std::string snapshot) {
+    std::lock_guard lk(mu_);
+    const uint64_t id = next_id_++;
+    stats_[id] = std::make_shared<const std::string>(std::move(snapshot));
+    return id;
+  }
+  std::shared_ptr<const std::string> GetStats(uint64_t id) {
+    std::lock_guard lk(mu_);
+    auto it = stats_.find(id);
+    return it == stats_.end() ? nullptr : it->second;
+  }
+  bool DropStats(uint64_t id) {
+    std::lock_guard lk(mu_);
+    return stats_.erase(id) > 0;
+  }
+  // The text of .stats: one "name value" line per counter (JuiceFS's .stats style).
+  std::string StatsText() {
+    std::string out;
+    auto line = [&out](const std::string& k, uint64_t v) {
+      out += k + " " + std::to_string(v) + "\n";
+    };
+    lib::StatVfs v;
+    Context root;
+    if (fs_->StatFs(root, &v).ok()) {
+      line("juicefs_used_space", v.total_bytes - v.free_bytes);
+      line("juicefs_total_space", v.total_bytes);
+      line("juicefs_used_inodes", v.total_inodes - v.free_inodes);
+    }
+    {
+      std::lock_guard lk(mu_);
+      line("juicefs_open_files", files_.size());
+      line("juicefs_open_dirs", dirs_.size());
+    }
+    line("juicefs_uptime_seconds", static_cast<uint64_t>(time(nullptr) - start_));
+    for (int i = 0; i < kNumOps; ++i) {
+      line(std::string("juicefs_fuse_ops_total{method=\"") + kOpNames[i] + "\"}",
+           ops_[i].load(std::memory_order_relaxed));
+    }
+    line("juicefs_fuse_read_size_bytes_total", bytes_[kOpRead].load());
+    line("juicefs_fuse_written_size_bytes_total", bytes_[kOpWrite].load());
+    return out;
+  }
+
+  enum OpIndex {
+    kOpLookup,
+    kOpGetattr,
+    kOpSetattr,
+    kOpMknod,
+    kOpMkdir,
+    kOpUnlink,
+    kOpRmdir,
+    kOpSymlink,
+    kOpReadlink,
+    kOpRename,
+    kOpLink,
+    kOpOpen,
+    kOpCreate,
+    kOpRead,
+    kOpWrite,
+    kOpFlush,
+    kOpRelease,
+    kOpFsync,
+    kOpOpendir,
+    kOpReaddir,
+    kOpStatfs,
+    kOpXattr,
+    kOpAccess,
+    kNumOps
+  };
+  static constexpr const char* kOpNames[kNumOps] = {
+      "lookup",   "getattr", "setattr", "mknod",   "mkdir",  "unlink", "rmdir", "symlink",
+      "readlink", "rename",  "link",    "open",    "create", "read",   "write", "flush",
+      "release",  "fsync",   "opendir", "readdir", "statfs", "xattr",  "access"};
+
  private:
+  const time_t start_ = time(nullptr);
+  std::atomic<uint64_t> ops_[kNumOps] = {};
+  std::atomic<uint64_t> bytes_[kNumOps] = {};
+  std::unordered_map<uint64_t, std::shared_ptr<const std::string>> stats_;
   InodeFs* fs_;
   MountArgs args_;
   std::mutex mu_;
@@ -132,6 +217,22 @@ class FuseFs {
 
 FuseFs& Self(fuse_req_t req) {
   return *static_cast<FuseFs*>(fuse_req_userdata(req));
+}
+
+// `.stats` in the mount root: a read-only virtual file (JuiceFS's internal inode number for it),
+// answered by the daemon itself and absent from listings.
+constexpr Ino kStatsIno = 0x7FFFFFFF00000003ULL;
+constexpr const char* kStatsName = ".stats";
+
+Attr StatsAttr(size_t size) {
+  Attr a;
+  a.typ = meta::kTypeFile;
+  a.mode = 0444;
+  a.nlink = 1;
+  a.length = size;
+  const time_t now = time(nullptr);
+  a.atime = a.mtime = a.ctime = now;
+  return a;
 }
 
 // The caller's credentials: uid, primary gid first, then the supplementary groups. The kernel
@@ -221,6 +322,15 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Self(req).Count(FuseFs::kOpLookup);
+  if (parent == meta::kRootIno && std::strcmp(name, kStatsName) == 0) {
+    fuse_entry_param e;
+    FillEntry(Self(req), kStatsIno, StatsAttr(Self(req).StatsText().size()), &e);
+    e.attr_timeout = 0;
+    e.entry_timeout = 0;
+    fuse_reply_entry(req, &e);
+    return;
+  }
   Context ctx = MakeContext(req);
   Ino ino = 0;
   Attr a;
@@ -246,6 +356,13 @@ void OpForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) {
 }
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpGetattr);
+  if (ino == kStatsIno) {
+    struct stat st;
+    ToStat(ino, StatsAttr(Self(req).StatsText().size()), Self(req).blksize(), &st);
+    fuse_reply_attr(req, &st, 0);
+    return;
+  }
   FuseFs& self = Self(req);
   Attr a;
   Status s;
@@ -260,6 +377,8 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpSetattr);
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, EPERM);
   FuseFs& self = Self(req);
   uint32_t mask = 0;
   Attr in;
@@ -329,6 +448,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 }
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Self(req).Count(FuseFs::kOpReadlink);
   std::string target;
   Status s = Self(req).fs().Readlink(MakeContext(req), ino, &target);
   if (!s.ok()) return ReplyStatus(req, s);
@@ -336,6 +456,10 @@ void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  if (parent == meta::kRootIno && std::strcmp(name, kStatsName) == 0) {
+    return (void)fuse_reply_err(req, EEXIST);
+  }
+  Self(req).Count(FuseFs::kOpMknod);
   Ino ino = 0;
   Attr a;
   Status s = Self(req).fs().Mknod(MakeContext(req), parent, name, mode, 0,
@@ -345,6 +469,10 @@ void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
 }
 
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  if (parent == meta::kRootIno && std::strcmp(name, kStatsName) == 0) {
+    return (void)fuse_reply_err(req, EEXIST);
+  }
+  Self(req).Count(FuseFs::kOpMkdir);
   Ino ino = 0;
   Attr a;
   Status s = Self(req).fs().Mkdir(MakeContext(req), parent, name,
@@ -354,18 +482,24 @@ void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
 }
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Self(req).Count(FuseFs::kOpUnlink);
   Status s = Self(req).fs().Unlink(MakeContext(req), parent, name);
   if (!s.ok()) return ReplyStatus(req, s);
   fuse_reply_err(req, 0);
 }
 
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Self(req).Count(FuseFs::kOpRmdir);
   Status s = Self(req).fs().Rmdir(MakeContext(req), parent, name);
   if (!s.ok()) return ReplyStatus(req, s);
   fuse_reply_err(req, 0);
 }
 
 void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+  if (parent == meta::kRootIno && std::strcmp(name, kStatsName) == 0) {
+    return (void)fuse_reply_err(req, EEXIST);
+  }
+  Self(req).Count(FuseFs::kOpSymlink);
   Ino ino = 0;
   Attr a;
   Status s = Self(req).fs().Symlink(MakeContext(req), parent, name, link, &ino, &a);
@@ -375,12 +509,14 @@ void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* 
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) {
+  Self(req).Count(FuseFs::kOpRename);
   Status s = Self(req).fs().Rename(MakeContext(req), parent, name, newparent, newname, flags);
   if (!s.ok()) return ReplyStatus(req, s);
   fuse_reply_err(req, 0);
 }
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
+  Self(req).Count(FuseFs::kOpLink);
   Attr a;
   Status s = Self(req).fs().Link(MakeContext(req), ino, newparent, newname, &a);
   if (!s.ok()) return ReplyStatus(req, s);
@@ -398,6 +534,14 @@ int VolumeFlags(const FuseFs& self, int flags) {
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpOpen);
+  if (ino == kStatsIno) {
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EACCES);
+    fi->direct_io = 1;  // the size changes with every snapshot
+    fi->fh = Self(req).AddStats(Self(req).StatsText());
+    if (fuse_reply_open(req, fi) != 0) Self(req).DropStats(fi->fh);
+    return;
+  }
   FuseFs& self = Self(req);
   std::shared_ptr<File> f;
   Attr a;
@@ -414,6 +558,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
+  if (parent == meta::kRootIno && std::strcmp(name, kStatsName) == 0) {
+    return (void)fuse_reply_err(req, EEXIST);
+  }
+  Self(req).Count(FuseFs::kOpCreate);
   FuseFs& self = Self(req);
   std::shared_ptr<File> f;
   Ino ino = 0;
@@ -430,7 +578,15 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
-void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  if (ino == kStatsIno) {
+    auto text = Self(req).GetStats(fi->fh);
+    if (text == nullptr) return (void)fuse_reply_err(req, EBADF);
+    const size_t start = std::min(text->size(), static_cast<size_t>(off));
+    const size_t n = std::min(size, text->size() - start);
+    fuse_reply_buf(req, text->data() + start, n);
+    return;
+  }
   std::shared_ptr<File> f = Self(req).GetFile(fi->fh);
   if (f == nullptr) return (void)fuse_reply_err(req, EBADF);
   thread_local std::vector<char> buf;
@@ -438,6 +594,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   uint64_t n = 0;
   Status s = f->Pread(buf.data(), size, static_cast<uint64_t>(off), &n);
   if (!s.ok()) return ReplyStatus(req, s);
+  Self(req).Count(FuseFs::kOpRead, n);
   fuse_reply_buf(req, buf.data(), n);
 }
 
@@ -448,12 +605,15 @@ void OpWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
   uint64_t n = 0;
   Status s = f->Pwrite(data, size, static_cast<uint64_t>(off), &n);
   if (!s.ok()) return ReplyStatus(req, s);
+  Self(req).Count(FuseFs::kOpWrite, n);
   fuse_reply_write(req, n);
 }
 
 // Each close(2) of a descriptor: makes the data visible to other clients (close-to-open) and
 // reports a failed upload to the closing program.
-void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpFlush);
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, 0);
   std::shared_ptr<File> f = Self(req).GetFile(fi->fh);
   if (f == nullptr) return (void)fuse_reply_err(req, EBADF);
   Status s = f->Flush();
@@ -461,7 +621,12 @@ void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpRelease);
+  if (ino == kStatsIno) {
+    Self(req).DropStats(fi->fh);
+    return (void)fuse_reply_err(req, 0);
+  }
   std::shared_ptr<File> f = Self(req).TakeFile(fi->fh);
   if (f != nullptr) {
     Status s = f->Close();
@@ -471,7 +636,9 @@ void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+void OpFsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpFsync);
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, 0);
   std::shared_ptr<File> f = Self(req).GetFile(fi->fh);
   if (f == nullptr) return (void)fuse_reply_err(req, EBADF);
   Status s = f->Fsync();
@@ -480,6 +647,7 @@ void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpOpendir);
   FuseFs& self = Self(req);
   Context ctx = MakeContext(req);
   Attr a;
@@ -498,6 +666,7 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // page by page as offsets reach them; offset 0 (a new listing or rewinddir) starts afresh.
 void ReaddirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                    bool plus) {
+  Self(req).Count(FuseFs::kOpReaddir);
   FuseFs& self = Self(req);
   std::shared_ptr<DirHandle> d = self.GetDir(fi->fh);
   if (d == nullptr) return (void)fuse_reply_err(req, EBADF);
@@ -588,6 +757,7 @@ void OpFsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  Self(req).Count(FuseFs::kOpStatfs);
   lib::StatVfs v;
   Status s = Self(req).fs().StatFs(MakeContext(req), &v);
   if (!s.ok()) return ReplyStatus(req, s);
@@ -607,6 +777,7 @@ void OpStatfs(fuse_req_t req, fuse_ino_t) {
 }
 
 bool XattrEnabled(fuse_req_t req) {
+  Self(req).Count(FuseFs::kOpXattr);
   if (Self(req).args().enable_xattr) return true;
   fuse_reply_err(req, ENOTSUP);
   return false;
@@ -654,6 +825,8 @@ void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 }
 
 void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, (mask & W_OK) ? EACCES : 0);
+  Self(req).Count(FuseFs::kOpAccess);
   Status s = Self(req).fs().Access(MakeContext(req), ino, mask);
   if (!s.ok()) return ReplyStatus(req, s);
   fuse_reply_err(req, 0);

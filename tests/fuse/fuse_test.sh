@@ -196,6 +196,12 @@ lifecycle)
 import os; os.setxattr('$MNT/x', 'user.k', b'v1'); print(os.getxattr('$MNT/x', 'user.k').decode(), sorted(os.listxattr('$MNT/x')))" 2>&1) ||
     fail "xattr: $setfattr_out"
   [ "$setfattr_out" = "v1 ['user.k']" ] || fail "xattr round trip: $setfattr_out"
+  # .stats: readable counters, hidden from listings, read-only.
+  timeout 10 grep -q '^juicefs_fuse_ops_total{method="write"} [1-9]' "$MNT/.stats" ||
+    fail ".stats does not count the write: $(timeout 10 cat "$MNT/.stats" 2>&1 | head -20)"
+  timeout 10 ls -a "$MNT" | grep -qx .stats && fail ".stats is listed"
+  (echo x >"$MNT/.stats") 2>/dev/null && fail ".stats is writable"
+  timeout 10 mkdir "$MNT/.stats" 2>/dev/null && fail "mkdir .stats succeeded"
   df_out=$(timeout 10 df -P "$MNT" | tail -1) || fail "statfs"
   echo "$df_out" | grep -q "JuiceFS:fusevol" || fail "df does not name the volume: $df_out"
   timeout 30 "$JFS" umount "$MNT" || fail "umount of the background mount"
