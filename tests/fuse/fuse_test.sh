@@ -140,6 +140,14 @@ rw)
   timeout 120 dd if="$T/big" of="$MNT/big" bs=1M status=none || fail "dd to the mount"
   timeout 60 cmp "$T/big" "$MNT/big" || fail "big file differs"
   umount_wait "$MNT" "$MOUNT_PID"
+  # The same workload with the kernel's writeback cache (the kernel appends and reads pages of
+  # write-only files itself).
+  mount_fg "$MNT" -o writeback_cache
+  timeout 240 "$RW_FUZZ" "$MNT/fuzz-wb" "$T/model-wb" "$((SEED + 1))" 500 ||
+    fail "rw_fuzz with writeback_cache (seed $((SEED + 1)))"
+  printf 'abc\n' >"$MNT/wo" && printf 'def\n' >>"$MNT/wo"
+  [ "$(cat "$MNT/wo")" = "$(printf 'abc\ndef')" ] || fail "O_APPEND with writeback_cache"
+  umount_wait "$MNT" "$MOUNT_PID"
   echo "rw: seed $SEED OK"
   ;;
 
