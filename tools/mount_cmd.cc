@@ -1118,6 +1118,15 @@ bool IsMounted(const std::string& mountpoint) {
 // umount: as root the umount2 syscall (MNT_FORCE aborts a FUSE connection, MNT_DETACH detaches a
 // busy mount); otherwise fusermount3 -u (-z with --force).
 int RunUmount(const std::string& mountpoint, bool force) {
+  if (!IsMounted(mountpoint)) {
+    struct stat st;
+    if (::stat(mountpoint.c_str(), &st) != 0 && errno != ENOTCONN) {
+      PrintErrno("umount", mountpoint, errno);
+    } else {
+      PrintError("umount", mountpoint + ": not mounted");
+    }
+    return kExitError;
+  }
   if (geteuid() == 0) {
     if (umount2(mountpoint.c_str(), 0) == 0) return kExitOk;
     const int err = errno;
@@ -1154,12 +1163,12 @@ void AddMountCommands(CLI::App& app, Action* action) {
       ->delimiter(',');
   c->add_flag("--read-only", a->read_only, "mount read-only");
   c->add_option("--attr-cache", a->attr_cache, "attribute cache timeout in seconds (default 1)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 86400.0));
   c->add_option("--entry-cache", a->entry_cache, "file entry cache timeout in seconds (default 1)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 86400.0));
   c->add_option("--dir-entry-cache", a->dir_entry_cache,
                 "directory entry cache timeout in seconds (default 1)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 86400.0));
   c->add_flag("--enable-xattr", a->enable_xattr, "support extended attributes");
   c->add_flag("--writeback-cache", a->writeback_cache, "use the FUSE writeback cache");
   c->add_flag("--non-default-permission", a->non_default_permission,
