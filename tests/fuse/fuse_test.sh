@@ -224,6 +224,18 @@ import os; os.setxattr('$MNT/x', 'user.k', b'v1'); print(os.getxattr('$MNT/x', '
   mount_fg "$MNT" -o allow_other
   python3 -c "import os; os.setxattr('$MNT/x', 'user.k', b'v')" 2>/dev/null &&
     fail "xattr accepted without --enable-xattr"
+  # Locks are not forwarded yet (ENOSYS to the kernel): flock and fcntl locks work locally.
+  timeout 10 python3 -c "
+import fcntl, os
+fd = os.open('$MNT/x', os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+fd2 = os.open('$MNT/x', os.O_RDWR)
+try:
+    fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    raise SystemExit('second flock granted')
+except BlockingIOError:
+    pass" || fail "local flock/fcntl locks on the mount"
   # Busy mount: plain umount refuses, --force detaches.
   exec 4<"$MNT/x"
   timeout 10 "$JFS" umount "$MNT" 2>"$T/umount.err" && fail "umount of a busy mount succeeded"
