@@ -8,7 +8,10 @@
 //
 // Locks: flock and POSIX locks are not forwarded yet (no lock tables in the Meta interface): the
 // getlk/setlk/flock operations are not implemented, so libfuse answers ENOSYS and the kernel keeps
-// the locks local to this mount.
+// the locks local to this mount. fallocate, copy_file_range, ioctl and poll are not implemented
+// either (ENOSYS / EOPNOTSUPP to programs; cp falls back to read/write).
+//
+// `.stats` in the mount root is answered here (counters of this mount), never by the volume.
 #define FUSE_USE_VERSION 35
 #include <fuse3/fuse_lowlevel.h>
 
