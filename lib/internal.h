@@ -203,6 +203,9 @@ class FileImpl : public File, public std::enable_shared_from_this<FileImpl> {
   bool closed_ = false;
 };
 
+// The shared core of a Volume that came from Volume::Open (lib/inode_fs.cc builds on it).
+std::shared_ptr<VolumeCore> CoreOf(Volume& volume);
+
 class DirStreamImpl : public DirStream {
  public:
   DirStreamImpl(std::shared_ptr<VolumeCore> core, const Context& ctx, Ino ino);

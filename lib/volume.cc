@@ -258,6 +258,8 @@ class VolumeImpl : public Volume {
   Status OpenDir(const Context& ctx, std::string_view path,
                  std::unique_ptr<DirStream>* out) override;
 
+  const std::shared_ptr<VolumeCore>& core() const { return core_; }
+
  private:
   Status CheckUsable() const {
     if (core_->closed()) return Status::Error(EBADF, "volume is closed");
@@ -846,6 +848,11 @@ Status VolumeImpl::OpenDir(const Context& ctx, std::string_view path,
 }
 
 }  // namespace
+
+std::shared_ptr<VolumeCore> CoreOf(Volume& volume) {
+  // Volume::Open is the only way to make a Volume, and it makes a VolumeImpl.
+  return static_cast<VolumeImpl&>(volume).core();
+}
 
 // ---- Format -------------------------------------------------------------------------------------
 

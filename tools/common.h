@@ -39,6 +39,7 @@ void AddFileCommands(CLI::App& app, const GlobalOptions& global, Action* action)
 void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddObjbenchCommand(CLI::App& app, Action* action);
 void AddDumpCommands(CLI::App& app, Action* action);
+void AddMountCommands(CLI::App& app, Action* action);
 
 // ---- error reporting ----
 

@@ -1,0 +1,311 @@
+// InodeFs over a Volume's core: each call is one Meta call (plus the open-file table for data).
+#include "lib/inode_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "lib/internal.h"
+
+namespace jfs::lib {
+
+namespace {
+
+Status ReadOnlyError() {
+  return Status::Error(EROFS, "volume is opened read-only");
+}
+
+class InodeFsImpl : public InodeFs {
+ public:
+  explicit InodeFsImpl(std::shared_ptr<VolumeCore> core) : core_(std::move(core)) {}
+
+  const meta::Format& format() const override { return core_->format(); }
+  bool read_only() const override { return core_->read_only(); }
+
+  Status Lookup(const Context& ctx, Ino parent, std::string_view name, Ino* ino,
+                Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    Attr a;
+    Ino i = 0;
+    JFS_RETURN_IF_ERROR(core_->meta().Lookup(ctx, parent, name, &i, &a));
+    AddLocalLength(i, &a);
+    if (ino) *ino = i;
+    if (attr) *attr = a;
+    return Status::OK();
+  }
+
+  Status GetAttr(const Context& ctx, Ino ino, Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    JFS_RETURN_IF_ERROR(core_->meta().GetAttr(ctx, ino, attr));
+    AddLocalLength(ino, attr);
+    return Status::OK();
+  }
+
+  Status Access(const Context& ctx, Ino ino, int mask) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    if (mask & ~(R_OK | W_OK | X_OK)) return Status::Invalid("bad access mask");
+    if ((mask & W_OK) && core_->read_only()) return ReadOnlyError();
+    return core_->meta().Access(ctx, ino, mask, nullptr);
+  }
+
+  Status SetAttr(const Context& ctx, Ino ino, uint32_t mask, const Attr& in, File* fh,
+                 Attr* out) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    if (mask & meta::kSetSize) {
+      if (fh != nullptr) {
+        JFS_RETURN_IF_ERROR(fh->Ftruncate(in.length));
+      } else {
+        Attr cur;
+        JFS_RETURN_IF_ERROR(core_->meta().GetAttr(ctx, ino, &cur));
+        if (cur.typ == meta::kTypeDirectory) return Status::Error(EISDIR, "is a directory");
+        if (cur.typ != meta::kTypeFile) return Status::Invalid("not a regular file");
+        if (auto st = core_->FindInode(ino)) {
+          JFS_RETURN_IF_ERROR(core_->Truncate(ctx, *st, in.length, false, nullptr));
+        } else {
+          JFS_RETURN_IF_ERROR(core_->meta().Truncate(ctx, ino, in.length, false, nullptr));
+        }
+      }
+    }
+    const uint32_t rest = mask & ~static_cast<uint32_t>(meta::kSetSize);
+    if (rest != 0) {
+      JFS_RETURN_IF_ERROR(core_->meta().SetAttr(ctx, ino, rest, in, nullptr));
+    }
+    if (out != nullptr) return GetAttr(ctx, ino, out);
+    return Status::OK();
+  }
+
+  Status Mknod(const Context& ctx, Ino parent, std::string_view name, uint32_t mode,
+               uint16_t cumask, uint32_t rdev, Ino* ino, Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    uint8_t type = 0;
+    switch (mode & S_IFMT) {
+      case 0:
+      case S_IFREG:
+        type = meta::kTypeFile;
+        break;
+      case S_IFIFO:
+        type = meta::kTypeFIFO;
+        break;
+      case S_IFSOCK:
+        type = meta::kTypeSocket;
+        break;
+      case S_IFCHR:
+      case S_IFBLK:
+        if (!ctx.IsRoot()) return Status::Error(EPERM, "only root may create device nodes");
+        type = (mode & S_IFMT) == S_IFCHR ? meta::kTypeCharDev : meta::kTypeBlockDev;
+        break;
+      default:
+        return Status::Invalid("mknod creates regular files, FIFOs, sockets and devices only");
+    }
+    return core_->meta().Mknod(ctx, parent, name, type, mode & 07777, cumask, rdev, ino, attr);
+  }
+
+  Status Mkdir(const Context& ctx, Ino parent, std::string_view name, uint16_t mode,
+               uint16_t cumask, Ino* ino, Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    return core_->meta().Mkdir(ctx, parent, name, mode & 07777, cumask, ino, attr);
+  }
+
+  Status Unlink(const Context& ctx, Ino parent, std::string_view name) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    return core_->meta().Unlink(ctx, parent, name);
+  }
+
+  Status Rmdir(const Context& ctx, Ino parent, std::string_view name) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    return core_->meta().Rmdir(ctx, parent, name);
+  }
+
+  Status Rename(const Context& ctx, Ino parent, std::string_view name, Ino new_parent,
+                std::string_view new_name, uint32_t flags) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    return core_->meta().Rename(ctx, parent, name, new_parent, new_name, flags, nullptr, nullptr);
+  }
+
+  Status Link(const Context& ctx, Ino ino, Ino new_parent, std::string_view new_name,
+              Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    JFS_RETURN_IF_ERROR(core_->meta().Link(ctx, ino, new_parent, new_name, attr));
+    if (attr) AddLocalLength(ino, attr);
+    return Status::OK();
+  }
+
+  Status Symlink(const Context& ctx, Ino parent, std::string_view name, std::string_view target,
+                 Ino* ino, Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    if (target.empty()) return Status::NotFound("empty symlink target");
+    if (target.size() > meta::kMaxSymlink) {
+      return Status::Error(ENAMETOOLONG, "symlink target longer than 4096 bytes");
+    }
+    return core_->meta().Symlink(ctx, parent, name, target, ino, attr);
+  }
+
+  Status Readlink(const Context& ctx, Ino ino, std::string* target) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    return core_->meta().ReadLink(ctx, ino, target);
+  }
+
+  Status Open(const Context& ctx, Ino ino, int flags, std::shared_ptr<File>* out,
+              Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    flags &= ~(O_CREAT | O_EXCL);
+    const int acc = flags & O_ACCMODE;
+    if (acc != O_RDONLY && acc != O_WRONLY && acc != O_RDWR) {
+      return Status::Invalid("bad access mode in open flags");
+    }
+    const bool wants_write = acc != O_RDONLY;
+    if (core_->read_only() && (wants_write || (flags & O_TRUNC))) return ReadOnlyError();
+    Attr a;
+    JFS_RETURN_IF_ERROR(core_->meta().GetAttr(ctx, ino, &a));
+    if (a.typ == meta::kTypeDirectory) {
+      if (wants_write || (flags & O_TRUNC)) return Status::Error(EISDIR, "is a directory");
+    } else if (a.typ == meta::kTypeSocket) {
+      return Status::Error(ENXIO, "cannot open a socket");
+    } else if (a.typ != meta::kTypeFile) {
+      return Status::NotSupported("only regular files and directories can be opened");
+    }
+    JFS_RETURN_IF_ERROR(core_->meta().Open(ctx, ino, flags, &a));
+    return MakeHandle(ctx, ino, flags, /*created=*/false, a, out, attr);
+  }
+
+  Status Create(const Context& ctx, Ino parent, std::string_view name, uint16_t mode,
+                uint16_t cumask, int flags, std::shared_ptr<File>* out, Ino* ino,
+                Attr* attr) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    flags &= ~(O_CREAT | O_EXCL);
+    const int acc = flags & O_ACCMODE;
+    if (acc != O_RDONLY && acc != O_WRONLY && acc != O_RDWR) {
+      return Status::Invalid("bad access mode in open flags");
+    }
+    Ino i = 0;
+    Attr a;
+    JFS_RETURN_IF_ERROR(
+        core_->meta().Create(ctx, parent, name, mode & 07777, cumask, flags, &i, &a));
+    if (ino) *ino = i;
+    return MakeHandle(ctx, i, flags, /*created=*/true, a, out, attr);
+  }
+
+  Status Readdir(const Context& ctx, Ino dir, bool plus, std::string* cursor, size_t limit,
+                 std::vector<DirEntry>* out) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    out->clear();
+    std::vector<meta::Entry> page;
+    JFS_RETURN_IF_ERROR(core_->meta().Readdir(ctx, dir, plus, cursor, limit, &page));
+    out->reserve(page.size());
+    for (auto& e : page) {
+      if (e.name == "." || e.name == "..") continue;
+      DirEntry d;
+      d.name = std::move(e.name);
+      d.inode = e.inode;
+      d.attr = e.attr;
+      if (plus) AddLocalLength(d.inode, &d.attr);
+      out->push_back(std::move(d));
+    }
+    return Status::OK();
+  }
+
+  Status GetXattr(const Context& ctx, Ino ino, std::string_view name, std::string* value) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    return core_->meta().GetXattr(ctx, ino, name, value);
+  }
+  Status SetXattr(const Context& ctx, Ino ino, std::string_view name, std::string_view value,
+                  int flags) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    return core_->meta().SetXattr(ctx, ino, name, value, flags);
+  }
+  Status ListXattr(const Context& ctx, Ino ino, std::vector<std::string>* names) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    return core_->meta().ListXattr(ctx, ino, names);
+  }
+  Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) override {
+    JFS_RETURN_IF_ERROR(CheckWritable());
+    return core_->meta().RemoveXattr(ctx, ino, name);
+  }
+
+  Status StatFs(const Context& ctx, StatVfs* out) override {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    meta::StatFS s;
+    JFS_RETURN_IF_ERROR(core_->meta().StatFS(ctx, &s));
+    *out = StatVfs{};
+    out->total_bytes = s.total_space;
+    out->free_bytes = s.avail_space;
+    out->total_inodes = s.used_inodes + s.avail_inodes;
+    out->free_inodes = s.avail_inodes;
+    out->max_name = meta::kMaxName;
+    return Status::OK();
+  }
+
+ private:
+  Status CheckUsable() const {
+    if (core_->closed()) return Status::Error(EBADF, "volume is closed");
+    return Status::OK();
+  }
+  Status CheckWritable() const {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    if (core_->read_only()) return ReadOnlyError();
+    return Status::OK();
+  }
+
+  void AddLocalLength(Ino ino, Attr* attr) {
+    if (attr->typ != meta::kTypeFile) return;
+    if (auto st = core_->FindInode(ino)) {
+      std::lock_guard lk(st->mu);
+      attr->length = std::max(attr->length, st->pending_end);
+    }
+  }
+
+  // The tail of VolumeImpl::OpenFile (meta->Open / Create already succeeded): the open-inode
+  // table, O_TRUNC, the handle registry. Kept in step with it so both APIs behave the same.
+  Status MakeHandle(const Context& ctx, Ino ino, int flags, bool created, const Attr& attr,
+                    std::shared_ptr<File>* out, Attr* out_attr) {
+    meta::Meta& m = core_->meta();
+    const bool is_dir = attr.typ == meta::kTypeDirectory;
+    const bool wants_write = (flags & O_ACCMODE) != O_RDONLY;
+    std::shared_ptr<InodeState> st;
+    if (!is_dir) st = core_->AcquireInode(ino, attr);
+    Attr result = attr;
+    if (!created && !is_dir && wants_write && (flags & O_TRUNC)) {
+      uint64_t len = 0;
+      {
+        std::lock_guard lk(st->mu);
+        len = st->LocalLength();
+      }
+      if (len > 0) {
+        // meta->Open checked W permission for O_TRUNC already.
+        Status s = core_->Truncate(ctx, *st, 0, /*skip_perm_check=*/true, &result);
+        if (!s.ok()) {
+          core_->ReleaseInode(st);
+          (void)m.Close(ctx, ino);
+          return s;
+        }
+      }
+    }
+    if (st) {
+      std::lock_guard lk(st->mu);
+      result.length = std::max(result.length, st->pending_end);
+    }
+    auto f = std::make_shared<FileImpl>(core_, ctx, ino, flags, is_dir, std::move(st));
+    uint64_t id = 0;
+    core_->RegisterFile(&id, f);
+    f->set_registry_id(id);
+    *out = std::move(f);
+    if (out_attr) *out_attr = result;
+    return Status::OK();
+  }
+
+  const std::shared_ptr<VolumeCore> core_;
+};
+
+}  // namespace
+
+Status NewInodeFs(Volume* volume, std::unique_ptr<InodeFs>* out) {
+  if (volume == nullptr) return Status::Invalid("no volume");
+  auto core = CoreOf(*volume);
+  if (core->closed()) return Status::Error(EBADF, "volume is closed");
+  *out = std::make_unique<InodeFsImpl>(std::move(core));
+  return Status::OK();
+}
+
+}  // namespace jfs::lib
