@@ -987,8 +987,26 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     if (!ps.ok() && !ps.IsNotFound()) return ps.WithContext("storage " + store->Describe());
   }
   std::unique_ptr<chunk::ChunkStore> chunks;
-  JFS_RETURN_IF_ERROR(
-      chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads, opts.buffer_size), store, &chunks));
+  chunk::Config cc = ChunkConfig(f, opts.upload_threads, opts.buffer_size);
+  if (!opts.cache_dir.empty() && opts.cache_size > 0) {
+    chunk::DiskCacheConfig dc;
+    dc.dirs = chunk::SplitCacheDirs(opts.cache_dir);
+    if (dc.dirs.empty()) return Status::Invalid("cache_dir names no directory");
+    dc.uuid = f.uuid;
+    dc.capacity = opts.cache_size;
+    dc.free_space_ratio = opts.free_space_ratio;
+    dc.eviction = opts.cache_eviction;
+    dc.checksum = opts.verify_cache_checksum;
+    std::unique_ptr<chunk::DiskCache> cache;
+    JFS_RETURN_IF_ERROR(chunk::DiskCache::Open(dc, &cache));
+    cc.cache = std::move(cache);
+    cc.writeback = opts.writeback;
+    if (opts.prefetch < 0 || opts.prefetch > 256) {
+      return Status::Invalid("prefetch must be between 0 and 256");
+    }
+    cc.prefetch = opts.prefetch;
+  }
+  JFS_RETURN_IF_ERROR(chunk::NewChunkStore(cc, store, &chunks));
   {
     chunk::PrefetchConfig pc;
     pc.memory = opts.buffer_size / 4;

@@ -40,6 +40,18 @@ struct VolumeOptions {
   // sequential reader is read ahead. Fetched blocks are held within buffer_size / 4.
   int download_threads = 8;
   int readahead_blocks = 8;
+  // Local disk block cache (chunk/disk_cache.h, layout format.md §1.9): directories separated by
+  // ':' (JuiceFS cache-dir); an empty cache_dir or cache_size 0 disables it.
+  std::string cache_dir;
+  uint64_t cache_size = 0;                       // bytes over all directories
+  double free_space_ratio = 0.1;                 // keep this share of the cache disk free
+  std::string cache_eviction = "2-random";       // or "none"
+  std::string verify_cache_checksum = "extend";  // none, full, shrink, extend
+  // With a cache: blocks are acknowledged once staged (fsync'd) on the cache disk and uploaded in
+  // the background; blocks staged by a process that died are uploaded at the next open.
+  bool writeback = false;
+  // With a cache: background whole-block fetches after a partial read missed (0: none).
+  int prefetch = 1;
   // Informational: shown in `jfs status` as the session's mount point.
   std::string mount_point = "libjuicefs";
 };
