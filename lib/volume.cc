@@ -326,6 +326,12 @@ Status VolumeImpl::Close() {
   }
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
+  {
+    // Writeback: blocks staged by this volume (or found at open) are uploaded before it closes;
+    // a failed upload stays staged for the next open and is reported here.
+    Status s = core_->chunks().WaitWriteback();
+    if (!s.ok() && first.ok()) first = s.WithContext("writeback");
+  }
   if (!core_->read_only()) {
     Status s = core_->meta().CloseSession();
     if (!s.ok() && first.ok()) first = s.WithContext("closing session");
