@@ -223,6 +223,32 @@ class VolumeImpl : public Volume {
   Status Close() override;
   const meta::Format& format() const override { return core_->format(); }
   uint64_t session_id() const override { return core_->meta().SessionId(); }
+  VolumeStats Stats() override {
+    const chunk::ChunkStats c = core_->chunks().Stats();
+    VolumeStats v;
+    v.cache_hit_ops = c.cache.hit_ops;
+    v.cache_hit_bytes = c.cache.hit_bytes;
+    v.cache_miss_ops = c.cache.miss_ops;
+    v.cache_miss_bytes = c.cache.miss_bytes;
+    v.cache_write_ops = c.cache.write_ops;
+    v.cache_write_bytes = c.cache.write_bytes;
+    v.cache_evict_ops = c.cache.evicted_ops;
+    v.cache_evict_bytes = c.cache.evicted_bytes;
+    v.cache_bad_blocks = c.cache.bad_blocks;
+    v.cache_used_bytes = c.cache.used_bytes;
+    v.cache_blocks = c.cache.blocks;
+    v.staged_blocks = c.cache.staged_blocks;
+    v.put_ops = c.put_ops;
+    v.put_bytes = c.put_bytes;
+    v.get_ops = c.get_ops;
+    v.get_bytes = c.get_bytes;
+    v.delete_ops = c.delete_ops;
+    v.put_errors = c.put_errors;
+    v.get_errors = c.get_errors;
+    v.writeback_pending = c.writeback_pending;
+    v.meta_calls = core_->meta().Calls();
+    return v;
+  }
 
   Status Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) override;
   Status Lstat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) override;

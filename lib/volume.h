@@ -86,6 +86,21 @@ struct StatVfs {
   uint64_t max_name = 255;
 };
 
+// Counters of one open Volume since it opened (JuiceFS's .stats / `juicefs bench` figures).
+struct VolumeStats {
+  uint64_t cache_hit_ops = 0, cache_hit_bytes = 0;      // reads served by the disk cache
+  uint64_t cache_miss_ops = 0, cache_miss_bytes = 0;    // disk cache lookups that missed
+  uint64_t cache_write_ops = 0, cache_write_bytes = 0;  // blocks written into the cache / staged
+  uint64_t cache_evict_ops = 0, cache_evict_bytes = 0;
+  uint64_t cache_bad_blocks = 0;  // cached blocks dropped for a bad checksum or size
+  uint64_t cache_used_bytes = 0, cache_blocks = 0, staged_blocks = 0;
+  uint64_t put_ops = 0, put_bytes = 0;  // block objects uploaded
+  uint64_t get_ops = 0, get_bytes = 0;  // object reads
+  uint64_t delete_ops = 0, put_errors = 0, get_errors = 0;
+  uint64_t writeback_pending = 0;  // staged blocks not yet uploaded
+  uint64_t meta_calls = 0;         // metadata transactions
+};
+
 // An entry of a directory stream, with attributes (readdir-plus).
 struct DirEntry {
   std::string name;
@@ -111,6 +126,7 @@ class Volume {
 
   virtual const meta::Format& format() const = 0;
   virtual uint64_t session_id() const = 0;
+  virtual VolumeStats Stats() = 0;
 
   // ---- namespace (path based) ----
   virtual Status Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) = 0;
