@@ -538,12 +538,24 @@ jfs_format_options_t FormatDefaults() {
   return d;
 }
 
+// JuiceFS's default cache directory: /var/jfsCache for root, else $HOME/.juicefs/cache.
+std::string DefaultCacheDir() {
+  if (geteuid() == 0) return "/var/jfsCache";
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') return "/var/jfsCache";
+  return std::string(home) + "/.juicefs/cache";
+}
+
 jfs_volume_options_t VolumeDefaults() {
   jfs_volume_options_t d{};
   d.size = sizeof(d);
   lib::VolumeOptions defaults;
   d.buffer_size = defaults.buffer_size;
   d.upload_threads = defaults.upload_threads;
+  d.cache_size = 102400;  // MiB, JuiceFS's default
+  d.free_space_ratio = defaults.free_space_ratio;
+  d.prefetch = defaults.prefetch;
+  d.download_threads = defaults.download_threads;
   return d;
 }
 
@@ -592,7 +604,7 @@ void jfs_volume_options_init_sized(jfs_volume_options_t* opts, size_t size) {
 }
 
 void(jfs_volume_options_init)(jfs_volume_options_t* opts) {
-  InitSized(opts, sizeof(jfs_volume_options_t), VolumeDefaults());
+  InitSized(opts, offsetof(jfs_volume_options_t, cache_dir), VolumeDefaults());
 }
 
 int jfs_format(const char* meta_url, const char* name, const jfs_format_options_t* opts) {
@@ -663,13 +675,28 @@ int jfs_open_volume(const char* meta_url, const jfs_volume_options_t* opts, jfs_
     if (opts != nullptr) {
       JFS_RETURN_IF_ERROR(ApplyOptions(opts, &o, sizeof(o), "jfs_volume_options_init"));
     }
-    if (o.flags & ~uint32_t{JFS_VOLUME_READ_ONLY}) return Status::Invalid("unknown volume flags");
+    if (o.flags & ~uint32_t{JFS_VOLUME_READ_ONLY | JFS_VOLUME_WRITEBACK}) {
+      return Status::Invalid("unknown volume flags");
+    }
     if (o.upload_threads < 0) return Status::Invalid("upload_threads is negative");
+    if (o.download_threads < 0) return Status::Invalid("download_threads is negative");
+    if (o.cache_size > (uint64_t{1} << 40)) return Status::Invalid("cache_size is implausible");
     lib::VolumeOptions vo;
     vo.read_only = (o.flags & JFS_VOLUME_READ_ONLY) != 0;
     if (o.buffer_size != 0) vo.buffer_size = o.buffer_size;
     if (o.upload_threads != 0) vo.upload_threads = o.upload_threads;
     if (o.mount_point != nullptr) vo.mount_point = o.mount_point;
+    vo.cache_dir = o.cache_dir != nullptr ? std::string(o.cache_dir) : DefaultCacheDir();
+    vo.cache_size = o.cache_size << 20;
+    vo.free_space_ratio = o.free_space_ratio;
+    if (o.cache_eviction != nullptr) vo.cache_eviction = o.cache_eviction;
+    if (o.verify_cache_checksum != nullptr) vo.verify_cache_checksum = o.verify_cache_checksum;
+    vo.writeback = (o.flags & JFS_VOLUME_WRITEBACK) != 0;
+    vo.prefetch = o.prefetch;
+    if (o.download_threads != 0) vo.download_threads = o.download_threads;
+    if (vo.writeback && (vo.cache_size == 0 || vo.cache_dir.empty())) {
+      return Status::Invalid("writeback needs the disk cache (cache_size > 0)");
+    }
 
     std::unique_ptr<lib::Volume> volume;
     JFS_RETURN_IF_ERROR(lib::Volume::Open(meta_url, vo, &volume));
@@ -686,6 +713,40 @@ int jfs_close_volume(jfs_fs_t* fs) {
     auto vol = Volumes().Remove(fs);
     if (!vol) return Status::Error(EBADF, "volume handle is closed or invalid");
     return vol->Close();  // the message goes to open_error: the handle no longer exists
+  });
+}
+
+int jfs_stats(jfs_fs_t* fs, jfs_stats_t* out, size_t size) {
+  return Run("jfs_stats", nullptr, [&](Call& c) -> Status {
+    JFS_RETURN_IF_ERROR(UseVolume(c, fs));
+    JFS_RETURN_IF_ERROR(Required(out, "out"));
+    if (size < 2 * sizeof(uint32_t)) return Status::Invalid("jfs_stats: size too small");
+    const lib::VolumeStats v = c.vol->volume().Stats();
+    jfs_stats_t s{};
+    s.cache_hit_ops = v.cache_hit_ops;
+    s.cache_hit_bytes = v.cache_hit_bytes;
+    s.cache_miss_ops = v.cache_miss_ops;
+    s.cache_miss_bytes = v.cache_miss_bytes;
+    s.cache_write_ops = v.cache_write_ops;
+    s.cache_write_bytes = v.cache_write_bytes;
+    s.cache_evict_ops = v.cache_evict_ops;
+    s.cache_evict_bytes = v.cache_evict_bytes;
+    s.cache_bad_blocks = v.cache_bad_blocks;
+    s.cache_used_bytes = v.cache_used_bytes;
+    s.cache_blocks = v.cache_blocks;
+    s.staged_blocks = v.staged_blocks;
+    s.put_ops = v.put_ops;
+    s.put_bytes = v.put_bytes;
+    s.get_ops = v.get_ops;
+    s.get_bytes = v.get_bytes;
+    s.delete_ops = v.delete_ops;
+    s.put_errors = v.put_errors;
+    s.get_errors = v.get_errors;
+    s.meta_calls = v.meta_calls;
+    const size_t n = std::min(size, sizeof(s));
+    s.size = static_cast<uint32_t>(n);
+    std::memcpy(out, &s, n);
+    return Status::OK();
   });
 }
 

@@ -1,5 +1,6 @@
-// The slice writer and block reader over an ObjectStore (format.md §1.4). No cache, no prefetch:
-// every ReadAt goes to the object store, with ranged GETs when blocks are stored uncompressed.
+// The slice writer and block reader over an ObjectStore (format.md §1.4), with the optional disk
+// cache (chunk/disk_cache.h) and writeback. Without a cache every ReadAt goes to the object
+// store, with ranged GETs when blocks are stored uncompressed.
 // Compressed blocks (format.md §1.6) are compressed in the upload threads and read whole, then
 // decompressed and sliced, as JuiceFS does.
 #include "chunk/chunk_store.h"
@@ -8,10 +9,13 @@
 #include <atomic>
 #include <cassert>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "chunk/block_buffer.h"
@@ -99,9 +103,21 @@ class ChunkStoreImpl final : public ChunkStore {
   ~ChunkStoreImpl() override {
     // Writers hold references to the pool and the store; they must be gone first.
     assert(live_writers_.load() == 0);
+    stopping_ = true;  // queued prefetches are skipped; staged uploads still run (pool joins)
   }
 
-  Status Start() { return pool_.Start(config_.upload_threads); }
+  Status Start() {
+    JFS_RETURN_IF_ERROR(pool_.Start(config_.upload_threads));
+    if (!config_.cache) return Status::OK();
+    if (config_.prefetch > 0) JFS_RETURN_IF_ERROR(fetch_pool_.Start(config_.prefetch));
+    // Blocks a dead process staged but never uploaded go first.
+    std::vector<std::string> staged = config_.cache->StagedKeys();
+    if (config_.writeback || !staged.empty()) {
+      JFS_RETURN_IF_ERROR(wb_pool_.Start(config_.upload_threads));
+    }
+    for (const auto& key : staged) QueueWriteback(key);
+    return Status::OK();
+  }
 
   std::unique_ptr<SliceWriter> NewWriter(uint64_t id) override {
     return std::make_unique<SliceWriterImpl>(*this, id);
@@ -125,19 +141,165 @@ class ChunkStoreImpl final : public ChunkStore {
       const uint64_t from = std::max<uint64_t>(off, block_start);
       const uint64_t to = std::min<uint64_t>(end, block_start + blen);
       const std::string key = BlockKey(id, i, blen, config_.hash_prefix);
-      JFS_RETURN_IF_ERROR(GetBlock(key, blen, static_cast<uint32_t>(from - block_start),
-                                   static_cast<uint32_t>(to - from), dst + (from - off), &buf));
+      JFS_RETURN_IF_ERROR(ReadBlock(key, blen, static_cast<uint32_t>(from - block_start),
+                                    static_cast<uint32_t>(to - from), dst + (from - off), &buf));
     }
     return Status::OK();
+  }
+
+  // Bytes [from, from+len) of block `key` (blen bytes): from the disk cache when it has them,
+  // else from the object store. A whole block read (and any read of a compressed block, which
+  // fetches the whole object anyway) goes into the cache; a partial miss queues a background
+  // fetch of the whole block into the cache (prefetch).
+  Status ReadBlock(const std::string& key, uint32_t blen, uint32_t from, uint32_t len, char* dst,
+                   std::string* buf) {
+    DiskCache* cache = config_.cache.get();
+    if (cache == nullptr) return GetBlock(key, blen, from, len, dst, buf);
+    if (cache->Load(key, blen, from, len, dst)) return Status::OK();
+    if (from == 0 && len == blen) {
+      JFS_RETURN_IF_ERROR(GetBlock(key, blen, 0, blen, dst, buf));
+      cache->Cache(key, std::string_view(dst, blen));
+      return Status::OK();
+    }
+    if (compressor_ != nullptr) {
+      BlockBuffer whole = AllocBlockBuffer(blen);
+      if (whole) {
+        JFS_RETURN_IF_ERROR(GetBlock(key, blen, 0, blen, whole.get(), buf));
+        cache->Cache(key, std::string_view(whole.get(), blen));
+        std::memcpy(dst, whole.get() + from, len);
+        return Status::OK();
+      }
+    }
+    JFS_RETURN_IF_ERROR(GetBlock(key, blen, from, len, dst, buf));
+    SchedulePrefetch(key, blen);
+    return Status::OK();
+  }
+
+  void SchedulePrefetch(const std::string& key, uint32_t blen) {
+    if (config_.prefetch <= 0) return;
+    {
+      std::lock_guard<std::mutex> lock(fetch_mu_);
+      if (fetching_.size() >= 2 * static_cast<size_t>(config_.prefetch)) return;
+      if (!fetching_.insert(key).second) return;
+    }
+    auto task = [this, key, blen] {
+      if (!stopping_.load()) {
+        BlockBuffer b = AllocBlockBuffer(blen);
+        std::string scratch;
+        if (b && GetBlock(key, blen, 0, blen, b.get(), &scratch).ok()) {
+          config_.cache->Cache(key, std::string_view(b.get(), blen));
+        }
+      }
+      std::lock_guard<std::mutex> lock(fetch_mu_);
+      fetching_.erase(key);
+    };
+    try {
+      fetch_pool_.Submit(task);
+    } catch (const std::bad_alloc&) {
+      std::lock_guard<std::mutex> lock(fetch_mu_);
+      fetching_.erase(key);
+    }
+  }
+
+  // Stores a finished block: staged for writeback when configured (falling back to a direct
+  // upload when staging fails), else uploaded, then cached.
+  Status StoreBlock(const std::string& key, std::string_view data) {
+    DiskCache* cache = config_.cache.get();
+    if (cache != nullptr && config_.writeback) {
+      if (cache->Stage(key, data).ok()) {
+        QueueWriteback(key);
+        return Status::OK();
+      }
+    }
+    JFS_RETURN_IF_ERROR(PutBlock(key, data));
+    if (cache != nullptr) cache->Cache(key, data);
+    return Status::OK();
+  }
+
+  void QueueWriteback(const std::string& key) {
+    {
+      std::lock_guard<std::mutex> lock(wb_mu_);
+      ++wb_pending_;
+    }
+    try {
+      wb_pool_.Submit([this, key] { UploadStaged(key); });
+    } catch (const std::bad_alloc&) {
+      // Stays staged: uploaded when the volume next opens.
+      std::lock_guard<std::mutex> lock(wb_mu_);
+      --wb_pending_;
+      wb_cv_.notify_all();
+    }
+  }
+
+  void UploadStaged(const std::string& key) {
+    std::string data;
+    Status st = config_.cache->ReadStaged(key, &data);
+    if (st.ok()) {
+      for (int attempt = 0; attempt < 4; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+        try {
+          st = PutBlock(key, data);
+        } catch (const std::exception& e) {
+          st = Status::IOError(std::string("upload failed: ") + e.what());
+        }
+        if (st.ok()) break;
+      }
+      if (st.ok()) config_.cache->Uploaded(key);
+    } else if (st.IsNotFound()) {
+      st = Status::OK();  // the slice was removed meanwhile
+    }
+    std::lock_guard<std::mutex> lock(wb_mu_);
+    if (!st.ok()) {
+      std::fprintf(stderr, "libjuicefs: writeback of %s: %s (kept staged)\n", key.c_str(),
+                   st.ToString().c_str());
+      if (wb_error_.ok()) wb_error_ = st.WithContext("writeback upload of " + key);
+    }
+    --wb_pending_;
+    wb_cv_.notify_all();
+  }
+
+  Status WaitWriteback() override {
+    std::unique_lock<std::mutex> lock(wb_mu_);
+    wb_cv_.wait(lock, [this] { return wb_pending_ == 0; });
+    Status st = std::move(wb_error_);
+    wb_error_ = Status::OK();
+    return st;
+  }
+
+  ChunkStats Stats() override {
+    ChunkStats s;
+    s.put_ops = put_ops_;
+    s.put_bytes = put_bytes_;
+    s.get_ops = get_ops_;
+    s.get_bytes = get_bytes_;
+    s.delete_ops = delete_ops_;
+    s.put_errors = put_errors_;
+    s.get_errors = get_errors_;
+    {
+      std::lock_guard<std::mutex> lock(wb_mu_);
+      s.writeback_pending = static_cast<uint64_t>(wb_pending_);
+    }
+    if (config_.cache) s.cache = config_.cache->Stats();
+    return s;
   }
 
   // Stores one block object: compressed first when the volume says so. Runs in the upload threads,
   // so blocks are compressed in parallel.
   Status PutBlock(const std::string& key, std::string_view data) {
-    if (!compressor_) return store_->Put(key, data);
     std::string packed;
-    JFS_RETURN_IF_ERROR(compressor_->Compress(data, &packed).WithContext("compress block " + key));
-    return store_->Put(key, packed);
+    if (compressor_) {
+      JFS_RETURN_IF_ERROR(
+          compressor_->Compress(data, &packed).WithContext("compress block " + key));
+      data = packed;
+    }
+    Status st = store_->Put(key, data);
+    if (st.ok()) {
+      put_ops_++;
+      put_bytes_ += data.size();
+    } else {
+      put_errors_++;
+    }
+    return st;
   }
 
   // Reads bytes [from, from+len) of the block object `key` (of blen uncompressed bytes) into dst.
@@ -145,6 +307,18 @@ class ChunkStoreImpl final : public ChunkStore {
   // `buf` is scratch space reused across blocks.
   Status GetBlock(const std::string& key, uint32_t blen, uint32_t from, uint32_t len, char* dst,
                   std::string* buf) {
+    Status st = GetObject(key, blen, from, len, dst, buf);
+    if (st.ok()) {
+      get_ops_++;
+      get_bytes_ += compressor_ == nullptr ? len : buf->size();
+    } else {
+      get_errors_++;
+    }
+    return st;
+  }
+
+  Status GetObject(const std::string& key, uint32_t blen, uint32_t from, uint32_t len, char* dst,
+                   std::string* buf) {
     if (compressor_ == nullptr) {  // a ranged read straight into the caller's memory
       int64_t got = 0;
       Status st = store_->GetInto(key, from, len, dst, &got);
@@ -192,7 +366,9 @@ class ChunkStoreImpl final : public ChunkStore {
     for (uint32_t i = 0; i < n; ++i) {
       const std::string key =
           BlockKey(id, i, BlockLen(i, size, config_.block_size), config_.hash_prefix);
+      if (config_.cache) config_.cache->Remove(key);
       Status st = store_->Delete(key);
+      delete_ops_++;
       if (!st.ok() && first.ok()) first = st.WithContext("delete block " + key);
     }
     return first;
@@ -213,7 +389,20 @@ class ChunkStoreImpl final : public ChunkStore {
   const std::unique_ptr<Compressor> compressor_;  // null: blocks are stored as they are
   std::atomic<int> live_writers_{0};
   BufferPool buffers_;
-  ThreadPool pool_;  // last member: its threads are joined before anything they use goes away
+  std::atomic<uint64_t> put_ops_{0}, put_bytes_{0}, get_ops_{0}, get_bytes_{0}, delete_ops_{0};
+  std::atomic<uint64_t> put_errors_{0}, get_errors_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex fetch_mu_;
+  std::unordered_set<std::string> fetching_;  // keys of queued / running prefetches
+  std::mutex wb_mu_;
+  std::condition_variable wb_cv_;
+  int wb_pending_ = 0;  // staged blocks queued or uploading
+  Status wb_error_;
+  // Pools last, joined in reverse order before anything they use goes away: upload tasks may
+  // queue writeback uploads, so pool_ goes first.
+  ThreadPool fetch_pool_;
+  ThreadPool wb_pool_;
+  ThreadPool pool_;
 };
 
 SliceWriterImpl::SliceWriterImpl(ChunkStoreImpl& store, uint64_t id)
@@ -329,7 +518,10 @@ void SliceWriterImpl::Abort() {
     }
   }
   // Best effort: whatever stays behind is unreferenced and `gc` will find it.
-  for (const auto& key : keys) (void)store_.objects().Delete(key);
+  for (const auto& key : keys) {
+    if (store_.config().cache) store_.config().cache->Remove(key);
+    (void)store_.objects().Delete(key);
+  }
 }
 
 Status SliceWriterImpl::AllocLocked(Block& b) {
@@ -379,7 +571,7 @@ void SliceWriterImpl::Upload(uint32_t indx) {
   Status st;
   if (!canceled) {
     try {
-      st = store_.PutBlock(key, data);
+      st = store_.StoreBlock(key, data);
     } catch (const std::exception& e) {  // e.g. bad_alloc in a backend: never kill the pool
       st = Status::IOError(std::string("upload failed: ") + e.what());
     }

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "chunk/disk_cache.h"
 #include "object/object_store.h"
 #include "util/status.h"
 
@@ -26,6 +27,26 @@ struct Config {
   // limit); allocating each anew costs a page fault and a zeroed page per 4 KiB. Idle buffers
   // are freed by ReleaseIdleBuffers.
   uint64_t max_idle_buffer_bytes = 64ull << 20;
+  // Local disk cache of blocks; null: none. Blocks read whole (and blocks written) are cached;
+  // reads are served from it when it has the block.
+  std::shared_ptr<DiskCache> cache;
+  // With a cache: a finished block is acknowledged once staged on the cache disk (fsync'd) and
+  // uploaded in the background by `upload_threads` more threads. Blocks staged by an earlier
+  // process (found when the cache opened) are uploaded from the start.
+  bool writeback = false;
+  // With a cache: threads fetching a whole block into the cache in the background after a read
+  // of part of it missed (JuiceFS --prefetch). 0: none.
+  int prefetch = 1;
+};
+
+// Counters of one store since it was created.
+struct ChunkStats {
+  uint64_t put_ops = 0, put_bytes = 0;  // block objects uploaded (bytes as stored)
+  uint64_t get_ops = 0, get_bytes = 0;  // object reads (bytes received)
+  uint64_t delete_ops = 0;
+  uint64_t put_errors = 0, get_errors = 0;
+  uint64_t writeback_pending = 0;  // staged blocks waiting for upload
+  DiskCacheStats cache;            // zeros without a cache
 };
 
 // Key of block `indx` (of `block_len` bytes) of slice `id`, relative to the volume prefix:
@@ -67,6 +88,10 @@ class ChunkStore {
   // Frees the reusable block buffers now: another user of the same memory budget (the read
   // cache) is about to need it.
   virtual void DropIdleBuffers() = 0;
+  virtual ChunkStats Stats() = 0;
+  // Waits until every block staged for writeback so far was uploaded (or failed to upload);
+  // returns the first upload error since the last call. OK at once without writeback.
+  virtual Status WaitWriteback() = 0;
 };
 
 // `store` must already carry the volume prefix ("{name}/").

@@ -121,6 +121,8 @@ class PrefetchStore final : public ChunkStore {
   }
 
   const Config& config() const override { return inner_->config(); }
+  ChunkStats Stats() override { return inner_->Stats(); }
+  Status WaitWriteback() override { return inner_->WaitWriteback(); }
 
   void DropIdleBuffers() override {
     inner_->DropIdleBuffers();

@@ -223,6 +223,32 @@ class VolumeImpl : public Volume {
   Status Close() override;
   const meta::Format& format() const override { return core_->format(); }
   uint64_t session_id() const override { return core_->meta().SessionId(); }
+  VolumeStats Stats() override {
+    const chunk::ChunkStats c = core_->chunks().Stats();
+    VolumeStats v;
+    v.cache_hit_ops = c.cache.hit_ops;
+    v.cache_hit_bytes = c.cache.hit_bytes;
+    v.cache_miss_ops = c.cache.miss_ops;
+    v.cache_miss_bytes = c.cache.miss_bytes;
+    v.cache_write_ops = c.cache.write_ops;
+    v.cache_write_bytes = c.cache.write_bytes;
+    v.cache_evict_ops = c.cache.evicted_ops;
+    v.cache_evict_bytes = c.cache.evicted_bytes;
+    v.cache_bad_blocks = c.cache.bad_blocks;
+    v.cache_used_bytes = c.cache.used_bytes;
+    v.cache_blocks = c.cache.blocks;
+    v.staged_blocks = c.cache.staged_blocks;
+    v.put_ops = c.put_ops;
+    v.put_bytes = c.put_bytes;
+    v.get_ops = c.get_ops;
+    v.get_bytes = c.get_bytes;
+    v.delete_ops = c.delete_ops;
+    v.put_errors = c.put_errors;
+    v.get_errors = c.get_errors;
+    v.writeback_pending = c.writeback_pending;
+    v.meta_calls = core_->meta().Calls();
+    return v;
+  }
 
   Status Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) override;
   Status Lstat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) override;
@@ -328,6 +354,12 @@ Status VolumeImpl::Close() {
   }
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
+  {
+    // Writeback: blocks staged by this volume (or found at open) are uploaded before it closes;
+    // a failed upload stays staged for the next open and is reported here.
+    Status s = core_->chunks().WaitWriteback();
+    if (!s.ok() && first.ok()) first = s.WithContext("writeback");
+  }
   if (!core_->read_only()) {
     Status s = core_->meta().CloseSession();
     if (!s.ok() && first.ok()) first = s.WithContext("closing session");
@@ -994,8 +1026,26 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     if (!ps.ok() && !ps.IsNotFound()) return ps.WithContext("storage " + store->Describe());
   }
   std::unique_ptr<chunk::ChunkStore> chunks;
-  JFS_RETURN_IF_ERROR(
-      chunk::NewChunkStore(ChunkConfig(f, opts.upload_threads, opts.buffer_size), store, &chunks));
+  chunk::Config cc = ChunkConfig(f, opts.upload_threads, opts.buffer_size);
+  if (!opts.cache_dir.empty() && opts.cache_size > 0) {
+    chunk::DiskCacheConfig dc;
+    dc.dirs = chunk::SplitCacheDirs(opts.cache_dir);
+    if (dc.dirs.empty()) return Status::Invalid("cache_dir names no directory");
+    dc.uuid = f.uuid;
+    dc.capacity = opts.cache_size;
+    dc.free_space_ratio = opts.free_space_ratio;
+    dc.eviction = opts.cache_eviction;
+    dc.checksum = opts.verify_cache_checksum;
+    std::unique_ptr<chunk::DiskCache> cache;
+    JFS_RETURN_IF_ERROR(chunk::DiskCache::Open(dc, &cache));
+    cc.cache = std::move(cache);
+    cc.writeback = opts.writeback;
+    if (opts.prefetch < 0 || opts.prefetch > 256) {
+      return Status::Invalid("prefetch must be between 0 and 256");
+    }
+    cc.prefetch = opts.prefetch;
+  }
+  JFS_RETURN_IF_ERROR(chunk::NewChunkStore(cc, store, &chunks));
   {
     chunk::PrefetchConfig pc;
     pc.memory = opts.buffer_size / 4;

@@ -40,6 +40,18 @@ struct VolumeOptions {
   // sequential reader is read ahead. Fetched blocks are held within buffer_size / 4.
   int download_threads = 8;
   int readahead_blocks = 8;
+  // Local disk block cache (chunk/disk_cache.h, layout format.md §1.9): directories separated by
+  // ':' (JuiceFS cache-dir); an empty cache_dir or cache_size 0 disables it.
+  std::string cache_dir;
+  uint64_t cache_size = 0;                       // bytes over all directories
+  double free_space_ratio = 0.1;                 // keep this share of the cache disk free
+  std::string cache_eviction = "2-random";       // or "none"
+  std::string verify_cache_checksum = "extend";  // none, full, shrink, extend
+  // With a cache: blocks are acknowledged once staged (fsync'd) on the cache disk and uploaded in
+  // the background; blocks staged by a process that died are uploaded at the next open.
+  bool writeback = false;
+  // With a cache: background whole-block fetches after a partial read missed (0: none).
+  int prefetch = 1;
   // Informational: shown in `jfs status` as the session's mount point.
   std::string mount_point = "libjuicefs";
 };
@@ -74,6 +86,21 @@ struct StatVfs {
   uint64_t max_name = 255;
 };
 
+// Counters of one open Volume since it opened (JuiceFS's .stats / `juicefs bench` figures).
+struct VolumeStats {
+  uint64_t cache_hit_ops = 0, cache_hit_bytes = 0;      // reads served by the disk cache
+  uint64_t cache_miss_ops = 0, cache_miss_bytes = 0;    // disk cache lookups that missed
+  uint64_t cache_write_ops = 0, cache_write_bytes = 0;  // blocks written into the cache / staged
+  uint64_t cache_evict_ops = 0, cache_evict_bytes = 0;
+  uint64_t cache_bad_blocks = 0;  // cached blocks dropped for a bad checksum or size
+  uint64_t cache_used_bytes = 0, cache_blocks = 0, staged_blocks = 0;
+  uint64_t put_ops = 0, put_bytes = 0;  // block objects uploaded
+  uint64_t get_ops = 0, get_bytes = 0;  // object reads
+  uint64_t delete_ops = 0, put_errors = 0, get_errors = 0;
+  uint64_t writeback_pending = 0;  // staged blocks not yet uploaded
+  uint64_t meta_calls = 0;         // metadata transactions
+};
+
 // An entry of a directory stream, with attributes (readdir-plus).
 struct DirEntry {
   std::string name;
@@ -99,6 +126,7 @@ class Volume {
 
   virtual const meta::Format& format() const = 0;
   virtual uint64_t session_id() const = 0;
+  virtual VolumeStats Stats() = 0;
 
   // ---- namespace (path based) ----
   virtual Status Stat(const Context& ctx, std::string_view path, Attr* attr, Ino* ino) = 0;

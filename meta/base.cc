@@ -136,6 +136,7 @@ std::string BaseMeta::Name() const {
 // ---- transactions and in-memory state ------------------------------------------------------
 
 Status BaseMeta::Mutate(const TxnBody& body) {
+  txns_.fetch_add(1, std::memory_order_relaxed);
   Effects fx;
   Status st = engine_->Txn([&](Tx& tx) {
     fx = Effects();
@@ -146,10 +147,12 @@ Status BaseMeta::Mutate(const TxnBody& body) {
 }
 
 Status BaseMeta::ReadOnly(const std::function<Status(Tx&)>& body) {
+  txns_.fetch_add(1, std::memory_order_relaxed);
   return engine_->Txn(body, /*read_only=*/true);
 }
 
 Status BaseMeta::ReadSingle(const std::function<Status(Tx&)>& body) {
+  txns_.fetch_add(1, std::memory_order_relaxed);
   return engine_->ReadSingle(body);
 }
 

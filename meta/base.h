@@ -56,6 +56,7 @@ class BaseMeta : public Meta {
   Status CloseSession() override;
   uint64_t SessionId() const override;
   Status FlushStats() override;
+  uint64_t Calls() const override { return txns_.load(std::memory_order_relaxed); }
   void OnDeleteSlice(std::function<void(uint64_t id, uint32_t size)> fn) override;
 
   Status StatFS(const Context& ctx, struct StatFS* out) override;
@@ -144,7 +145,8 @@ class BaseMeta : public Meta {
   std::function<void(uint64_t, uint32_t)> on_delete_slice_;
   std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // Format.Capacity / Format.Inodes
   std::atomic<uint64_t> sid_{0};
-  std::string session_json_;  // written by NewSession before any Heartbeat
+  std::atomic<uint64_t> txns_{0};  // file-system operations run (Calls)
+  std::string session_json_;       // written by NewSession before any Heartbeat
 
   std::mutex ino_mu_;
   uint64_t next_ino_ = 0, ino_end_ = 0;  // [next, end) of the local inode batch

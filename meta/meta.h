@@ -56,6 +56,9 @@ class Meta {
   virtual uint64_t SessionId() const = 0;
   // Writes counter deltas (usedSpace, totalInodes) buffered in memory to the database.
   virtual Status FlushStats() = 0;
+  // File-system operations this client ran against the database so far (one per metadata
+  // transaction), for statistics. 0 when an implementation does not count.
+  virtual uint64_t Calls() const { return 0; }
   // Called with (slice id, slice size) whenever a slice's last reference is dropped, so the data
   // layer can delete its objects. Set before use; the callback must be thread-safe.
   virtual void OnDeleteSlice(std::function<void(uint64_t id, uint32_t size)> fn) = 0;

@@ -219,6 +219,8 @@ int RunBench(const GlobalOptions& global, const BenchArgs& a) {
     return kExitError;
   }
 
+  jfs_stats_t before{}, after{};
+  jfs_stats(fs.get(), &before, sizeof(before));
   Bench bench(fs.get(), dir, a.threads);
   std::vector<Row> rows;
   const double threads = a.threads;
@@ -249,6 +251,7 @@ int RunBench(const GlobalOptions& global, const BenchArgs& a) {
     phase(small_case, "read", "Read small file", false);
     phase(small_case, "stat", "Stat file", false);
   }
+  jfs_stats(fs.get(), &after, sizeof(after));
   // The work directory goes whatever happened.
   bool cleaned = RemoveTree(kCmd, fs.get(), dir);
   int result = ok && cleaned ? kExitOk : kExitError;
@@ -286,6 +289,18 @@ int RunBench(const GlobalOptions& global, const BenchArgs& a) {
     table.push_back(
         {r.item, Fixed(r.value, r.precision) + " " + r.unit, Fixed(r.cost, 2) + " " + r.cost_unit});
   }
+  // What the data path did (JuiceFS adds these rows from .stats when the path is a mount).
+  auto ops = [](uint64_t n) { return std::to_string(n) + " operations"; };
+  auto mib = [](uint64_t n) { return Fixed(static_cast<double>(n) / 1024 / 1024, 2) + " MiB"; };
+  table.push_back({"Update meta", ops(after.meta_calls - before.meta_calls), ""});
+  table.push_back(
+      {"Put object", ops(after.put_ops - before.put_ops), mib(after.put_bytes - before.put_bytes)});
+  table.push_back(
+      {"Get object", ops(after.get_ops - before.get_ops), mib(after.get_bytes - before.get_bytes)});
+  table.push_back({"Write into cache", ops(after.cache_write_ops - before.cache_write_ops),
+                   mib(after.cache_write_bytes - before.cache_write_bytes)});
+  table.push_back({"Read from cache", ops(after.cache_hit_ops - before.cache_hit_ops),
+                   mib(after.cache_hit_bytes - before.cache_hit_bytes)});
   PrintTable(table);
   return result;
 }

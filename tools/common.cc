@@ -1,5 +1,6 @@
 #include "tools/common.h"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -141,6 +142,100 @@ std::string VolumePathOf(std::string_view arg) {
   return std::string(p);
 }
 
+namespace {
+
+bool ParseInt(const std::string& text, int64_t lo, int64_t hi, int64_t* out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+// The cache/transfer flags onto `opts`; usage error for a malformed value.
+int ApplyVolumeOptions(std::string_view cmd, const GlobalOptions& g, jfs_volume_options_t* opts) {
+  auto bad = [&](const char* flag, const std::string& v) {
+    PrintError(cmd, std::string("invalid value '") + v + "' for " + flag);
+    return kExitUsage;
+  };
+  if (!g.cache_dir.empty()) opts->cache_dir = g.cache_dir.c_str();
+  if (!g.cache_size.empty()) {
+    uint64_t bytes = 0;
+    if (!ParseSize(g.cache_size, 1ull << 20, &bytes)) return bad("--cache-size", g.cache_size);
+    opts->cache_size = bytes >> 20;
+  }
+  if (!g.free_space_ratio.empty()) {
+    char* end = nullptr;
+    const double r = std::strtod(g.free_space_ratio.c_str(), &end);
+    if (*end != '\0' || !(r >= 0 && r <= 0.9)) {
+      return bad("--free-space-ratio", g.free_space_ratio);
+    }
+    opts->free_space_ratio = r;
+  }
+  if (!g.cache_eviction.empty()) opts->cache_eviction = g.cache_eviction.c_str();
+  if (!g.verify_cache_checksum.empty()) {
+    opts->verify_cache_checksum = g.verify_cache_checksum.c_str();
+  }
+  int64_t v = 0;
+  if (!g.max_uploads.empty()) {
+    if (!ParseInt(g.max_uploads, 1, 256, &v)) return bad("--max-uploads", g.max_uploads);
+    opts->upload_threads = static_cast<int32_t>(v);
+  }
+  if (!g.max_downloads.empty()) {
+    if (!ParseInt(g.max_downloads, 1, 256, &v)) return bad("--max-downloads", g.max_downloads);
+    opts->download_threads = static_cast<int32_t>(v);
+  }
+  if (!g.prefetch.empty()) {
+    if (!ParseInt(g.prefetch, 0, 256, &v)) return bad("--prefetch", g.prefetch);
+    opts->prefetch = static_cast<int32_t>(v);
+  }
+  if (!g.buffer_size.empty()) {
+    uint64_t bytes = 0;
+    if (!ParseSize(g.buffer_size, 1ull << 20, &bytes) || bytes < (1ull << 20)) {
+      return bad("--buffer-size", g.buffer_size);
+    }
+    opts->buffer_size = bytes;
+  }
+  if (g.writeback) opts->flags |= JFS_VOLUME_WRITEBACK;
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddVolumeOptions(CLI::App& app, GlobalOptions* g) {
+  const char* group = "Volume options (commands that open a volume)";
+  app.add_option("--cache-dir", g->cache_dir,
+                 "cache directories separated by ':' (default $HOME/.juicefs/cache, "
+                 "/var/jfsCache for root)")
+      ->group(group);
+  app.add_option("--cache-size", g->cache_size,
+                 "disk cache size in MiB (or with a unit); 0 "
+                 "disables the cache (default 102400)")
+      ->group(group);
+  app.add_option("--free-space-ratio", g->free_space_ratio,
+                 "share of the cache disk kept free (default 0.1)")
+      ->group(group);
+  app.add_option("--cache-eviction", g->cache_eviction, "2-random (default) or none")->group(group);
+  app.add_option("--verify-cache-checksum", g->verify_cache_checksum,
+                 "none, full, shrink or extend (default)")
+      ->group(group);
+  app.add_flag("--writeback", g->writeback,
+               "upload blocks in the background once staged on the cache disk")
+      ->group(group);
+  app.add_option("--max-uploads", g->max_uploads, "parallel block uploads (default 8)")
+      ->group(group);
+  app.add_option("--max-downloads", g->max_downloads, "parallel block downloads (default 8)")
+      ->group(group);
+  app.add_option("--buffer-size", g->buffer_size,
+                 "read/write buffer memory in MiB (or with a unit; default 300)")
+      ->group(group);
+  app.add_option("--prefetch", g->prefetch,
+                 "background whole-block fetches after a partial read (default 1)")
+      ->group(group);
+}
+
 int OpenVolume(std::string_view cmd, const GlobalOptions& global, bool read_only,
                VolumeHandle* out) {
   if (global.meta_url.empty()) {
@@ -151,6 +246,7 @@ int OpenVolume(std::string_view cmd, const GlobalOptions& global, bool read_only
   jfs_volume_options_init(&opts);
   if (read_only) opts.flags |= JFS_VOLUME_READ_ONLY;
   opts.mount_point = "jfs";
+  if (int rc = ApplyVolumeOptions(cmd, global, &opts); rc != kExitOk) return rc;
   jfs_fs_t* fs = nullptr;
   int rc = jfs_open_volume(global.meta_url.c_str(), &opts, &fs);
   if (rc < 0) {

@@ -28,7 +28,15 @@ constexpr int kExitUsage = 2;
 // Options every command can see. meta_url comes from --meta or $JFS_META_URL.
 struct GlobalOptions {
   std::string meta_url;
+  // Volume options of the commands that open a volume (JuiceFS's mount flags); empty = the
+  // library's default.
+  std::string cache_dir, cache_size, free_space_ratio, cache_eviction, verify_cache_checksum;
+  std::string max_uploads, max_downloads, buffer_size, prefetch;
+  bool writeback = false;
 };
+
+// Registers the volume options above on `app` (global: they may follow the command name).
+void AddVolumeOptions(CLI::App& app, GlobalOptions* global);
 
 // The action of the subcommand that was parsed; set by the subcommand's CLI11 callback.
 using Action = std::function<int()>;

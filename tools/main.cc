@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   jfs::tools::GlobalOptions global;
   app.add_option("--meta", global.meta_url, "META-URL of the volume (file commands)")
       ->envname("JFS_META_URL");
+  jfs::tools::AddVolumeOptions(app, &global);
 
   jfs::tools::Action action;
   jfs::tools::AddAdminCommands(app, global, &action);

@@ -224,6 +224,11 @@ JFS_EXPORT int jfs_format(const char* meta_url, const char* name, const jfs_form
  * ------------------------------------------------------------------------------------------- */
 
 #define JFS_VOLUME_READ_ONLY 0x1 /* no writes, no session registered */
+/* Writeback (JuiceFS --writeback; needs the disk cache): a written block is acknowledged once
+ * stored and fsync'd in the cache directory, and uploaded in the background. Blocks staged by a
+ * process that died are uploaded when the volume is next opened with the same cache directory.
+ * Other clients see the data only once it is uploaded. */
+#define JFS_VOLUME_WRITEBACK 0x2
 
 /* Options of jfs_open_volume; same growth rules as jfs_format_options_t. */
 typedef struct jfs_volume_options {
@@ -233,10 +238,20 @@ typedef struct jfs_volume_options {
   int32_t upload_threads;  /* parallel block uploads; default 8 */
   uint32_t spare0_;        /* zero */
   const char* mount_point; /* informational, shown as the session's mount point; "libjuicefs" */
+  /* ---- added with the disk cache (names as JuiceFS's mount options) ---- */
+  /* Cache directories separated by ':'; NULL = JuiceFS's default, $HOME/.juicefs/cache
+   * (/var/jfsCache when running as root). Blocks go to <dir>/<volume UUID>/raw/. */
+  const char* cache_dir;
+  uint64_t cache_size;               /* MiB over all directories; default 102400; 0 disables */
+  double free_space_ratio;           /* share of the cache disk kept free; default 0.1 */
+  const char* cache_eviction;        /* "2-random" (default) or "none" */
+  const char* verify_cache_checksum; /* "none", "full", "shrink", "extend" (default) */
+  int32_t prefetch;         /* background whole-block fetches after a partial read; default 1 */
+  int32_t download_threads; /* parallel block downloads (JuiceFS max-downloads); default 8 */
 } jfs_volume_options_t;
 
 /* As jfs_format_options_init_sized / jfs_format_options_init, for jfs_volume_options_t (the 1.0
- * layout is the whole struct above). */
+ * layout ends with mount_point). */
 JFS_EXPORT void jfs_volume_options_init_sized(jfs_volume_options_t* opts, size_t size);
 JFS_EXPORT void jfs_volume_options_init(jfs_volume_options_t* opts);
 #define jfs_volume_options_init(opts) jfs_volume_options_init_sized((opts), sizeof(*(opts)))
@@ -254,6 +269,28 @@ JFS_EXPORT int jfs_open_volume(const char* meta_url, const jfs_volume_options_t*
  * in jfs_last_open_error()). Files and directories still open fail with -EBADF afterwards and must
  * still be released with jfs_close / jfs_closedir (which then return 0). */
 JFS_EXPORT int jfs_close_volume(jfs_fs_t* fs);
+
+/* Counters of an open volume since it was opened (what `juicefs bench` reads from .stats). The
+ * struct grows at the end like the option structs: pass sizeof(jfs_stats_t); the library fills
+ * min(size, its own size) bytes and sets `size` to that. */
+typedef struct jfs_stats {
+  uint32_t size;
+  uint32_t spare0_;
+  uint64_t cache_hit_ops, cache_hit_bytes;     /* reads served by the disk cache */
+  uint64_t cache_miss_ops, cache_miss_bytes;   /* disk cache lookups that missed */
+  uint64_t cache_write_ops, cache_write_bytes; /* blocks written into the cache (or staged) */
+  uint64_t cache_evict_ops, cache_evict_bytes; /* blocks evicted */
+  uint64_t cache_bad_blocks;                   /* cached blocks dropped: bad checksum or size */
+  uint64_t cache_used_bytes, cache_blocks;     /* the disk cache now */
+  uint64_t staged_blocks;                      /* writeback: staged, not yet uploaded */
+  uint64_t put_ops, put_bytes;                 /* block objects uploaded */
+  uint64_t get_ops, get_bytes;                 /* object reads (downloads) */
+  uint64_t delete_ops, put_errors, get_errors; /* object deletes, failed uploads / reads */
+  uint64_t meta_calls;                         /* metadata transactions */
+} jfs_stats_t;
+
+/* Fills *out (see jfs_stats_t). Errors: -EBADF closed handle, -EINVAL out NULL or size < 8. */
+JFS_EXPORT int jfs_stats(jfs_fs_t* fs, jfs_stats_t* out, size_t size);
 
 /* Sets the credentials of all later calls through `fs` (from every thread): uid, groups
  * (gids[0] is the primary group, given to new files; ngids >= 1), and the umask applied to the

@@ -971,6 +971,84 @@ static void TestClosedVolume(void) {
   g_fs = NULL;
 }
 
+/* The disk cache options and jfs_stats: written blocks go into the cache directory given, a
+ * re-read is served from it, writeback needs the cache. */
+static void TestCacheAndStats(void) {
+  jfs_fs_t* fs = NULL;
+  jfs_file_t* f = NULL;
+  jfs_volume_options_t vo;
+  jfs_stats_t st0, st1, st2;
+  char cache_dir[2100];
+  static char data[300000], back[300000];
+  size_t i;
+  for (i = 0; i < sizeof(data); i++) data[i] = (char)(i * 7 + i / 1000);
+  snprintf(cache_dir, sizeof(cache_dir), "%s/cache-a:%s/cache-b", g_dir, g_dir);
+
+  jfs_volume_options_init(&vo);
+  CHECK(vo.cache_size == 102400);
+  CHECK(vo.free_space_ratio > 0.09 && vo.free_space_ratio < 0.11);
+  CHECK(vo.prefetch == 1);
+  vo.cache_size = 0;
+  vo.flags = JFS_VOLUME_WRITEBACK;
+  CHECK_EQ(jfs_open_volume(g_meta_url, &vo, &fs), -EINVAL);
+  jfs_volume_options_init(&vo);
+  vo.cache_eviction = "lru-maybe";
+  vo.cache_dir = cache_dir;
+  CHECK_EQ(jfs_open_volume(g_meta_url, &vo, &fs), -EINVAL);
+
+  jfs_volume_options_init(&vo);
+  vo.cache_dir = cache_dir;
+  vo.cache_size = 64;
+  vo.free_space_ratio = 0;
+  vo.flags = JFS_VOLUME_WRITEBACK;
+  OK(jfs_open_volume(g_meta_url, &vo, &fs));
+  g_fs = fs;
+  CHECK_EQ(jfs_stats(fs, NULL, sizeof(st0)), -EINVAL);
+  OK(jfs_stats(fs, &st0, sizeof(st0)));
+  CHECK(st0.size == sizeof(st0));
+  OK(jfs_create(fs, "/cached", 0644, &f));
+  CHECK_EQ(jfs_write(f, data, sizeof(data)), (int64_t)sizeof(data));
+  OK(jfs_close(f));
+  OK(jfs_stats(fs, &st1, sizeof(st1)));
+  CHECK(st1.meta_calls > st0.meta_calls);
+  CHECK(st1.cache_write_ops > st0.cache_write_ops);
+  CHECK(st1.cache_write_bytes >= st0.cache_write_bytes + sizeof(data));
+  OK(jfs_open(fs, "/cached", O_RDONLY, 0, &f));
+  CHECK_EQ(jfs_pread(f, back, sizeof(back), 0), (int64_t)sizeof(back));
+  CHECK(memcmp(back, data, sizeof(data)) == 0);
+  OK(jfs_close(f));
+  OK(jfs_stats(fs, &st2, sizeof(st2)));
+  CHECK(st2.cache_hit_ops > st1.cache_hit_ops);
+  CHECK(st2.cache_hit_bytes >= st1.cache_hit_bytes + sizeof(data));
+  {
+    /* an older caller's shorter struct gets only what it has room for */
+    jfs_stats_t small;
+    memset(&small, 0xAB, sizeof(small));
+    OK(jfs_stats(fs, &small, offsetof(jfs_stats_t, cache_miss_ops)));
+    CHECK(small.size == offsetof(jfs_stats_t, cache_miss_ops));
+    CHECK(small.cache_miss_ops == 0xABABABABABABABABull);
+  }
+  OK(jfs_close_volume(fs)); /* waits for the writeback uploads */
+  g_fs = NULL;
+
+  /* the data is in the object store: readable without any cache */
+  jfs_volume_options_init(&vo);
+  vo.cache_size = 0;
+  OK(jfs_open_volume(g_meta_url, &vo, &fs));
+  g_fs = fs;
+  OK(jfs_open(fs, "/cached", O_RDONLY, 0, &f));
+  memset(back, 0, sizeof(back));
+  CHECK_EQ(jfs_pread(f, back, sizeof(back), 0), (int64_t)sizeof(back));
+  CHECK(memcmp(back, data, sizeof(data)) == 0);
+  OK(jfs_close(f));
+  OK(jfs_stats(fs, &st0, sizeof(st0)));
+  CHECK(st0.get_ops > 0);
+  CHECK(st0.cache_hit_ops == 0);
+  OK(jfs_unlink(fs, "/cached"));
+  OK(jfs_close_volume(fs));
+  g_fs = NULL;
+}
+
 static void TestReadOnly(void) {
   jfs_fs_t* fs = NULL;
   jfs_file_t* f = NULL;
@@ -1060,6 +1138,8 @@ int main(int argc, char** argv) {
   Format();
   CHECK(ThreadCount() == threads_at_start);
   TestOptionsGrowth();
+  CHECK(ThreadCount() == threads_at_start);
+  TestCacheAndStats();
   CHECK(ThreadCount() == threads_at_start);
 
   OK(jfs_open_volume(g_meta_url, NULL, &fs));

@@ -1,0 +1,264 @@
+// cache_bench: the performance goals of the cache issue, libjuicefs (file backend + disk cache,
+// through the C ABI) against plain files on the same disk, in ONE run:
+//   big file:   write N MiB in 1 MiB writes + fsync, vs write(2) + fdatasync (dd conv=fdatasync);
+//               cold read (page cache dropped for every file of the run, disk cache emptied), vs
+//               reading the raw file cold; re-read (served by the disk cache), vs reading the raw
+//               file from the page cache;
+//   small files: F files of K KiB, one write + close each, vs plain files; read them back;
+//   threads:    the big write and the small-file write with 2 threads vs 1.
+// Prints rates and ratios, and the load average (the machine may be shared). Not a test:
+//   build/bench/cache_bench [DIR] [--mib 4096] [--files 10000] [--file-kib 128]
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+#include "juicefs/juicefs.h"
+
+namespace {
+
+using bench::Check;
+using bench::Clock;
+using bench::Die;
+using bench::Seconds;
+
+constexpr size_t kIo = 1 << 20;
+
+int DropOne(const char* path, const struct stat*, int type, struct FTW*) {
+  if (type != FTW_F) return 0;
+  int fd = ::open(path, O_RDONLY);
+  if (fd >= 0) {
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+  return 0;
+}
+
+// Evicts every file under `dir` from the page cache.
+void DropCaches(const std::string& dir) {
+  ::nftw(dir.c_str(), DropOne, 32, FTW_PHYS);
+}
+
+std::string LoadAvg() {
+  double l[3] = {0, 0, 0};
+  if (::getloadavg(l, 3) != 3) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.2f %.2f %.2f", l[0], l[1], l[2]);
+  return buf;
+}
+
+struct Volume {
+  jfs_fs_t* fs = nullptr;
+  Volume(const std::string& url, const std::string& cache) {
+    jfs_volume_options_t vo;
+    jfs_volume_options_init(&vo);
+    vo.cache_dir = cache.c_str();
+    vo.cache_size = 1 << 20;  // MiB: effectively unlimited
+    vo.free_space_ratio = 0.05;
+    Check(jfs_open_volume(url.c_str(), &vo, &fs), "open volume");
+    const uint32_t root[] = {0};
+    Check(jfs_set_credentials(fs, 0, root, 1, 022), "credentials", fs);
+  }
+  ~Volume() { Check(jfs_close_volume(fs), "close volume"); }
+};
+
+void JfsWrite(jfs_fs_t* fs, const std::string& path, uint64_t mib, const std::string& buf) {
+  jfs_file_t* f = nullptr;
+  Check(jfs_create(fs, path.c_str(), 0644, &f), "create " + path, fs);
+  for (uint64_t i = 0; i < mib; ++i) {
+    Check(jfs_write(f, buf.data(), kIo) == static_cast<int64_t>(kIo) ? 0 : -EIO, "write", fs);
+  }
+  Check(jfs_fsync(f), "fsync", fs);
+  Check(jfs_close(f), "close", fs);
+}
+
+void JfsRead(jfs_fs_t* fs, const std::string& path, uint64_t mib, std::string* buf) {
+  jfs_file_t* f = nullptr;
+  Check(jfs_open(fs, path.c_str(), O_RDONLY, 0, &f), "open " + path, fs);
+  for (uint64_t i = 0; i < mib; ++i) {
+    Check(jfs_read(f, buf->data(), kIo) == static_cast<int64_t>(kIo) ? 0 : -EIO, "read", fs);
+  }
+  Check(jfs_close(f), "close", fs);
+}
+
+void RawWrite(const std::string& path, uint64_t mib, const std::string& buf) {
+  bench::Fd fd(::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644));
+  if (fd.get() < 0) Die("create " + path);
+  for (uint64_t i = 0; i < mib; ++i) {
+    if (::write(fd.get(), buf.data(), kIo) != static_cast<ssize_t>(kIo)) Die("write " + path);
+  }
+  if (::fdatasync(fd.get()) != 0) Die("fdatasync");
+  fd.Close(path);
+}
+
+void RawRead(const std::string& path, uint64_t mib, std::string* buf) {
+  bench::Fd fd(::open(path.c_str(), O_RDONLY));
+  if (fd.get() < 0) Die("open " + path);
+  for (uint64_t i = 0; i < mib; ++i) {
+    if (::read(fd.get(), buf->data(), kIo) != static_cast<ssize_t>(kIo)) Die("read " + path);
+  }
+}
+
+// Runs fn(thread) on `threads` threads; seconds taken.
+template <typename Fn>
+double Parallel(int threads, Fn fn) {
+  const auto t0 = Clock::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) ts.emplace_back([&, t] { fn(t); });
+  for (auto& t : ts) t.join();
+  return Seconds(t0);
+}
+
+void Row(const char* what, double jfs, double raw, const char* unit, double goal) {
+  std::printf("%-34s jfs %9.1f %-8s raw %9.1f %-8s ratio %.2f (goal >= %.2f)\n", what, jfs, unit,
+              raw, unit, jfs / raw, goal);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"disk cache benchmark: libjuicefs vs plain files"};
+  std::string dir = "/var/tmp";
+  uint64_t mib = 4096;
+  int files = 10000, file_kib = 128;
+  app.add_option("DIR", dir, "work directory (same disk for both sides)");
+  app.add_option("--mib", mib, "big file size in MiB");
+  app.add_option("--files", files, "small files");
+  app.add_option("--file-kib", file_kib, "small file size in KiB");
+  CLI11_PARSE(app, argc, argv);
+
+  const std::string root = dir + "/cache_bench_" + std::to_string(::getpid());
+  std::filesystem::create_directories(root + "/raw");
+  const std::string url = "sqlite3://" + root + "/meta.db";
+  const std::string cache = root + "/cache";
+  {
+    jfs_format_options_t fo;
+    jfs_format_options_init(&fo);
+    const std::string bucket = root + "/bucket";
+    fo.bucket = bucket.c_str();
+    fo.trash_days = 0;
+    Check(jfs_format(url.c_str(), "cbench", &fo), "format");
+  }
+  std::string buf(kIo, '\0');
+  for (size_t i = 0; i < kIo; ++i) buf[i] = static_cast<char>(i * 31 + i / 4096);
+  std::printf("load average at start: %s\n", LoadAvg().c_str());
+
+  {  // big file
+    Volume v(url, cache);
+    auto t0 = Clock::now();
+    RawWrite(root + "/raw/big", mib, buf);
+    const double raw_w = static_cast<double>(mib) / Seconds(t0);
+    t0 = Clock::now();
+    JfsWrite(v.fs, "/big", mib, buf);
+    const double jfs_w = static_cast<double>(mib) / Seconds(t0);
+    Row("big write (MiB/s)", jfs_w, raw_w, "MiB/s", 0.9);
+  }
+  std::filesystem::remove_all(cache);
+  DropCaches(root);
+  {
+    std::string rb(kIo, '\0');
+    Volume v(url, cache);
+    auto t0 = Clock::now();
+    RawRead(root + "/raw/big", mib, &rb);
+    const double raw_r = static_cast<double>(mib) / Seconds(t0);
+    t0 = Clock::now();
+    JfsRead(v.fs, "/big", mib, &rb);
+    const double jfs_r = static_cast<double>(mib) / Seconds(t0);
+    Row("big cold read (MiB/s)", jfs_r, raw_r, "MiB/s", 0.8);
+    t0 = Clock::now();
+    RawRead(root + "/raw/big", mib, &rb);  // now in the page cache
+    const double raw_hot = static_cast<double>(mib) / Seconds(t0);
+    t0 = Clock::now();
+    JfsRead(v.fs, "/big", mib, &rb);
+    const double jfs_hot = static_cast<double>(mib) / Seconds(t0);
+    Row("big re-read (MiB/s)", jfs_hot, raw_hot, "MiB/s", 0.5);
+    jfs_stats_t st;
+    jfs_stats(v.fs, &st, sizeof(st));
+    std::printf("  cache: %llu hits (%.0f MiB), %llu misses, %llu object gets\n",
+                static_cast<unsigned long long>(st.cache_hit_ops), st.cache_hit_bytes / 1048576.0,
+                static_cast<unsigned long long>(st.cache_miss_ops),
+                static_cast<unsigned long long>(st.get_ops));
+  }
+  std::string small(static_cast<size_t>(file_kib) * 1024, 'x');
+  {  // small files
+    Volume v(url, cache);
+    Check(jfs_mkdir(v.fs, "/small", 0755), "mkdir", v.fs);
+    std::filesystem::create_directories(root + "/raw/small");
+    auto t0 = Clock::now();
+    for (int i = 0; i < files; ++i) {
+      const std::string p = root + "/raw/small/" + std::to_string(i);
+      bench::Fd fd(::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644));
+      if (::write(fd.get(), small.data(), small.size()) != static_cast<ssize_t>(small.size()))
+        Die("write");
+      fd.Close(p);
+    }
+    const double raw_w = files / Seconds(t0);
+    t0 = Clock::now();
+    for (int i = 0; i < files; ++i) {
+      jfs_file_t* f = nullptr;
+      Check(jfs_create(v.fs, ("/small/" + std::to_string(i)).c_str(), 0644, &f), "create", v.fs);
+      Check(
+          jfs_write(f, small.data(), small.size()) == static_cast<int64_t>(small.size()) ? 0 : -EIO,
+          "write", v.fs);
+      Check(jfs_close(f), "close", v.fs);
+    }
+    const double jfs_w = files / Seconds(t0);
+    Row("small write+close (files/s)", jfs_w, raw_w, "files/s", 0.3);
+    std::string rb(small.size(), '\0');
+    t0 = Clock::now();
+    for (int i = 0; i < files; ++i) {
+      bench::Fd fd(::open((root + "/raw/small/" + std::to_string(i)).c_str(), O_RDONLY));
+      if (::read(fd.get(), rb.data(), rb.size()) != static_cast<ssize_t>(rb.size())) Die("read");
+    }
+    const double raw_r = files / Seconds(t0);
+    t0 = Clock::now();
+    for (int i = 0; i < files; ++i) {
+      jfs_file_t* f = nullptr;
+      Check(jfs_open(v.fs, ("/small/" + std::to_string(i)).c_str(), O_RDONLY, 0, &f), "open", v.fs);
+      Check(jfs_read(f, rb.data(), rb.size()) == static_cast<int64_t>(rb.size()) ? 0 : -EIO, "read",
+            v.fs);
+      Check(jfs_close(f), "close", v.fs);
+    }
+    const double jfs_r = files / Seconds(t0);
+    Row("small read (files/s)", jfs_r, raw_r, "files/s", 0.5);
+  }
+  {  // 2 threads vs 1
+    Volume v(url, cache);
+    const uint64_t part = std::max<uint64_t>(mib / 4, 1);
+    const double one =
+        Parallel(1, [&](int t) { JfsWrite(v.fs, "/t1_" + std::to_string(t), 2 * part, buf); });
+    const double two =
+        Parallel(2, [&](int t) { JfsWrite(v.fs, "/t2_" + std::to_string(t), part, buf); });
+    Row("big write, 2 threads vs 1 (MiB/s)", 2.0 * part / two, 2.0 * part / one, "MiB/s", 1.7);
+    const int n = std::max(files / 4, 2);
+    Check(jfs_mkdir(v.fs, "/ts1", 0755), "mkdir", v.fs);
+    Check(jfs_mkdir(v.fs, "/ts2", 0755), "mkdir", v.fs);
+    auto smalls = [&](const std::string& d, int t, int count) {
+      for (int i = 0; i < count; ++i) {
+        jfs_file_t* f = nullptr;
+        Check(jfs_create(v.fs, (d + "/" + std::to_string(t) + "_" + std::to_string(i)).c_str(),
+                         0644, &f),
+              "create", v.fs);
+        Check(jfs_write(f, small.data(), small.size()) == static_cast<int64_t>(small.size()) ? 0
+                                                                                             : -EIO,
+              "write", v.fs);
+        Check(jfs_close(f), "close", v.fs);
+      }
+    };
+    const double s1 = Parallel(1, [&](int t) { smalls("/ts1", t, n); });
+    const double s2 = Parallel(2, [&](int t) { smalls("/ts2", t, n / 2); });
+    Row("small write, 2 threads vs 1 (files/s)", n / s2, n / s1, "files/s", 1.7);
+  }
+  std::printf("load average at end: %s\n", LoadAvg().c_str());
+  std::filesystem::remove_all(root);
+  return 0;
+}
