@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Prints the ninja targets (paths relative to BUILD_DIR) that the tests of SUITE need.
+"""Prints the ninja targets (paths relative to BUILD_DIR) that the tests of the SUITEs need.
 
 Used by scripts/test.sh to build only what the sanitizer run executes, instead of every target
 (benchmarks, tools and integration tests the sanitizer run never starts).
 
-  python3 scripts/suite_targets.py BUILD_DIR SUITE
+  python3 scripts/suite_targets.py BUILD_DIR SUITE [SUITE...]
 """
 import json
 import os
@@ -19,20 +19,20 @@ def introspect(build_dir, what):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: suite_targets.py BUILD_DIR SUITE")
-    build_dir, suite = sys.argv[1], sys.argv[2]
+    if len(sys.argv) < 3:
+        sys.exit("usage: suite_targets.py BUILD_DIR SUITE [SUITE...]")
+    build_dir, suites = sys.argv[1], sys.argv[2:]
     build_abs = os.path.abspath(build_dir)
     files = {t["id"]: t["filename"] for t in introspect(build_dir, "--targets")}
     wanted = set()
     for test in introspect(build_dir, "--tests"):
-        if not any(s == suite or s.endswith(":" + suite) for s in test["suite"]):
+        if not any(s == q or s.endswith(":" + q) for s in test["suite"] for q in suites):
             continue
         for dep in test["depends"]:
             for f in files.get(dep, []):
                 wanted.add(os.path.relpath(f, build_abs))
     if not wanted:
-        sys.exit(f"suite_targets.py: no test of suite '{suite}' in {build_dir}")
+        sys.exit(f"suite_targets.py: no test of suites {suites} in {build_dir}")
     print("\n".join(sorted(wanted)))
 
 
