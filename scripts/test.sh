@@ -47,7 +47,7 @@ build() {  # build DIR "SUITE..."|all [meson options...]: configures DIR, builds
 build build all || fail_early "error: build failed (log: $RUN_DIR/build-build.log)"
 if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
   # The unit suite, plus the S3 integration tests (suite 's3': object, lib and tools on s3rver),
-  # which cost about two minutes more and cover the libcurl/SigV4/retry code only a server reaches.
+  # which cost about three minutes more and cover the libcurl/SigV4/retry code only a server reaches.
   build build-asan "unit s3" -Db_sanitize=address,undefined -Db_lundef=false ||
     fail_early "error: sanitizer build failed (log: $RUN_DIR/build-build-asan.log)"
 fi
