@@ -552,7 +552,9 @@ jfs_volume_options_t VolumeDefaults() {
   lib::VolumeOptions defaults;
   d.buffer_size = defaults.buffer_size;
   d.upload_threads = defaults.upload_threads;
-  d.cache_size = 102400;  // MiB, JuiceFS's default
+  // Off unless asked for: an embedded library writes nowhere it was not told to (JuiceFS's mount
+  // default, 102400 MiB under $HOME/.juicefs/cache, is one option away).
+  d.cache_size = 0;
   d.free_space_ratio = defaults.free_space_ratio;
   d.prefetch = defaults.prefetch;
   d.download_threads = defaults.download_threads;

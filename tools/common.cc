@@ -212,7 +212,7 @@ void AddVolumeOptions(CLI::App& app, GlobalOptions* g) {
       ->group(group);
   app.add_option("--cache-size", g->cache_size,
                  "disk cache size in MiB (or with a unit); 0 "
-                 "disables the cache (default 102400)")
+                 "disables the cache (default 0: off; JuiceFS mounts use 102400)")
       ->group(group);
   app.add_option("--free-space-ratio", g->free_space_ratio,
                  "share of the cache disk kept free (default 0.1)")

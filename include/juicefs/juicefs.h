@@ -242,7 +242,7 @@ typedef struct jfs_volume_options {
   /* Cache directories separated by ':'; NULL = JuiceFS's default, $HOME/.juicefs/cache
    * (/var/jfsCache when running as root). Blocks go to <dir>/<volume UUID>/raw/. */
   const char* cache_dir;
-  uint64_t cache_size;               /* MiB over all directories; default 102400; 0 disables */
+  uint64_t cache_size;               /* MiB over all directories; default 0 = no disk cache */
   double free_space_ratio;           /* share of the cache disk kept free; default 0.1 */
   const char* cache_eviction;        /* "2-random" (default) or "none" */
   const char* verify_cache_checksum; /* "none", "full", "shrink", "extend" (default) */

@@ -985,7 +985,7 @@ static void TestCacheAndStats(void) {
   snprintf(cache_dir, sizeof(cache_dir), "%s/cache-a:%s/cache-b", g_dir, g_dir);
 
   jfs_volume_options_init(&vo);
-  CHECK(vo.cache_size == 102400);
+  CHECK(vo.cache_size == 0);
   CHECK(vo.free_space_ratio > 0.09 && vo.free_space_ratio < 0.11);
   CHECK(vo.prefetch == 1);
   vo.cache_size = 0;
