@@ -675,15 +675,7 @@ std::vector<std::string> SplitCacheDirs(std::string_view value) {
   return out;
 }
 
-Status DiskCache::Open(const DiskCacheConfig& config, std::unique_ptr<DiskCache>* out) {
-  if (config.dirs.empty()) return Status::Invalid("cache: no cache directory");
-  for (const auto& d : config.dirs) {
-    if (d.empty()) return Status::Invalid("cache: empty cache directory name");
-  }
-  if (config.uuid.empty() || config.uuid.find('/') != std::string::npos || config.uuid == "." ||
-      config.uuid == "..") {
-    return Status::Invalid("cache: bad volume UUID '" + config.uuid + "'");
-  }
+Status CheckDiskCacheSettings(const DiskCacheConfig& config) {
   if (!(config.free_space_ratio >= 0 && config.free_space_ratio <= 0.9)) {
     return Status::Invalid("cache: free-space-ratio must be between 0 and 0.9");
   }
@@ -695,6 +687,19 @@ Status DiskCache::Open(const DiskCacheConfig& config, std::unique_ptr<DiskCache>
       config.checksum != "extend") {
     return Status::Invalid("cache: verify-cache-checksum must be none, full, shrink or extend");
   }
+  return Status::OK();
+}
+
+Status DiskCache::Open(const DiskCacheConfig& config, std::unique_ptr<DiskCache>* out) {
+  if (config.dirs.empty()) return Status::Invalid("cache: no cache directory");
+  for (const auto& d : config.dirs) {
+    if (d.empty()) return Status::Invalid("cache: empty cache directory name");
+  }
+  if (config.uuid.empty() || config.uuid.find('/') != std::string::npos || config.uuid == "." ||
+      config.uuid == "..") {
+    return Status::Invalid("cache: bad volume UUID '" + config.uuid + "'");
+  }
+  JFS_RETURN_IF_ERROR(CheckDiskCacheSettings(config));
   auto impl = std::make_unique<DiskCacheImpl>(config);
   impl->Init();
   *out = std::move(impl);

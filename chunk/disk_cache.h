@@ -61,6 +61,10 @@ struct DiskCacheStats {
   uint64_t staged_blocks = 0;  // staged, not yet uploaded
 };
 
+// Checks the settings that do not depend on a directory (free_space_ratio, eviction, checksum):
+// bad values are refused even when the cache is off, so a typo never goes unnoticed.
+Status CheckDiskCacheSettings(const DiskCacheConfig& config);
+
 class DiskCache {
  public:
   // Opens the cache: creates D/{UUID}/raw and rawstaging where possible and indexes what is

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -261,6 +262,71 @@ Status DirStreamImpl::Close() {
   page_.clear();
   page_.shrink_to_fit();
   return Status::OK();
+}
+
+}  // namespace jfs::lib
+
+namespace jfs::lib {
+
+// ---- handles and mknod types, shared by the path API and InodeFs ------------------------------
+
+Status MakeHandle(const std::shared_ptr<VolumeCore>& core, const Context& ctx, Ino ino, int flags,
+                  bool created, const meta::Attr& attr, std::shared_ptr<File>* out,
+                  meta::Attr* out_attr) {
+  const bool is_dir = attr.typ == meta::kTypeDirectory;
+  const bool wants_write = (flags & O_ACCMODE) != O_RDONLY;
+  std::shared_ptr<InodeState> st;
+  if (!is_dir) st = core->AcquireInode(ino, attr);
+  meta::Attr result = attr;
+  if (!created && !is_dir && wants_write && (flags & O_TRUNC)) {
+    uint64_t len = 0;
+    {
+      std::lock_guard lk(st->mu);
+      len = st->LocalLength();
+    }
+    if (len > 0) {
+      // meta Open checked W permission for O_TRUNC already.
+      Status s = core->Truncate(ctx, *st, 0, /*skip_perm_check=*/true, &result);
+      if (!s.ok()) {
+        core->ReleaseInode(st);
+        (void)core->meta().Close(ctx, ino);
+        return s;
+      }
+    }
+  }
+  if (st) {
+    std::lock_guard lk(st->mu);
+    result.length = std::max(result.length, st->pending_end);
+  }
+  auto f = std::make_shared<FileImpl>(core, ctx, ino, flags, is_dir, std::move(st));
+  uint64_t id = 0;
+  core->RegisterFile(&id, f);
+  f->set_registry_id(id);
+  *out = std::move(f);
+  if (out_attr) *out_attr = result;
+  return Status::OK();
+}
+
+Status MknodType(const Context& ctx, uint32_t mode, uint8_t* type) {
+  switch (mode & S_IFMT) {
+    case 0:
+    case S_IFREG:
+      *type = meta::kTypeFile;
+      return Status::OK();
+    case S_IFIFO:
+      *type = meta::kTypeFIFO;
+      return Status::OK();
+    case S_IFSOCK:
+      *type = meta::kTypeSocket;
+      return Status::OK();
+    case S_IFCHR:
+    case S_IFBLK:
+      if (!ctx.IsRoot()) return Status::Error(EPERM, "only root may create device nodes");
+      *type = (mode & S_IFMT) == S_IFCHR ? meta::kTypeCharDev : meta::kTypeBlockDev;
+      return Status::OK();
+    default:
+      return Status::Invalid("mknod creates regular files, FIFOs, sockets and devices only");
+  }
 }
 
 }  // namespace jfs::lib

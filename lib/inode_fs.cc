@@ -80,25 +80,7 @@ class InodeFsImpl : public InodeFs {
                uint16_t cumask, uint32_t rdev, Ino* ino, Attr* attr) override {
     JFS_RETURN_IF_ERROR(CheckWritable());
     uint8_t type = 0;
-    switch (mode & S_IFMT) {
-      case 0:
-      case S_IFREG:
-        type = meta::kTypeFile;
-        break;
-      case S_IFIFO:
-        type = meta::kTypeFIFO;
-        break;
-      case S_IFSOCK:
-        type = meta::kTypeSocket;
-        break;
-      case S_IFCHR:
-      case S_IFBLK:
-        if (!ctx.IsRoot()) return Status::Error(EPERM, "only root may create device nodes");
-        type = (mode & S_IFMT) == S_IFCHR ? meta::kTypeCharDev : meta::kTypeBlockDev;
-        break;
-      default:
-        return Status::Invalid("mknod creates regular files, FIFOs, sockets and devices only");
-    }
+    JFS_RETURN_IF_ERROR(MknodType(ctx, mode, &type));
     return core_->meta().Mknod(ctx, parent, name, type, mode & 07777, cumask, rdev, ino, attr);
   }
 
@@ -167,7 +149,7 @@ class InodeFsImpl : public InodeFs {
       return Status::NotSupported("only regular files and directories can be opened");
     }
     JFS_RETURN_IF_ERROR(core_->meta().Open(ctx, ino, flags, &a));
-    return MakeHandle(ctx, ino, flags, /*created=*/false, a, out, attr);
+    return MakeHandle(core_, ctx, ino, flags, /*created=*/false, a, out, attr);
   }
 
   Status Create(const Context& ctx, Ino parent, std::string_view name, uint16_t mode,
@@ -184,7 +166,7 @@ class InodeFsImpl : public InodeFs {
     JFS_RETURN_IF_ERROR(
         core_->meta().Create(ctx, parent, name, mode & 07777, cumask, flags, &i, &a));
     if (ino) *ino = i;
-    return MakeHandle(ctx, i, flags, /*created=*/true, a, out, attr);
+    return MakeHandle(core_, ctx, i, flags, /*created=*/true, a, out, attr);
   }
 
   Status Readdir(const Context& ctx, Ino dir, bool plus, std::string* cursor, size_t limit,
@@ -254,45 +236,6 @@ class InodeFsImpl : public InodeFs {
       std::lock_guard lk(st->mu);
       attr->length = std::max(attr->length, st->pending_end);
     }
-  }
-
-  // The tail of VolumeImpl::OpenFile (meta->Open / Create already succeeded): the open-inode
-  // table, O_TRUNC, the handle registry. Kept in step with it so both APIs behave the same.
-  Status MakeHandle(const Context& ctx, Ino ino, int flags, bool created, const Attr& attr,
-                    std::shared_ptr<File>* out, Attr* out_attr) {
-    meta::Meta& m = core_->meta();
-    const bool is_dir = attr.typ == meta::kTypeDirectory;
-    const bool wants_write = (flags & O_ACCMODE) != O_RDONLY;
-    std::shared_ptr<InodeState> st;
-    if (!is_dir) st = core_->AcquireInode(ino, attr);
-    Attr result = attr;
-    if (!created && !is_dir && wants_write && (flags & O_TRUNC)) {
-      uint64_t len = 0;
-      {
-        std::lock_guard lk(st->mu);
-        len = st->LocalLength();
-      }
-      if (len > 0) {
-        // meta->Open checked W permission for O_TRUNC already.
-        Status s = core_->Truncate(ctx, *st, 0, /*skip_perm_check=*/true, &result);
-        if (!s.ok()) {
-          core_->ReleaseInode(st);
-          (void)m.Close(ctx, ino);
-          return s;
-        }
-      }
-    }
-    if (st) {
-      std::lock_guard lk(st->mu);
-      result.length = std::max(result.length, st->pending_end);
-    }
-    auto f = std::make_shared<FileImpl>(core_, ctx, ino, flags, is_dir, std::move(st));
-    uint64_t id = 0;
-    core_->RegisterFile(&id, f);
-    f->set_registry_id(id);
-    *out = std::move(f);
-    if (out_attr) *out_attr = result;
-    return Status::OK();
   }
 
   const std::shared_ptr<VolumeCore> core_;

@@ -45,6 +45,19 @@ struct ParsedPath {
 // a NUL byte → EINVAL.
 Status ParsePath(std::string_view path, bool require_absolute, ParsedPath* out);
 
+// Turns an inode that meta Open / Create already counted as open into a handle of `core`: the
+// open-inode table, O_TRUNC (W permission was checked by meta Open), the handle registry. On
+// failure the meta open is released. `*out_attr` (optional) = `attr` after the truncation, with
+// the length this Volume has buffered. Used by the path API (Volume::OpenFile) and InodeFs alike.
+class VolumeCore;
+Status MakeHandle(const std::shared_ptr<VolumeCore>& core, const Context& ctx, Ino ino, int flags,
+                  bool created, const meta::Attr& attr, std::shared_ptr<File>* out,
+                  meta::Attr* out_attr);
+
+// The meta type of mknod(2)'s `mode` (S_IFMT bits: 0 or S_IFREG, S_IFIFO, S_IFSOCK, and
+// S_IFCHR/S_IFBLK for root only); EPERM / EINVAL otherwise.
+Status MknodType(const Context& ctx, uint32_t mode, uint8_t* type);
+
 // ---- per-inode data state ---------------------------------------------------------------------
 
 // A slice being written: bytes live in the chunk layer's writer until Commit.

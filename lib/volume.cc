@@ -701,25 +701,7 @@ Status VolumeImpl::Truncate(const Context& ctx, std::string_view path, uint64_t 
 Status VolumeImpl::Mknod(const Context& ctx, std::string_view path, uint32_t mode, uint32_t rdev) {
   JFS_RETURN_IF_ERROR(CheckWritable());
   uint8_t type = 0;
-  switch (mode & S_IFMT) {
-    case 0:
-    case S_IFREG:
-      type = meta::kTypeFile;
-      break;
-    case S_IFIFO:
-      type = meta::kTypeFIFO;
-      break;
-    case S_IFSOCK:
-      type = meta::kTypeSocket;
-      break;
-    case S_IFCHR:
-    case S_IFBLK:
-      if (!ctx.IsRoot()) return Status::Error(EPERM, "only root may create device nodes");
-      type = (mode & S_IFMT) == S_IFCHR ? meta::kTypeCharDev : meta::kTypeBlockDev;
-      break;
-    default:
-      return Status::Invalid("mknod creates regular files, FIFOs, sockets and devices only");
-  }
+  JFS_RETURN_IF_ERROR(MknodType(ctx, mode, &type));
   Walked w;
   JFS_RETURN_IF_ERROR(Walk(ctx, path, LastMode::kParent, false, &w));
   if (IsDotName(w.name)) return Status::Exists("\"" + std::string(path) + "\" exists");
@@ -839,31 +821,7 @@ Status VolumeImpl::OpenFile(const Context& ctx, std::string_view path, int flags
     JFS_RETURN_IF_ERROR(m.Open(ctx, ino, flags, &attr));
   }
 
-  const bool is_dir = attr.typ == meta::kTypeDirectory;
-  std::shared_ptr<InodeState> st;
-  if (!is_dir) st = core_->AcquireInode(ino, attr);
-  if (!created && !is_dir && wants_write && (flags & O_TRUNC)) {
-    uint64_t len = 0;
-    {
-      std::lock_guard lk(st->mu);
-      len = st->LocalLength();
-    }
-    if (len > 0) {
-      // meta->Open checked W permission for O_TRUNC already.
-      Status s = core_->Truncate(ctx, *st, 0, /*skip_perm_check=*/true, nullptr);
-      if (!s.ok()) {
-        core_->ReleaseInode(st);
-        (void)m.Close(ctx, ino);
-        return s;
-      }
-    }
-  }
-  auto f = std::make_shared<FileImpl>(core_, ctx, ino, flags, is_dir, std::move(st));
-  uint64_t id = 0;
-  core_->RegisterFile(&id, f);
-  f->set_registry_id(id);
-  *out = std::move(f);
-  return Status::OK();
+  return MakeHandle(core_, ctx, ino, flags, created, attr, out, nullptr);
 }
 
 Status VolumeImpl::OpenDir(const Context& ctx, std::string_view path,
@@ -1006,6 +964,15 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
                     std::unique_ptr<Volume>* out) {
   out->reset();
   if (opts.upload_threads <= 0) return Status::Invalid("upload_threads must be positive");
+  // Checked before anything is opened: a bad setting is refused even with the cache off.
+  chunk::DiskCacheConfig dc;
+  dc.free_space_ratio = opts.free_space_ratio;
+  dc.eviction = opts.cache_eviction;
+  dc.checksum = opts.verify_cache_checksum;
+  JFS_RETURN_IF_ERROR(chunk::CheckDiskCacheSettings(dc));
+  if (opts.prefetch < 0 || opts.prefetch > 256) {
+    return Status::Invalid("prefetch must be between 0 and 256");
+  }
   std::unique_ptr<meta::Meta> m;
   JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
   meta::Format f;
@@ -1028,21 +995,14 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   std::unique_ptr<chunk::ChunkStore> chunks;
   chunk::Config cc = ChunkConfig(f, opts.upload_threads, opts.buffer_size);
   if (!opts.cache_dir.empty() && opts.cache_size > 0) {
-    chunk::DiskCacheConfig dc;
     dc.dirs = chunk::SplitCacheDirs(opts.cache_dir);
     if (dc.dirs.empty()) return Status::Invalid("cache_dir names no directory");
     dc.uuid = f.uuid;
     dc.capacity = opts.cache_size;
-    dc.free_space_ratio = opts.free_space_ratio;
-    dc.eviction = opts.cache_eviction;
-    dc.checksum = opts.verify_cache_checksum;
     std::unique_ptr<chunk::DiskCache> cache;
     JFS_RETURN_IF_ERROR(chunk::DiskCache::Open(dc, &cache));
     cc.cache = std::move(cache);
     cc.writeback = opts.writeback;
-    if (opts.prefetch < 0 || opts.prefetch > 256) {
-      return Status::Invalid("prefetch must be between 0 and 256");
-    }
     cc.prefetch = opts.prefetch;
   }
   JFS_RETURN_IF_ERROR(chunk::NewChunkStore(cc, store, &chunks));
