@@ -307,6 +307,18 @@ Status MakeHandle(const std::shared_ptr<VolumeCore>& core, const Context& ctx, I
   return Status::OK();
 }
 
+Status VolumeStatFs(VolumeCore& core, const Context& ctx, StatVfs* out) {
+  meta::StatFS s;
+  JFS_RETURN_IF_ERROR(core.meta().StatFS(ctx, &s));
+  *out = StatVfs{};
+  out->total_bytes = s.total_space;
+  out->free_bytes = s.avail_space;
+  out->total_inodes = s.used_inodes + s.avail_inodes;
+  out->free_inodes = s.avail_inodes;
+  out->max_name = meta::kMaxName;
+  return Status::OK();
+}
+
 Status MknodType(const Context& ctx, uint32_t mode, uint8_t* type) {
   switch (mode & S_IFMT) {
     case 0:

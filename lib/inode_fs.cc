@@ -208,15 +208,7 @@ class InodeFsImpl : public InodeFs {
 
   Status StatFs(const Context& ctx, StatVfs* out) override {
     JFS_RETURN_IF_ERROR(CheckUsable());
-    meta::StatFS s;
-    JFS_RETURN_IF_ERROR(core_->meta().StatFS(ctx, &s));
-    *out = StatVfs{};
-    out->total_bytes = s.total_space;
-    out->free_bytes = s.avail_space;
-    out->total_inodes = s.used_inodes + s.avail_inodes;
-    out->free_inodes = s.avail_inodes;
-    out->max_name = meta::kMaxName;
-    return Status::OK();
+    return VolumeStatFs(*core_, ctx, out);
   }
 
  private:

@@ -54,6 +54,9 @@ Status MakeHandle(const std::shared_ptr<VolumeCore>& core, const Context& ctx, I
                   bool created, const meta::Attr& attr, std::shared_ptr<File>* out,
                   meta::Attr* out_attr);
 
+// statvfs of the volume from the metadata engine's usage counters (both APIs).
+Status VolumeStatFs(VolumeCore& core, const Context& ctx, StatVfs* out);
+
 // The meta type of mknod(2)'s `mode` (S_IFMT bits: 0 or S_IFREG, S_IFIFO, S_IFSOCK, and
 // S_IFCHR/S_IFBLK for root only); EPERM / EINVAL otherwise.
 Status MknodType(const Context& ctx, uint32_t mode, uint8_t* type);

@@ -744,15 +744,7 @@ Status VolumeImpl::RemoveXattr(const Context& ctx, std::string_view path, std::s
 
 Status VolumeImpl::StatFs(const Context& ctx, StatVfs* out) {
   JFS_RETURN_IF_ERROR(CheckUsable());
-  meta::StatFS s;
-  JFS_RETURN_IF_ERROR(core_->meta().StatFS(ctx, &s));
-  *out = StatVfs{};
-  out->total_bytes = s.total_space;
-  out->free_bytes = s.avail_space;
-  out->total_inodes = s.used_inodes + s.avail_inodes;
-  out->free_inodes = s.avail_inodes;
-  out->max_name = meta::kMaxName;
-  return Status::OK();
+  return VolumeStatFs(*core_, ctx, out);
 }
 
 Status VolumeImpl::Realpath(const Context& ctx, std::string_view path, std::string* out) {
