@@ -696,6 +696,11 @@ int jfs_open_volume(const char* meta_url, const jfs_volume_options_t* opts, jfs_
     vo.writeback = (o.flags & JFS_VOLUME_WRITEBACK) != 0;
     vo.prefetch = o.prefetch;
     if (o.download_threads != 0) vo.download_threads = o.download_threads;
+    if (o.backup_flags & ~uint32_t{JFS_BACKUP_SKIP_TRASH}) {
+      return Status::Invalid("unknown backup flags");
+    }
+    vo.backup_meta = o.backup_meta;  // validated by Volume::Open
+    vo.backup_skip_trash = (o.backup_flags & JFS_BACKUP_SKIP_TRASH) != 0;
     if (vo.writeback && (vo.cache_size == 0 || vo.cache_dir.empty())) {
       return Status::Invalid("writeback needs the disk cache (cache_size > 0)");
     }

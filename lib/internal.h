@@ -106,6 +106,8 @@ class VolumeCore {
 
   meta::Meta& meta() { return *meta_; }
   chunk::ChunkStore& chunks() { return *chunks_; }
+  // The volume's data store (names relative to the volume; encrypted when the volume is).
+  object::ObjectStore& store() { return *store_; }
   const meta::Format& format() const { return format_; }
   const VolumeOptions& options() const { return opts_; }
   bool read_only() const { return opts_.read_only; }

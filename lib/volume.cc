@@ -18,7 +18,9 @@
 
 #include "chunk/codec.h"
 #include "chunk/prefetch_store.h"
+#include "lib/backup.h"
 #include "lib/internal.h"
+#include "meta/engine.h"
 #include "object/encrypted_store.h"
 
 namespace jfs::lib {
@@ -207,7 +209,8 @@ Status ReadOnlyError() {
 
 class VolumeImpl : public Volume {
  public:
-  explicit VolumeImpl(std::shared_ptr<VolumeCore> core) : core_(std::move(core)) {}
+  VolumeImpl(std::shared_ptr<VolumeCore> core, std::string meta_url)
+      : core_(std::move(core)), meta_url_(std::move(meta_url)) {}
   // Starts the background thread (read-only volumes have nothing to flush).
   Status Start() {
     if (core_->read_only()) return Status::OK();
@@ -304,10 +307,19 @@ class VolumeImpl : public Volume {
   // A regular file's length includes what this Volume has buffered but not committed.
   void AddLocalLength(Ino ino, Attr* attr);
   void BackgroundLoop();
+  // Automatic metadata backups: called by BackgroundLoop every second; starts a check in its own
+  // thread when one is due (a dump can take long; heartbeats must go on meanwhile).
+  void MaybeStartBackup(std::mt19937_64& rng);
+  void StopBackup();
   Status RefuseTrailingSlash(const Context& ctx, const Walked& w, std::string_view path);
 
   std::shared_ptr<VolumeCore> core_;
+  const std::string meta_url_;  // the backup thread opens its own engine from it
   std::thread bg_;
+  std::thread backup_;
+  std::atomic<bool> backup_running_{false};
+  std::atomic<bool> backup_cancel_{false};
+  std::chrono::steady_clock::time_point next_backup_check_{};
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;
@@ -322,6 +334,7 @@ void VolumeImpl::BackgroundLoop() {
   constexpr int kReleaseBuffersEvery = 5;
   bool failing = false, beat_failing = false;
   int ticks = 0;
+  std::mt19937_64 rng(std::random_device{}());
   std::unique_lock lk(bg_mu_);
   while (!bg_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return bg_stop_; })) {
     lk.unlock();
@@ -334,8 +347,56 @@ void VolumeImpl::BackgroundLoop() {
       beat_failing = !h.ok();
     }
     if (ticks % kReleaseBuffersEvery == 0) core_->chunks().ReleaseIdleBuffers();
+    MaybeStartBackup(rng);
     lk.lock();
   }
+}
+
+void VolumeImpl::MaybeStartBackup(std::mt19937_64& rng) {
+  const VolumeOptions& o = core_->options();
+  if (o.backup_meta <= 0 || backup_running_.load()) return;
+  const auto now = std::chrono::steady_clock::now();
+  // The first check comes one period after open, as JuiceFS's; periods are jittered by ±20 % so
+  // clients opened together do not check in step.
+  const bool first = next_backup_check_ == std::chrono::steady_clock::time_point{};
+  auto period =
+      std::chrono::milliseconds(o.backup_check_every > 0 ? o.backup_check_every * 1000LL
+                                                         : o.backup_meta * 100LL);  // interval / 10
+  if (o.backup_check_every <= 0) {
+    std::uniform_int_distribution<int64_t> jitter(-period.count() / 5, period.count() / 5);
+    period += std::chrono::milliseconds(jitter(rng));
+  }
+  if (first || now >= next_backup_check_) next_backup_check_ = now + period;
+  if (first) return;
+  if (backup_.joinable()) backup_.join();  // the previous check has finished
+  backup_running_.store(true);
+  try {
+    backup_ = std::thread([this, interval = o.backup_meta, skip = o.backup_skip_trash] {
+      std::unique_ptr<meta::Engine> engine;
+      Status s = meta::NewEngine(meta_url_, &engine);
+      BackupResult r = BackupResult::kNotDue;
+      if (s.ok()) {
+        s = BackupIfDue(*engine, core_->store(), interval, static_cast<int64_t>(std::time(nullptr)),
+                        skip, &backup_cancel_, &r);
+      }
+      if (!s.ok() && !s.Is(ECANCELED)) {
+        LogWarning("metadata backup failed: %s", s.ToString().c_str());
+      } else if (r == BackupResult::kSkippedTooManyInodes) {
+        LogWarning(
+            "metadata backup skipped: more than 1,000,000 inodes with an interval of at most "
+            "1 hour; raise backup_meta to back up this volume");
+      }
+      backup_running_.store(false);
+    });
+  } catch (const std::system_error& e) {
+    backup_running_.store(false);
+    LogWarning("cannot start the metadata backup thread: %s", e.what());
+  }
+}
+
+void VolumeImpl::StopBackup() {
+  backup_cancel_.store(true);
+  if (backup_.joinable()) backup_.join();
 }
 
 Status VolumeImpl::Close() {
@@ -354,6 +415,7 @@ Status VolumeImpl::Close() {
   }
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
+  StopBackup();  // a dump in progress stops at its next write; nothing is uploaded
   {
     // Writeback: blocks staged by this volume (or found at open) are uploaded before it closes;
     // a failed upload stays staged for the next open and is reported here.
@@ -965,6 +1027,9 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   if (opts.prefetch < 0 || opts.prefetch > 256) {
     return Status::Invalid("prefetch must be between 0 and 256");
   }
+  if (opts.backup_meta != 0 && opts.backup_meta < kMinBackupInterval) {
+    return Status::Invalid("backup_meta must be 0 (no backups) or at least 300 seconds");
+  }
   std::unique_ptr<meta::Meta> m;
   JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
   meta::Format f;
@@ -1025,7 +1090,7 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   }
   auto core = std::make_shared<VolumeCore>(opts, std::move(f), std::move(store), std::move(chunks),
                                            std::move(m));
-  auto v = std::make_unique<VolumeImpl>(std::move(core));
+  auto v = std::make_unique<VolumeImpl>(std::move(core), meta_url);
   JFS_RETURN_IF_ERROR(v->Start());  // on failure ~VolumeImpl closes the session again
   *out = std::move(v);
   return Status::OK();

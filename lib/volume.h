@@ -54,6 +54,13 @@ struct VolumeOptions {
   int prefetch = 1;
   // Informational: shown in `jfs status` as the session's mount point.
   std::string mount_point = "libjuicefs";
+  // Automatic metadata backups (lib/backup.h; JuiceFS --backup-meta): seconds between backups,
+  // at least 300; 0 = none (the library's default; `jfs mount` uses JuiceFS's 3600). Checked
+  // about every interval / 10 by writable volumes.
+  int64_t backup_meta = 0;
+  bool backup_skip_trash = false;  // leave the trash out of the backups
+  // Tests: seconds between backup checks instead of interval / 10 (0 = that default).
+  int backup_check_every = 0;
 };
 
 struct FormatOptions {

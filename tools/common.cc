@@ -1,5 +1,7 @@
 #include "tools/common.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -154,7 +156,45 @@ bool ParseInt(const std::string& text, int64_t lo, int64_t hi, int64_t* out) {
   return true;
 }
 
-// The cache/transfer flags onto `opts`; usage error for a malformed value.
+}  // namespace
+
+std::string DefaultCacheDir() {
+  if (geteuid() == 0) return "/var/jfsCache";
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') return "/var/jfsCache";
+  return std::string(home) + "/.juicefs/cache";
+}
+
+bool ParseDuration(std::string_view text, int64_t* seconds) {
+  if (text.empty()) return false;
+  int64_t unit = 1;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      unit = 0;
+  }
+  if (unit != 0) {
+    text.remove_suffix(1);
+  } else {
+    unit = 1;
+  }
+  int64_t v = 0;
+  if (!ParseInt(std::string(text), 0, INT64_MAX / 86400, &v)) return false;
+  *seconds = v * unit;
+  return true;
+}
+
 int ApplyVolumeOptions(std::string_view cmd, const GlobalOptions& g, jfs_volume_options_t* opts) {
   auto bad = [&](const char* flag, const std::string& v) {
     PrintError(cmd, std::string("invalid value '") + v + "' for " + flag);
@@ -201,8 +241,6 @@ int ApplyVolumeOptions(std::string_view cmd, const GlobalOptions& g, jfs_volume_
   if (g.writeback) opts->flags |= JFS_VOLUME_WRITEBACK;
   return kExitOk;
 }
-
-}  // namespace
 
 void AddVolumeOptions(CLI::App& app, GlobalOptions* g) {
   const char* group = "Volume options (commands that open a volume)";

@@ -37,6 +37,15 @@ struct GlobalOptions {
 
 // Registers the volume options above on `app` (global: they may follow the command name).
 void AddVolumeOptions(CLI::App& app, GlobalOptions* global);
+// Applies the volume options given in `global` onto `opts` (string fields point into `global`);
+// prints a usage error and returns kExitUsage for a malformed value.
+int ApplyVolumeOptions(std::string_view cmd, const GlobalOptions& global,
+                       jfs_volume_options_t* opts);
+// JuiceFS's default cache directory: /var/jfsCache for root, else $HOME/.juicefs/cache.
+std::string DefaultCacheDir();
+// Parses a duration: seconds ("3600") or a number with s, m, h or d ("90m", "1h"). False when
+// malformed or negative.
+bool ParseDuration(std::string_view text, int64_t* seconds);
 
 // The action of the subcommand that was parsed; set by the subcommand's CLI11 callback.
 using Action = std::function<int()>;
@@ -47,7 +56,7 @@ void AddFileCommands(CLI::App& app, const GlobalOptions& global, Action* action)
 void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddObjbenchCommand(CLI::App& app, Action* action);
 void AddDumpCommands(CLI::App& app, Action* action);
-void AddMountCommands(CLI::App& app, Action* action);
+void AddMountCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // ---- error reporting ----
 

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   jfs::tools::AddBenchCommand(app, global, &action);
   jfs::tools::AddObjbenchCommand(app, &action);
   jfs::tools::AddDumpCommands(app, &action);
-  jfs::tools::AddMountCommands(app, &action);
+  jfs::tools::AddMountCommands(app, global, &action);
 
   try {
     app.parse(argc, argv);

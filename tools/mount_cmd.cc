@@ -39,6 +39,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lib/backup.h"
 #include "lib/inode_fs.h"
 #include "lib/volume.h"
 #include "meta/types.h"
@@ -65,8 +66,8 @@ struct MountArgs {
   bool non_default_permission = false;
   std::vector<std::string> fuse_opts;  // -o values (comma lists)
   double attr_cache = 1.0, entry_cache = 1.0, dir_entry_cache = 1.0;
-  std::string buffer_size = "300M";
-  int max_uploads = 8;
+  std::string backup_meta = "1h";  // JuiceFS's mount default
+  bool backup_skip_trash = false;
   std::string log_file;  // background mode: where stderr goes (default /dev/null)
 };
 
@@ -924,18 +925,31 @@ int StartFailure(ReadyPipe& ready, const std::string& message) {
   return kExitError;
 }
 
-bool ParseVolumeOptions(const MountArgs& a, lib::VolumeOptions* vo, std::string* err) {
-  uint64_t bytes = 0;
-  if (!ParseSize(a.buffer_size, 1u << 20, &bytes) || bytes < (16u << 20)) {
-    *err = "bad --buffer-size '" + a.buffer_size + "' (at least 16M)";
+// The volume flags (common to the commands that open a volume, tools/common.h: cache, transfers,
+// buffer) were parsed into `c` as for the C ABI; the mount opens the volume through lib/ itself.
+bool ParseVolumeOptions(const MountArgs& a, const jfs_volume_options_t& c, lib::VolumeOptions* vo,
+                        std::string* err) {
+  int64_t backup = 0;
+  if (!ParseDuration(a.backup_meta, &backup) || (backup != 0 && backup < lib::kMinBackupInterval)) {
+    *err = "bad --backup-meta '" + a.backup_meta + "' (0 disables; at least 5m)";
     return false;
   }
-  if (a.max_uploads <= 0 || a.max_uploads > 256) {
-    *err = "--max-uploads must be between 1 and 256";
+  vo->backup_meta = backup;
+  vo->backup_skip_trash = a.backup_skip_trash;
+  if (c.buffer_size != 0) vo->buffer_size = c.buffer_size;
+  if (c.upload_threads != 0) vo->upload_threads = c.upload_threads;
+  if (c.download_threads != 0) vo->download_threads = c.download_threads;
+  vo->prefetch = c.prefetch;
+  vo->cache_dir = c.cache_dir != nullptr ? std::string(c.cache_dir) : DefaultCacheDir();
+  vo->cache_size = c.cache_size << 20;
+  vo->free_space_ratio = c.free_space_ratio;
+  if (c.cache_eviction != nullptr) vo->cache_eviction = c.cache_eviction;
+  if (c.verify_cache_checksum != nullptr) vo->verify_cache_checksum = c.verify_cache_checksum;
+  vo->writeback = (c.flags & JFS_VOLUME_WRITEBACK) != 0;
+  if (vo->writeback && vo->cache_size == 0) {
+    *err = "--writeback needs the disk cache (--cache-size)";
     return false;
   }
-  vo->buffer_size = bytes;
-  vo->upload_threads = a.max_uploads;
   vo->read_only = a.read_only;
   vo->mount_point = a.mountpoint;
   return true;
@@ -943,10 +957,10 @@ bool ParseVolumeOptions(const MountArgs& a, lib::VolumeOptions* vo, std::string*
 
 // Runs the mount in this process until it is unmounted or signalled. `ready` is the background
 // parent's pipe (inactive in the foreground).
-int ServeMount(const MountArgs& a, ReadyPipe& ready) {
+int ServeMount(const MountArgs& a, const jfs_volume_options_t& c, ReadyPipe& ready) {
   lib::VolumeOptions vo;
   std::string err;
-  if (!ParseVolumeOptions(a, &vo, &err)) return StartFailure(ready, err);
+  if (!ParseVolumeOptions(a, c, &vo, &err)) return StartFailure(ready, err);
   std::unique_ptr<lib::Volume> volume;
   Status s = lib::Volume::Open(a.meta_url, vo, &volume);
   if (!s.ok()) return StartFailure(ready, "cannot open volume " + a.meta_url + ": " + s.ToString());
@@ -1028,7 +1042,7 @@ int ServeMount(const MountArgs& a, ReadyPipe& ready) {
   return kExitOk;
 }
 
-int RunMount(const MountArgs& a) {
+int RunMount(const MountArgs& a, const jfs_volume_options_t& c) {
   struct stat st;
   if (::stat(a.mountpoint.c_str(), &st) != 0) {
     PrintErrno("mount", a.mountpoint, errno);
@@ -1040,7 +1054,7 @@ int RunMount(const MountArgs& a) {
   }
   if (!a.background) {
     ReadyPipe none;
-    return ServeMount(a, none);
+    return ServeMount(a, c, none);
   }
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -1058,7 +1072,7 @@ int RunMount(const MountArgs& a) {
   if (pid == 0) {
     ::close(fds[0]);
     ReadyPipe ready(fds[1]);
-    const int rc = ServeMount(a, ready);
+    const int rc = ServeMount(a, c, ready);
     _exit(rc);
   }
   ::close(fds[1]);
@@ -1155,7 +1169,7 @@ int RunUmount(const std::string& mountpoint, bool force) {
 
 }  // namespace
 
-void AddMountCommands(CLI::App& app, Action* action) {
+void AddMountCommands(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto a = std::make_shared<MountArgs>();
   CLI::App* c = app.add_subcommand("mount", "mount a volume on a directory (FUSE)");
   c->add_option("META-URL", a->meta_url, "metadata engine, e.g. sqlite3:///var/lib/jfs/meta.db")
@@ -1176,11 +1190,16 @@ void AddMountCommands(CLI::App& app, Action* action) {
   c->add_flag("--writeback-cache", a->writeback_cache, "use the FUSE writeback cache");
   c->add_flag("--non-default-permission", a->non_default_permission,
               "no kernel permission checks (the volume still checks)");
-  c->add_option("--buffer-size", a->buffer_size, "write buffer in MiB (or with a unit; 300M)");
-  c->add_option("--max-uploads", a->max_uploads, "parallel block uploads (default 8)");
+  c->add_option("--backup-meta", a->backup_meta,
+                "interval of automatic metadata backups into the object store: seconds or with "
+                "s/m/h/d; 0 disables (default 1h)");
+  c->add_flag("--backup-skip-trash", a->backup_skip_trash, "leave the trash out of the backups");
   c->add_option("--log", a->log_file, "background mode: append messages to this file");
-  c->callback([a, action] {
-    *action = [a] {
+  c->callback([a, action, g = &global] {
+    *action = [a, g] {
+      jfs_volume_options_t vopts;
+      jfs_volume_options_init(&vopts);
+      if (int rc = ApplyVolumeOptions("mount", *g, &vopts); rc != kExitOk) return rc;
       MountArgs args = *a;
       // "-o writeback_cache" as JuiceFS spells it is our flag, not a libfuse session option.
       auto& o = args.fuse_opts;
@@ -1189,7 +1208,7 @@ void AddMountCommands(CLI::App& app, Action* action) {
         args.writeback_cache = true;
         o.erase(it);
       }
-      return RunMount(args);
+      return RunMount(args, vopts);
     };
   });
 

@@ -248,7 +248,17 @@ typedef struct jfs_volume_options {
   const char* verify_cache_checksum; /* "none", "full", "shrink", "extend" (default) */
   int32_t prefetch;         /* background whole-block fetches after a partial read; default 1 */
   int32_t download_threads; /* parallel block downloads (JuiceFS max-downloads); default 8 */
+  /* ---- added with automatic metadata backups (abi 1.2) ---- */
+  /* Seconds between automatic metadata backups into the volume's own object store, as
+   * `meta/dump-YYYY-MM-DD-HHMMSS.json.gz` (JuiceFS's --backup-meta; any writable client may take
+   * the turn, the time of the last one is shared through the volume). 0 = none (default), else at
+   * least 300. Old backups are thinned out: all of 2 days, then one a day, week, month. */
+  int64_t backup_meta;
+  uint32_t backup_flags; /* JFS_BACKUP_SKIP_TRASH: leave the trash out of backups */
+  uint32_t spare1_;      /* zero */
 } jfs_volume_options_t;
+
+#define JFS_BACKUP_SKIP_TRASH 0x1u
 
 /* As jfs_format_options_init_sized / jfs_format_options_init, for jfs_volume_options_t (the 1.0
  * layout ends with mount_point). */

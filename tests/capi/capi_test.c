@@ -225,6 +225,20 @@ static void TestOptionsGrowth(void) {
   jfs_volume_options_init(&big.opts);
   big.opts.flags = 0x100;
   CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
+  /* automatic metadata backups: at least 5 minutes apart, known flags only */
+  jfs_volume_options_init(&big.opts);
+  CHECK(big.opts.backup_meta == 0);
+  big.opts.backup_meta = 299;
+  CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
+  CHECK(Contains(jfs_last_open_error(), "backup_meta"));
+  big.opts.backup_meta = -1;
+  CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
+  big.opts.backup_meta = 3600;
+  big.opts.backup_flags = 0x2;
+  CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
+  big.opts.backup_flags = JFS_BACKUP_SKIP_TRASH;
+  OK(jfs_open_volume(g_meta_url, &big.opts, &fs));
+  OK(jfs_close_volume(fs));
 }
 
 /* ---------------------------------------------------------------------------------------------

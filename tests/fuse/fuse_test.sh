@@ -274,6 +274,28 @@ except BlockingIOError:
   touch "$MNT/ro" 2>/dev/null && fail "created a file on a read-only mount"
   [ "$(cat "$MNT/x")" = hello ] || fail "read on a read-only mount"
   umount_wait "$MNT" "$MOUNT_PID"
+
+  # Volume flags: malformed → usage error (2), invalid → start failure (1); nothing mounted.
+  out=$(timeout 30 "$JFS" mount "$META" "$MNT" --cache-size lots 2>&1)
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "mount --cache-size lots exited $rc: $out"
+  out=$(timeout 30 "$JFS" mount "$META" "$MNT" --backup-meta 1m 2>&1)
+  rc=$?
+  [ "$rc" -eq 1 ] && echo "$out" | grep -q "backup-meta" || fail "mount --backup-meta 1m: $rc $out"
+  out=$(timeout 30 "$JFS" mount "$META" "$MNT" --writeback 2>&1)
+  rc=$?
+  [ "$rc" -eq 1 ] && echo "$out" | grep -q "cache-size" || fail "writeback without cache: $rc $out"
+  mountpoint -q "$MNT" && fail "mounted despite bad volume flags"
+  # The disk cache with writeback through a mount: blocks land in the cache directory and read
+  # back after a remount.
+  mount_fg "$MNT" --cache-dir "$T/cache" --cache-size 64 --writeback --backup-meta 0
+  head -c 3000000 /dev/urandom >"$T/cached.bin"
+  cp "$T/cached.bin" "$MNT/cached.bin" || fail "write through a cached mount"
+  umount_wait "$MNT" "$MOUNT_PID"
+  [ -n "$(find "$T/cache" -path '*/raw/*' -type f | head -1)" ] || fail "nothing in the disk cache"
+  mount_fg "$MNT"
+  cmp "$T/cached.bin" "$MNT/cached.bin" || fail "data written with writeback differs"
+  umount_wait "$MNT" "$MOUNT_PID"
   echo "lifecycle: OK"
   ;;
 
