@@ -16,6 +16,7 @@
 #include <streambuf>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -606,7 +607,33 @@ class Loader : public nlohmann::json_sax<OJson> {
     }
     // kEntries: a child entry named key_.
     EntryFrame& dir = entries_.back();
-    return PushEntry(UnescapeDumpString(key_), EntryFrame::kNormal, dir.ino,
+    std::string name = UnescapeDumpString(key_);
+    if (!dir.name_hashes.insert(std::hash<std::string>{}(name)).second) {
+      // Most likely the name repeats (a JSON key twice in one object); 64-bit hashes of different
+      // names can collide too, so the database decides: the earlier sibling was queued or written.
+      bool dup = false;
+      Status st = Flush();
+      if (st.ok()) {
+        st = e_.Txn(
+            [&](Tx& tx) {
+              Ino ino;
+              uint8_t typ;
+              Status g = tx.GetEntry(dir.ino, name, &ino, &typ);
+              dup = g.ok();
+              return g.ok() || g.IsNotFound() ? Status::OK() : g;
+            },
+            true);
+      }
+      if (!st.ok()) {
+        engine_error_ = st;
+        return Fail("reading the database failed: " + st.ToString());
+      }
+      if (dup) {
+        return Fail("duplicate name \"" + EscapeDumpString(name) + "\" in directory inode " +
+                    std::to_string(dir.ino));
+      }
+    }
+    return PushEntry(std::move(name), EntryFrame::kNormal, dir.ino,
                      dir.in_trash || dir.kind == EntryFrame::kTrashRoot);
   }
 
@@ -748,6 +775,9 @@ class Loader : public nlohmann::json_sax<OJson> {
     std::vector<std::pair<uint32_t, std::string>> chunks;  // index, 24-byte records
     uint32_t subdirs = 0;
     int64_t sub_space = 0, sub_inodes = 0;  // everything below (dir quota usage)
+    // Hashes of the children's names seen so far (duplicate names; 8 bytes per child of each
+    // directory on the stack).
+    std::unordered_set<uint64_t> name_hashes;
   };
 
   static Status SetCounter(Tx& tx, const char* name, int64_t target) {

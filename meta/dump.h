@@ -13,7 +13,8 @@
 // from the tree; the "next" counters become max(dumped, rebuilt) so no id a dumped volume handed
 // out is ever reused. The Format is written last. On any failure (bad input, engine error) the
 // target is Reset() back to empty, so it is unchanged (it was verified empty first).
-// Memory of a load: the stack of open directories, one batch, one bit per inode seen, the link
+// Memory of a load: the stack of open directories (with 8 bytes per child name seen, to refuse
+// a name given twice), one batch, one bit per inode seen, the link
 // counts of hard-linked inodes, and a count per distinct slice (as JuiceFS's loader keeps).
 //
 // Where this differs from JuiceFS's output (all deliberate, listed for the tests):

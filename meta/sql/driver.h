@@ -184,6 +184,10 @@ struct Dialect {
   bool returning = false;           // UPDATE ... RETURNING
   bool index_if_not_exists = true;  // CREATE INDEX IF NOT EXISTS
   bool concat_yields_text = false;  // SQLite: blob || blob is TEXT, so cast back to BLOB
+  // PostgreSQL: an INSERT that gives a SERIAL column its value does not advance the column's
+  // sequence, so after such an insert the sequence is moved past the largest id (else the next
+  // INSERT without an id, e.g. JuiceFS adding an ACL, would collide).
+  bool explicit_serial_keeps_sequence = false;
   // A query with one placeholder (a table name) that returns a row when that table exists.
   std::string table_exists;
   // Type names indexed by ColType.

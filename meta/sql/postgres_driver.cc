@@ -433,6 +433,7 @@ const Dialect& PostgresDialect() {
     d.returning = true;
     d.index_if_not_exists = true;
     d.concat_yields_text = false;
+    d.explicit_serial_keeps_sequence = true;
     d.table_exists =
         "SELECT 1 FROM information_schema.tables WHERE table_schema=current_schema() AND "
         "table_name=?";

@@ -34,7 +34,8 @@ struct SqlEngine::Statements {
   std::string incr_counter, incr_counter_returning, ins_counter, init_counter;
   std::string add_sustained, del_sustained, list_sustained;
   std::string add_delfile, del_delfile, list_delfiles;
-  std::string get_acl, put_acl, put_dir_quota, put_ug_quota, list_dir_quota, list_ug_quota;
+  std::string get_acl, put_acl, resync_acl_id, put_dir_quota, put_ug_quota, list_dir_quota,
+      list_ug_quota;
   std::string put_session, del_session, list_sessions;
   std::string put_setting;
 
@@ -170,6 +171,10 @@ struct SqlEngine::Statements {
     put_acl =
         w(d.Upsert(acl, {"id", "owner", group, "mask", "other", "named_users", "named_groups"},
                    {"id"}, {"owner", group, "mask", "other", "named_users", "named_groups"}));
+    if (d.explicit_serial_keeps_sequence) {
+      resync_acl_id = "SELECT setval(pg_get_serial_sequence('" + acl +
+                      "','id'), (SELECT MAX(id) FROM " + acl + "))";
+    }
     put_dir_quota =
         w(d.Upsert(dir_quota, {"inode", "max_space", "max_inodes", "used_space", "used_inodes"},
                    {"inode"}, {"max_space", "max_inodes", "used_space", "used_inodes"}));
@@ -687,8 +692,10 @@ class SqlTx final : public Tx {
   Status PutAcl(uint32_t id, const AclRule& rule) override {
     JFS_RETURN_IF_ERROR(Writable());
     const std::string users = EncodeAclEntries(rule.users), groups = EncodeAclEntries(rule.groups);
-    return Run(q_.put_acl, {id, rule.owner, rule.group, rule.mask, rule.other, Param::Blob(users),
-                            Param::Blob(groups)});
+    JFS_RETURN_IF_ERROR(Run(q_.put_acl, {id, rule.owner, rule.group, rule.mask, rule.other,
+                                         Param::Blob(users), Param::Blob(groups)}));
+    if (!q_.resync_acl_id.empty()) JFS_RETURN_IF_ERROR(Run(q_.resync_acl_id, {}));
+    return Status::OK();
   }
 
   Status PutQuota(QuotaKind kind, uint64_t key, const QuotaRecord& q) override {

@@ -333,6 +333,16 @@ TEST_CASE("bad dumps are refused with their position and leave the database empt
   }
   {
     std::string t = good;
+    Replace(&t, "\"f1\": {", "\"d1\": {");
+    cases.push_back({"duplicate name", t, "duplicate name \"d1\" in directory inode 1"});
+  }
+  {
+    std::string t = good;
+    Replace(&t, "\"UTF8果汁数据科技有限公司文件\": {", "\"UTF8果汁数据科技有限公司目录\": {");
+    cases.push_back({"duplicate UTF-8 name", t, "duplicate name"});
+  }
+  {
+    std::string t = good;
     Replace(&t, "{\"id\":7,\"size\":11,\"len\":11}",
             "{\"id\":7,\"pos\":100,\"size\":11,\"len\":11}");
     cases.push_back({"slice beyond the length", t, "beyond the file length 11"});
