@@ -318,9 +318,9 @@ class VolumeImpl : public Volume {
 void VolumeImpl::BackgroundLoop() {
   // Counters every second; the session heartbeat every 12 s (JuiceFS's default interval); block
   // buffers nobody used for 5 to 10 s are freed.
-  constexpr int kHeartbeatEvery = 12;
+  const int heartbeat_every = core_->options().heartbeat;
   constexpr int kReleaseBuffersEvery = 5;
-  bool failing = false, beat_failing = false;
+  bool failing = false, beat_failing = false, clean_failing = false;
   int ticks = 0;
   std::unique_lock lk(bg_mu_);
   while (!bg_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return bg_stop_; })) {
@@ -328,10 +328,16 @@ void VolumeImpl::BackgroundLoop() {
     Status s = core_->meta().FlushStats();
     if (!s.ok() && !failing) LogWarning("flushing volume statistics: %s", s.ToString().c_str());
     failing = !s.ok();
-    if (++ticks % kHeartbeatEvery == 0) {
+    if (++ticks % heartbeat_every == 0) {
       Status h = core_->meta().Heartbeat();
       if (!h.ok() && !beat_failing) LogWarning("session heartbeat: %s", h.ToString().c_str());
       beat_failing = !h.ok();
+      // Crashed clients: their locks and open-but-unlinked files would otherwise stay forever.
+      Status c = core_->meta().CleanStaleSessions(nullptr);
+      if (!c.ok() && !clean_failing) {
+        LogWarning("cleaning stale sessions: %s", c.ToString().c_str());
+      }
+      clean_failing = !c.ok();
     }
     if (ticks % kReleaseBuffersEvery == 0) core_->chunks().ReleaseIdleBuffers();
     lk.lock();
@@ -965,6 +971,12 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   if (opts.prefetch < 0 || opts.prefetch > 256) {
     return Status::Invalid("prefetch must be between 0 and 256");
   }
+  if (opts.heartbeat < 1 || opts.heartbeat > 600) {
+    return Status::Invalid("heartbeat must be between 1 and 600 seconds");
+  }
+  if (opts.session_ttl != 0 && (opts.session_ttl <= opts.heartbeat || opts.session_ttl > 86400)) {
+    return Status::Invalid("session_ttl must be longer than the heartbeat (and at most a day)");
+  }
   std::unique_ptr<meta::Meta> m;
   JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
   meta::Format f;
@@ -1021,6 +1033,7 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     info.mount_point = opts.mount_point;
     info.mount_time = static_cast<int64_t>(std::time(nullptr));
     info.process_id = static_cast<int>(getpid());
+    m->SetSessionTTL(opts.session_ttl != 0 ? opts.session_ttl : 5 * opts.heartbeat);
     JFS_RETURN_IF_ERROR(m->NewSession(info).WithContext("registering session"));
   }
   auto core = std::make_shared<VolumeCore>(opts, std::move(f), std::move(store), std::move(chunks),
