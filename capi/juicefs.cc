@@ -558,6 +558,9 @@ jfs_volume_options_t VolumeDefaults() {
   d.free_space_ratio = defaults.free_space_ratio;
   d.prefetch = defaults.prefetch;
   d.download_threads = defaults.download_threads;
+  d.heartbeat = defaults.heartbeat;
+  d.session_ttl = defaults.session_ttl;
+  d.lock_timeout_ms = defaults.lock_timeout_ms;
   return d;
 }
 
@@ -701,6 +704,9 @@ int jfs_open_volume(const char* meta_url, const jfs_volume_options_t* opts, jfs_
     }
     vo.backup_meta = o.backup_meta;  // validated by Volume::Open
     vo.backup_skip_trash = (o.backup_flags & JFS_BACKUP_SKIP_TRASH) != 0;
+    if (o.heartbeat != 0) vo.heartbeat = o.heartbeat;
+    vo.session_ttl = o.session_ttl;
+    vo.lock_timeout_ms = o.lock_timeout_ms < 0 ? -1 : o.lock_timeout_ms;
     if (vo.writeback && (vo.cache_size == 0 || vo.cache_dir.empty())) {
       return Status::Invalid("writeback needs the disk cache (cache_size > 0)");
     }
@@ -871,6 +877,93 @@ int jfs_fstat(jfs_file_t* f, jfs_stat_t* out) {
     JFS_RETURN_IF_ERROR(st.file->Fstat(&attr));
     FillStat(attr, st.file->inode(), st.vol->block_size(), out);
     return Status::OK();
+  });
+}
+
+int jfs_flock(jfs_file_t* f, int op) {
+  return FileCall("jfs_flock", f, [&](FileState& st) -> Status {
+    meta::LockWait wait;
+    wait.block = (op & JFS_LOCK_NB) == 0;
+    uint32_t type;
+    switch (op & ~JFS_LOCK_NB) {
+      case JFS_LOCK_SH:
+        type = meta::kLockRead;
+        break;
+      case JFS_LOCK_EX:
+        type = meta::kLockWrite;
+        break;
+      case JFS_LOCK_UN:
+        type = meta::kLockUnlock;
+        break;
+      default:
+        return Status::Invalid("flock: op must be one of LOCK_SH, LOCK_EX, LOCK_UN");
+    }
+    return st.file->Flock(type, wait);
+  });
+}
+
+int jfs_fcntl_lock(jfs_file_t* f, int cmd, jfs_posix_lock_t* lk) {
+  return FileCall("jfs_fcntl_lock", f, [&](FileState& st) -> Status {
+    JFS_RETURN_IF_ERROR(Required(lk, "lk"));
+    const bool ofd = cmd == JFS_F_OFD_GETLK || cmd == JFS_F_OFD_SETLK || cmd == JFS_F_OFD_SETLKW;
+    const bool get = cmd == JFS_F_GETLK || cmd == JFS_F_OFD_GETLK;
+    const bool wait = cmd == JFS_F_SETLKW || cmd == JFS_F_OFD_SETLKW;
+    if (!ofd && !get && !wait && cmd != JFS_F_SETLK) return Status::Invalid("unknown lock cmd");
+    if (lk->type != JFS_F_RDLCK && lk->type != JFS_F_WRLCK && lk->type != JFS_F_UNLCK) {
+      return Status::Invalid("lock type must be F_RDLCK, F_WRLCK or F_UNLCK");
+    }
+    if (get && lk->type == JFS_F_UNLCK) return Status::Invalid("GETLK needs F_RDLCK or F_WRLCK");
+    // The absolute range [start, end] (end inclusive), as fcntl(2) defines it.
+    int64_t base = 0;
+    if (lk->whence == JFS_SEEK_CUR) {
+      uint64_t pos = 0;
+      JFS_RETURN_IF_ERROR(st.file->Lseek(0, JFS_SEEK_CUR, &pos));
+      base = static_cast<int64_t>(pos);
+    } else if (lk->whence == JFS_SEEK_END) {
+      meta::Attr a;
+      JFS_RETURN_IF_ERROR(st.file->Fstat(&a));
+      base = static_cast<int64_t>(a.length);
+    } else if (lk->whence != JFS_SEEK_SET) {
+      return Status::Invalid("lock whence must be SEEK_SET, SEEK_CUR or SEEK_END");
+    }
+    int64_t start = 0, end = 0;
+    if (__builtin_add_overflow(base, lk->start, &start)) {
+      return Status::Error(EOVERFLOW, "lock start overflows");
+    }
+    if (lk->len > 0) {
+      if (__builtin_add_overflow(start, lk->len - 1, &end)) {
+        return Status::Error(EOVERFLOW, "lock range ends beyond INT64_MAX");
+      }
+    } else if (lk->len == 0) {
+      end = INT64_MAX;
+    } else {
+      end = start - 1;
+      if (__builtin_add_overflow(start, lk->len, &start)) {
+        return Status::Invalid("lock range starts before 0");
+      }
+    }
+    if (start < 0) return Status::Invalid("lock range starts before 0");
+    meta::PosixLock req;
+    req.type = static_cast<uint32_t>(lk->type);
+    req.start = static_cast<uint64_t>(start);
+    req.end = static_cast<uint64_t>(end);
+    req.pid = static_cast<uint32_t>(getpid());
+    if (get) {
+      JFS_RETURN_IF_ERROR(st.file->Getlk(ofd, &req));
+      if (req.type == meta::kLockUnlock) {
+        lk->type = JFS_F_UNLCK;
+        return Status::OK();
+      }
+      lk->type = static_cast<int16_t>(req.type);
+      lk->whence = JFS_SEEK_SET;
+      lk->start = static_cast<int64_t>(req.start);
+      lk->len = req.end >= meta::kLockEndMax ? 0 : static_cast<int64_t>(req.end - req.start + 1);
+      lk->pid = static_cast<int32_t>(req.pid);
+      return Status::OK();
+    }
+    meta::LockWait w;
+    w.block = wait;
+    return st.file->Setlk(ofd, req, w);
   });
 }
 

@@ -203,9 +203,99 @@ Status FileImpl::Close() {
   Status s = FlushData();
   Status c = core_->meta().Close(ctx_, ino_);
   if (s.ok() && !c.ok()) s = std::move(c);
+  if (!core_->read_only()) {
+    // close(2) semantics: this handle's flock and OFD locks, and the process's POSIX locks on
+    // the file, go away. Failures are reported but do not keep the handle open.
+    const meta::PosixLock all{meta::kLockUnlock, 0, meta::kLockEndMax, 0};
+    meta::Meta& m = core_->meta();
+    const uint64_t mine = VolumeCore::HandleLockOwner(registry_id_);
+    Status u;
+    if (flocked_.load()) u = m.Flock(ctx_, ino_, mine, meta::kLockUnlock, {});
+    if (u.ok() && ofd_locked_.load()) u = m.Setlk(ctx_, ino_, mine, all, {});
+    if (u.ok() && core_->TakeProcessLock(ino_)) {
+      u = m.Setlk(ctx_, ino_, core_->process_lock_owner(), all, {});
+    }
+    if (s.ok() && !u.ok()) s = u.WithContext("releasing locks");
+  }
   if (st_) core_->ReleaseInode(st_);
   core_->UnregisterFile(registry_id_);
   return s;
+}
+
+// ---- locks --------------------------------------------------------------------------------------
+
+meta::LockWait VolumeCore::LockWaitFor(const meta::LockWait& in) const {
+  meta::LockWait w;
+  w.block = in.block;
+  w.timeout_ms = in.timeout_ms >= 0 ? in.timeout_ms : opts_.lock_timeout_ms;
+  if (opts_.lock_timeout_ms >= 0 && w.timeout_ms > opts_.lock_timeout_ms) {
+    w.timeout_ms = opts_.lock_timeout_ms;
+  }
+  std::function<bool()> outer = in.interrupted;
+  w.interrupted = [this, outer] { return closed() || (outer && outer()); };
+  return w;
+}
+
+void VolumeCore::NoteProcessLock(Ino ino) {
+  std::lock_guard l(lock_mu_);
+  process_locked_.insert(ino);
+}
+
+bool VolumeCore::TakeProcessLock(Ino ino) {
+  std::lock_guard l(lock_mu_);
+  return process_locked_.erase(ino) > 0;
+}
+
+namespace {
+Status NoLocksReadOnly() {
+  return Status::Error(EROFS, "locks need a session: the volume is opened read-only");
+}
+}  // namespace
+
+Status FileImpl::Flock(uint32_t type, const meta::LockWait& wait) {
+  {
+    std::shared_lock lk(mu_);
+    JFS_RETURN_IF_ERROR(CheckOpen());
+  }
+  if (core_->read_only()) return NoLocksReadOnly();
+  if (type != meta::kLockUnlock) flocked_ = true;  // before: a racing Close must release it
+  return core_->meta().Flock(ctx_, ino_, VolumeCore::HandleLockOwner(registry_id_), type,
+                             core_->LockWaitFor(wait));
+}
+
+Status FileImpl::Getlk(bool ofd, meta::PosixLock* lk) {
+  {
+    std::shared_lock l(mu_);
+    JFS_RETURN_IF_ERROR(CheckOpen());
+  }
+  if (core_->read_only()) return NoLocksReadOnly();
+  const uint64_t owner =
+      ofd ? VolumeCore::HandleLockOwner(registry_id_) : core_->process_lock_owner();
+  return core_->meta().Getlk(ctx_, ino_, owner, lk);
+}
+
+Status FileImpl::Setlk(bool ofd, const meta::PosixLock& lk, const meta::LockWait& wait) {
+  {
+    std::shared_lock l(mu_);
+    JFS_RETURN_IF_ERROR(CheckOpen());
+  }
+  if (core_->read_only()) return NoLocksReadOnly();
+  // fcntl(2): a read lock needs the file open for reading, a write lock for writing.
+  if (lk.type == meta::kLockRead && !readable()) {
+    return Status::Error(EBADF, "a read lock needs a file opened for reading");
+  }
+  if (lk.type == meta::kLockWrite && !writable()) {
+    return Status::Error(EBADF, "a write lock needs a file opened for writing");
+  }
+  uint64_t owner;
+  if (ofd) {
+    owner = VolumeCore::HandleLockOwner(registry_id_);
+    if (lk.type != meta::kLockUnlock) ofd_locked_ = true;
+  } else {
+    owner = core_->process_lock_owner();
+    if (lk.type != meta::kLockUnlock) core_->NoteProcessLock(ino_);
+  }
+  return core_->meta().Setlk(ctx_, ino_, owner, lk, core_->LockWaitFor(wait));
 }
 
 // ---- directory streams ------------------------------------------------------------------------

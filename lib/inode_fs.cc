@@ -206,6 +206,28 @@ class InodeFsImpl : public InodeFs {
     return core_->meta().RemoveXattr(ctx, ino, name);
   }
 
+  Status Flock(const Context& ctx, Ino ino, uint64_t owner, uint32_t type,
+               const meta::LockWait& wait) override {
+    JFS_RETURN_IF_ERROR(CheckLocks());
+    return core_->meta().Flock(ctx, ino, owner, type, core_->LockWaitFor(wait));
+  }
+  Status Getlk(const Context& ctx, Ino ino, uint64_t owner, meta::PosixLock* lk) override {
+    JFS_RETURN_IF_ERROR(CheckLocks());
+    return core_->meta().Getlk(ctx, ino, owner, lk);
+  }
+  Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const meta::PosixLock& lk,
+               const meta::LockWait& wait) override {
+    JFS_RETURN_IF_ERROR(CheckLocks());
+    return core_->meta().Setlk(ctx, ino, owner, lk, core_->LockWaitFor(wait));
+  }
+  Status CheckLocks() const {
+    JFS_RETURN_IF_ERROR(CheckUsable());
+    if (core_->read_only()) {
+      return Status::Error(EROFS, "locks need a session: the volume is opened read-only");
+    }
+    return Status::OK();
+  }
+
   Status StatFs(const Context& ctx, StatVfs* out) override {
     JFS_RETURN_IF_ERROR(CheckUsable());
     return VolumeStatFs(*core_, ctx, out);

@@ -86,6 +86,15 @@ class InodeFs {
   virtual Status ListXattr(const Context& ctx, Ino ino, std::vector<std::string>* names) = 0;
   virtual Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) = 0;
   virtual Status StatFs(const Context& ctx, StatVfs* out) = 0;
+
+  // File locks with the caller's owner id (FUSE: the kernel's lock_owner), as meta::Meta::Flock /
+  // Getlk / Setlk. Blocking waits also end when the Volume closes (EINTR) and after the Volume's
+  // lock_timeout_ms (ETIMEDOUT). Read-only volume → EROFS (no session to own locks).
+  virtual Status Flock(const Context& ctx, Ino ino, uint64_t owner, uint32_t type,
+                       const meta::LockWait& wait) = 0;
+  virtual Status Getlk(const Context& ctx, Ino ino, uint64_t owner, meta::PosixLock* lk) = 0;
+  virtual Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const meta::PosixLock& lk,
+                       const meta::LockWait& wait) = 0;
 };
 
 // The inode-level view of `volume` (which must have come from Volume::Open and outlive *out).

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "chunk/chunk_store.h"
@@ -150,6 +151,17 @@ class VolumeCore {
 
   uint64_t buffered_bytes() const { return buffered_.load(); }
 
+  // ---- locks (file.cc) ----
+  // Owner of POSIX (process-associated) locks taken through this Volume, and of handle locks.
+  uint64_t process_lock_owner() const { return process_owner_; }
+  static uint64_t HandleLockOwner(uint64_t registry_id) { return (1ull << 63) | registry_id; }
+  // Wait settings for a blocking request: the volume's timeout; interrupted when it closes.
+  meta::LockWait LockWaitFor(const meta::LockWait& in) const;
+  // Process POSIX locks: remembers that the process may hold some on `ino`; Take... returns
+  // (and forgets) whether it might, so closing a handle releases them only when needed.
+  void NoteProcessLock(Ino ino);
+  bool TakeProcessLock(Ino ino);
+
   // Internal credentials for data-path meta calls (permissions were checked at open).
   const Context& data_ctx() const { return data_ctx_; }
 
@@ -166,6 +178,10 @@ class VolumeCore {
   Context data_ctx_;
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> buffered_{0};
+
+  const uint64_t process_owner_;
+  std::mutex lock_mu_;
+  std::unordered_set<Ino> process_locked_;  // guarded by lock_mu_
 
   std::mutex mu_;  // guards inodes_, files_, next_file_id_
   std::unordered_map<Ino, std::shared_ptr<InodeState>> inodes_;
@@ -194,6 +210,9 @@ class FileImpl : public File, public std::enable_shared_from_this<FileImpl> {
   Status Fsync() override;
   Status Fstat(Attr* attr) override;
   Status Close() override;
+  Status Flock(uint32_t type, const meta::LockWait& wait) override;
+  Status Getlk(bool ofd, meta::PosixLock* lk) override;
+  Status Setlk(bool ofd, const meta::PosixLock& lk, const meta::LockWait& wait) override;
 
   void set_registry_id(uint64_t id) { registry_id_ = id; }
 
@@ -219,6 +238,8 @@ class FileImpl : public File, public std::enable_shared_from_this<FileImpl> {
   std::shared_mutex mu_;
   uint64_t pos_ = 0;
   bool closed_ = false;
+  // Whether this handle ever took a flock / OFD lock (Close then releases them).
+  std::atomic<bool> flocked_{false}, ofd_locked_{false};
 };
 
 // The shared core of a Volume that came from Volume::Open (lib/inode_fs.cc builds on it).

@@ -1,5 +1,7 @@
 // The data path of a Volume: JuiceFS-style slice writer and chunk reader (pkg/vfs/writer.go,
 // pkg/vfs/reader.go), plus the open-inode and open-file tables.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -33,7 +35,8 @@ VolumeCore::VolumeCore(const VolumeOptions& opts, meta::Format format,
       format_(std::move(format)),
       store_(std::move(store)),
       chunks_(std::move(chunks)),
-      meta_(std::move(meta)) {
+      meta_(std::move(meta)),
+      process_owner_(static_cast<uint64_t>(getpid())) {
   data_ctx_.uid = 0;
   data_ctx_.gids = {0};
   data_ctx_.check_permission = false;

@@ -330,9 +330,9 @@ class VolumeImpl : public Volume {
 void VolumeImpl::BackgroundLoop() {
   // Counters every second; the session heartbeat every 12 s (JuiceFS's default interval); block
   // buffers nobody used for 5 to 10 s are freed.
-  constexpr int kHeartbeatEvery = 12;
+  const int heartbeat_every = core_->options().heartbeat;
   constexpr int kReleaseBuffersEvery = 5;
-  bool failing = false, beat_failing = false;
+  bool failing = false, beat_failing = false, clean_failing = false;
   int ticks = 0;
   std::mt19937_64 rng(std::random_device{}());
   std::unique_lock lk(bg_mu_);
@@ -341,10 +341,16 @@ void VolumeImpl::BackgroundLoop() {
     Status s = core_->meta().FlushStats();
     if (!s.ok() && !failing) LogWarning("flushing volume statistics: %s", s.ToString().c_str());
     failing = !s.ok();
-    if (++ticks % kHeartbeatEvery == 0) {
+    if (++ticks % heartbeat_every == 0) {
       Status h = core_->meta().Heartbeat();
       if (!h.ok() && !beat_failing) LogWarning("session heartbeat: %s", h.ToString().c_str());
       beat_failing = !h.ok();
+      // Crashed clients: their locks and open-but-unlinked files would otherwise stay forever.
+      Status c = core_->meta().CleanStaleSessions(nullptr);
+      if (!c.ok() && !clean_failing) {
+        LogWarning("cleaning stale sessions: %s", c.ToString().c_str());
+      }
+      clean_failing = !c.ok();
     }
     if (ticks % kReleaseBuffersEvery == 0) core_->chunks().ReleaseIdleBuffers();
     MaybeStartBackup(rng);
@@ -1030,6 +1036,12 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   if (opts.backup_meta != 0 && opts.backup_meta < kMinBackupInterval) {
     return Status::Invalid("backup_meta must be 0 (no backups) or at least 300 seconds");
   }
+  if (opts.heartbeat < 1 || opts.heartbeat > 600) {
+    return Status::Invalid("heartbeat must be between 1 and 600 seconds");
+  }
+  if (opts.session_ttl != 0 && (opts.session_ttl <= opts.heartbeat || opts.session_ttl > 86400)) {
+    return Status::Invalid("session_ttl must be longer than the heartbeat (and at most a day)");
+  }
   std::unique_ptr<meta::Meta> m;
   JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
   meta::Format f;
@@ -1086,6 +1098,7 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     info.mount_point = opts.mount_point;
     info.mount_time = static_cast<int64_t>(std::time(nullptr));
     info.process_id = static_cast<int>(getpid());
+    m->SetSessionTTL(opts.session_ttl != 0 ? opts.session_ttl : 5 * opts.heartbeat);
     JFS_RETURN_IF_ERROR(m->NewSession(info).WithContext("registering session"));
   }
   auto core = std::make_shared<VolumeCore>(opts, std::move(f), std::move(store), std::move(chunks),

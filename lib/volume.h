@@ -61,6 +61,15 @@ struct VolumeOptions {
   bool backup_skip_trash = false;  // leave the trash out of the backups
   // Tests: seconds between backup checks instead of interval / 10 (0 = that default).
   int backup_check_every = 0;
+  // Session heartbeat period in seconds (JuiceFS --heartbeat, 1..600). The session stays valid
+  // for session_ttl seconds after each beat (0: 5 x heartbeat, as JuiceFS; else > heartbeat).
+  // Every heartbeat this client also cleans sessions past their expiry (crashed clients): their
+  // locks are released and their open-but-unlinked files freed.
+  int heartbeat = 12;
+  int session_ttl = 0;
+  // How long a blocking lock request (File::Flock / Setlk with block) waits before ETIMEDOUT;
+  // negative: no limit.
+  int64_t lock_timeout_ms = -1;
 };
 
 struct FormatOptions {
@@ -202,8 +211,21 @@ class File {
   virtual Status Flush() = 0;
   virtual Status Fsync() = 0;
   virtual Status Fstat(Attr* attr) = 0;
-  // Flushes and releases the handle. Further calls → EBADF.
+  // Flushes and releases the handle. Further calls → EBADF. Releases this handle's flock and
+  // OFD locks, and the process's POSIX locks on the file (as close(2) of any descriptor does).
   virtual Status Close() = 0;
+
+  // ---- locks (meta::Meta::Flock / Getlk / Setlk; shared by every client of the volume) ----
+  // BSD flock(2): the owner is this handle. type meta::kLockRead / kLockWrite / kLockUnlock.
+  // A blocking wait ends with ETIMEDOUT after VolumeOptions::lock_timeout_ms and with EINTR when
+  // the volume closes or `wait.interrupted` says so. Read-only volume (no session) → EROFS.
+  virtual Status Flock(uint32_t type, const meta::LockWait& wait) = 0;
+  // POSIX byte-range locks over absolute bytes [start, end]. `ofd` false: the owner is the process
+  // (every handle of this Volume: they never conflict with each other, and closing any of them
+  // releases the locks on that file, as POSIX says); true: the owner is this handle (Linux open
+  // file description locks), released when this handle closes.
+  virtual Status Getlk(bool ofd, meta::PosixLock* lk) = 0;
+  virtual Status Setlk(bool ofd, const meta::PosixLock& lk, const meta::LockWait& wait) = 0;
 };
 
 class DirStream {

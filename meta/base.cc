@@ -8,6 +8,7 @@
 #include <string>
 
 #include "meta/codec.h"
+#include "meta/locks.h"
 #include "meta/slice.h"
 
 namespace jfs::meta {
@@ -17,7 +18,6 @@ namespace {
 constexpr int kMaskR = 4, kMaskW = 2, kMaskX = 1;
 constexpr uint16_t kModeSetuid = 04000, kModeSetgid = 02000, kModeSticky = 01000;
 constexpr int64_t kDirSpace = 4096;  // usedSpace charge of every non-file inode
-constexpr int64_t kSessionTTL = 60;  // seconds; JuiceFS default 5 × 12 s heartbeat
 constexpr size_t kDefaultReaddirLimit = 1024;
 constexpr int kMaxDirDepth = 1 << 16;  // bound on ancestor walks, against corrupted loops
 
@@ -412,7 +412,7 @@ Status BaseMeta::NewSession(const SessionInfo& info) {
   std::string json = EncodeSessionInfo(info);
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects&) {
     JFS_RETURN_IF_ERROR(tx.IncrCounter("nextSession", 1, &sid));
-    return tx.PutSession(static_cast<uint64_t>(sid), Now().sec + kSessionTTL, json);
+    return tx.PutSession(static_cast<uint64_t>(sid), Now().sec + session_ttl_.load(), json);
   }));
   sid_ = static_cast<uint64_t>(sid);
   session_json_ = std::move(json);
@@ -422,8 +422,9 @@ Status BaseMeta::NewSession(const SessionInfo& info) {
 Status BaseMeta::Heartbeat() {
   const uint64_t sid = sid_.load();
   if (sid == 0) return Status::OK();
-  return Mutate(
-      [&](Tx& tx, Effects&) { return tx.PutSession(sid, Now().sec + kSessionTTL, session_json_); });
+  return Mutate([&](Tx& tx, Effects&) {
+    return tx.PutSession(sid, Now().sec + session_ttl_.load(), session_json_);
+  });
 }
 
 Status BaseMeta::ListSessions(std::vector<SessionRecord>* out) {
@@ -438,19 +439,7 @@ Status BaseMeta::CloseSession() {
   std::lock_guard<std::mutex> l(flush_mu_);
   const int64_t space = pending_space_.load(), inodes = pending_inodes_.load();
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
-    std::vector<Ino> sustained;
-    JFS_RETURN_IF_ERROR(tx.ListSustained(sid, &sustained));
-    for (Ino ino : sustained) {
-      Attr a;
-      Status g = tx.GetAttr(ino, &a);
-      if (g.ok() && a.nlink == 0) {
-        JFS_RETURN_IF_ERROR(FreeInode(tx, fx, ino, a));
-      } else if (!g.ok() && !g.IsNotFound()) {
-        return g;
-      }
-      JFS_RETURN_IF_ERROR(tx.RemoveSustained(sid, ino));
-    }
-    JFS_RETURN_IF_ERROR(tx.DeleteSession(sid));
+    JFS_RETURN_IF_ERROR(DropSession(tx, fx, sid));
     JFS_RETURN_IF_ERROR(WriteStats(tx, space + fx.space, inodes + fx.inodes));
     // Written already: after the commit only the flushed part leaves the pending deltas.
     fx.space = -space;
@@ -458,6 +447,60 @@ Status BaseMeta::CloseSession() {
     return Status::OK();
   }));
   sid_ = 0;
+  LockReleased();
+  return Status::OK();
+}
+
+Status BaseMeta::DropSession(Tx& tx, Effects& fx, uint64_t sid) {
+  std::vector<Ino> sustained;
+  JFS_RETURN_IF_ERROR(tx.ListSustained(sid, &sustained));
+  for (Ino ino : sustained) {
+    Attr a;
+    Status g = tx.GetAttr(ino, &a);
+    if (g.ok() && a.nlink == 0) {
+      JFS_RETURN_IF_ERROR(FreeInode(tx, fx, ino, a));
+    } else if (!g.ok() && !g.IsNotFound()) {
+      return g;
+    }
+    JFS_RETURN_IF_ERROR(tx.RemoveSustained(sid, ino));
+  }
+  JFS_RETURN_IF_ERROR(tx.DeleteSessionLocks(sid));
+  return tx.DeleteSession(sid);
+}
+
+void BaseMeta::SetSessionTTL(int64_t seconds) {
+  session_ttl_ = seconds;
+}
+
+Status BaseMeta::CleanStaleSessions(int* cleaned) {
+  if (cleaned) *cleaned = 0;
+  std::vector<SessionRecord> sessions;
+  JFS_RETURN_IF_ERROR(ListSessions(&sessions));
+  const int64_t now = Now().sec;
+  const uint64_t own = sid_.load();
+  int n = 0;
+  for (const SessionRecord& rec : sessions) {
+    if (rec.expire >= now || rec.sid == own) continue;
+    bool dropped = false;
+    JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
+                          // Re-checked inside the transaction: the session may have been refreshed
+                          // (a client that was only slow) or cleaned by another client since the
+                          // listing.
+                          std::vector<SessionRecord> now_sessions;
+                          JFS_RETURN_IF_ERROR(tx.ListSessions(&now_sessions));
+                          dropped = false;
+                          for (const SessionRecord& cur : now_sessions) {
+                            if (cur.sid != rec.sid) continue;
+                            if (cur.expire >= now) return Status::OK();
+                            dropped = true;
+                            return DropSession(tx, fx, rec.sid);
+                          }
+                          return Status::OK();
+                        }).WithContext("cleaning stale session " + std::to_string(rec.sid)));
+    if (dropped) ++n;
+  }
+  if (n > 0) LockReleased();  // their locks are gone: local waiters may proceed
+  if (cleaned) *cleaned = n;
   return Status::OK();
 }
 
@@ -1326,6 +1369,213 @@ Status BaseMeta::RemoveXattr(const Context& ctx, Ino ino, std::string_view name)
     JFS_RETURN_IF_ERROR(CheckXattrAccess(ctx, a, name, kMaskW));
     return tx.DeleteXattr(ino, name);
   });
+}
+
+// ---- file locks --------------------------------------------------------------------------------
+
+namespace {
+
+Status LockConflict() {
+  return Status::Error(EAGAIN, "the lock is held by another owner");
+}
+
+}  // namespace
+
+void BaseMeta::LockReleased() {
+  {
+    std::lock_guard<std::mutex> l(lock_mu_);
+    ++lock_releases_;
+  }
+  lock_cv_.notify_all();
+}
+
+Status BaseMeta::WaitLock(const LockWait& wait, const std::function<Status()>& attempt) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  // JuiceFS polls every 1 ms (write) / 10 ms (read) for as long as it takes; a bounded backoff
+  // keeps a long wait from costing the database a thousand transactions a second.
+  constexpr auto kFirst = std::chrono::milliseconds(1), kMax = std::chrono::milliseconds(50);
+  auto delay = std::chrono::milliseconds(kFirst);
+  for (;;) {
+    uint64_t seen;
+    {
+      std::lock_guard<std::mutex> l(lock_mu_);
+      seen = lock_releases_;
+    }
+    Status st = attempt();
+    if (!st.Is(EAGAIN) || !wait.block) return st;
+    if (wait.interrupted && wait.interrupted()) {
+      return Status::Error(EINTR, "interrupted while waiting for a lock");
+    }
+    auto until = Clock::now() + delay;
+    if (wait.timeout_ms >= 0) {
+      const auto deadline = start + std::chrono::milliseconds(wait.timeout_ms);
+      if (Clock::now() >= deadline) {
+        return Status::Error(ETIMEDOUT, "timed out waiting for a lock held by another owner");
+      }
+      until = std::min(until, deadline);
+    }
+    {
+      std::unique_lock<std::mutex> l(lock_mu_);
+      lock_cv_.wait_until(l, until, [&] { return lock_releases_ != seen; });
+    }
+    delay = std::min<std::chrono::milliseconds>(delay * 2, kMax);
+  }
+}
+
+Status BaseMeta::Flock(const Context&, Ino ino, uint64_t owner, uint32_t type,
+                       const LockWait& wait) {
+  ino = Root(ino);
+  if (type != kLockRead && type != kLockWrite && type != kLockUnlock) {
+    return Status::Invalid("flock: unknown lock type " + std::to_string(type));
+  }
+  const uint64_t sid = sid_.load();
+  if (type == kLockUnlock) {
+    JFS_RETURN_IF_ERROR(
+        Mutate([&](Tx& tx, Effects&) { return tx.DeleteLock(LockKind::kFlock, ino, sid, owner); }));
+    LockReleased();
+    return Status::OK();
+  }
+  const std::string want = type == kLockWrite ? "W" : "R";
+  bool downgraded = false;
+  JFS_RETURN_IF_ERROR(WaitLock(wait, [&] {
+    return Mutate([&](Tx& tx, Effects&) {
+      Attr a;
+      JFS_RETURN_IF_ERROR(tx.GetAttr(ino, &a));  // also serializes lockers of this inode (SQL)
+      std::vector<LockRecord> held;
+      JFS_RETURN_IF_ERROR(tx.ListLocks(LockKind::kFlock, ino, &held));
+      std::string mine;
+      for (const LockRecord& r : held) {
+        if (r.sid == sid && r.owner == owner) {
+          mine = r.value;
+        } else if (type == kLockWrite || r.value == "W") {
+          return LockConflict();
+        }
+      }
+      downgraded = mine == "W" && want == "R";
+      if (mine == want) return Status::OK();
+      return tx.PutLock(LockKind::kFlock, ino, sid, owner, want);
+    });
+  }));
+  if (downgraded) LockReleased();
+  return Status::OK();
+}
+
+Status BaseMeta::Getlk(const Context&, Ino ino, uint64_t owner, PosixLock* lk) {
+  ino = Root(ino);
+  if (lk->type != kLockRead && lk->type != kLockWrite) {
+    return Status::Invalid("getlk: the request must be a read or write lock");
+  }
+  if (lk->start > lk->end) return Status::Invalid("getlk: start beyond end");
+  const uint64_t sid = sid_.load();
+  PosixLock found;
+  found.type = kLockUnlock;
+  JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
+    found = PosixLock();
+    found.type = kLockUnlock;
+    Attr a;
+    JFS_RETURN_IF_ERROR(tx.GetAttr(ino, &a));
+    std::vector<LockRecord> held;
+    JFS_RETURN_IF_ERROR(tx.ListLocks(LockKind::kPlock, ino, &held));
+    for (const LockRecord& r : held) {
+      if (r.sid == sid && r.owner == owner) continue;
+      std::vector<PosixLock> ls;
+      if (!DecodePlocks(r.value, &ls)) {
+        return Status::Corruption("corrupted plock records of inode " + std::to_string(ino));
+      }
+      for (const PosixLock& l : ls) {
+        if (PlockConflicts(l, lk->type, lk->start, lk->end)) {
+          found = l;
+          if (r.sid != sid) found.pid = 0;  // a pid means nothing on another client
+          return Status::OK();
+        }
+      }
+    }
+    return Status::OK();
+  }));
+  if (found.type == kLockUnlock) {
+    lk->type = kLockUnlock;
+  } else {
+    *lk = found;
+  }
+  return Status::OK();
+}
+
+Status BaseMeta::Setlk(const Context&, Ino ino, uint64_t owner, const PosixLock& lk,
+                       const LockWait& wait) {
+  ino = Root(ino);
+  if (lk.type != kLockRead && lk.type != kLockWrite && lk.type != kLockUnlock) {
+    return Status::Invalid("setlk: unknown lock type " + std::to_string(lk.type));
+  }
+  if (lk.start > lk.end) return Status::Invalid("setlk: start beyond end");
+  const uint64_t sid = sid_.load();
+  auto corrupt = [&] {
+    return Status::Corruption("corrupted plock records of inode " + std::to_string(ino));
+  };
+  if (lk.type == kLockUnlock) {
+    bool changed = false;
+    JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects&) {
+      changed = false;
+      std::vector<LockRecord> held;
+      JFS_RETURN_IF_ERROR(tx.ListLocks(LockKind::kPlock, ino, &held));
+      for (const LockRecord& r : held) {
+        if (r.sid != sid || r.owner != owner) continue;
+        std::vector<PosixLock> ls;
+        if (!DecodePlocks(r.value, &ls)) return corrupt();
+        const size_t before = ls.size();
+        const std::string old = r.value;
+        UpdatePlocks(&ls, lk);
+        if (ls.empty()) {
+          changed = before > 0;
+          return tx.DeleteLock(LockKind::kPlock, ino, sid, owner);
+        }
+        std::string now = EncodePlocks(ls);
+        if (now == old) return Status::OK();
+        changed = true;
+        return tx.PutLock(LockKind::kPlock, ino, sid, owner, now);
+      }
+      return Status::OK();
+    }));
+    if (changed) LockReleased();
+    return Status::OK();
+  }
+  bool released = false;
+  JFS_RETURN_IF_ERROR(WaitLock(wait, [&] {
+    return Mutate([&](Tx& tx, Effects&) {
+      Attr a;
+      JFS_RETURN_IF_ERROR(tx.GetAttr(ino, &a));  // also serializes lockers of this inode (SQL)
+      std::vector<LockRecord> held;
+      JFS_RETURN_IF_ERROR(tx.ListLocks(LockKind::kPlock, ino, &held));
+      std::vector<PosixLock> mine;
+      std::string old;
+      for (const LockRecord& r : held) {
+        std::vector<PosixLock> ls;
+        if (!DecodePlocks(r.value, &ls)) return corrupt();
+        if (r.sid == sid && r.owner == owner) {
+          mine = std::move(ls);
+          old = r.value;
+          continue;
+        }
+        for (const PosixLock& l : ls) {
+          if (PlockConflicts(l, lk.type, lk.start, lk.end)) return LockConflict();
+        }
+      }
+      // A write lock turned into a read lock lets readers of other owners in.
+      released = false;
+      for (const PosixLock& l : mine) {
+        if (l.type == kLockWrite && lk.type == kLockRead && lk.end >= l.start &&
+            lk.start <= l.end) {
+          released = true;
+        }
+      }
+      UpdatePlocks(&mine, lk);
+      std::string now = EncodePlocks(mine);
+      if (now == old) return Status::OK();
+      return tx.PutLock(LockKind::kPlock, ino, sid, owner, now);
+    });
+  }));
+  if (released) LockReleased();
+  return Status::OK();
 }
 
 }  // namespace jfs::meta

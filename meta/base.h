@@ -25,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,6 +55,8 @@ class BaseMeta : public Meta {
   Status Heartbeat() override;
   Status ListSessions(std::vector<SessionRecord>* out) override;
   Status CloseSession() override;
+  void SetSessionTTL(int64_t seconds) override;
+  Status CleanStaleSessions(int* cleaned) override;
   uint64_t SessionId() const override;
   Status FlushStats() override;
   uint64_t Calls() const override { return txns_.load(std::memory_order_relaxed); }
@@ -91,6 +94,12 @@ class BaseMeta : public Meta {
                const Slice& slice) override;
   Status Truncate(const Context& ctx, Ino ino, uint64_t length, bool skip_perm_check,
                   Attr* attr) override;
+
+  Status Flock(const Context& ctx, Ino ino, uint64_t owner, uint32_t type,
+               const LockWait& wait) override;
+  Status Getlk(const Context& ctx, Ino ino, uint64_t owner, PosixLock* lk) override;
+  Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const PosixLock& lk,
+               const LockWait& wait) override;
 
   Status GetXattr(const Context& ctx, Ino ino, std::string_view name, std::string* value) override;
   Status SetXattr(const Context& ctx, Ino ino, std::string_view name, std::string_view value,
@@ -135,6 +144,13 @@ class BaseMeta : public Meta {
   // Deletes chunk `indx` of `ino`, releasing one reference of each slice it names.
   Status DeleteChunk(Tx& tx, Effects& fx, Ino ino, uint32_t indx);
 
+  // Runs `attempt` (one lock transaction; EAGAIN = conflict) until it succeeds, fails otherwise,
+  // or `wait` gives up (LockWait). Waiters also wake when this client releases a lock.
+  Status WaitLock(const LockWait& wait, const std::function<Status()>& attempt);
+  void LockReleased();
+  // Frees the sustained inodes of session `sid`, drops its locks and unregisters it (one tx).
+  Status DropSession(Tx& tx, Effects& fx, uint64_t sid);
+
   bool IsOpen(Ino ino);
   // Forgets one open of `ino`; frees it if it was the last one and the inode has no links left.
   Status ReleaseOpen(Ino ino);
@@ -159,6 +175,12 @@ class BaseMeta : public Meta {
   // Close has anything to delete, since other clients free an inode they unlink at once (as
   // JuiceFS's removedFiles). May hold inodes whose unlink did not commit; that costs a check.
   std::unordered_set<Ino> sustained_here_;  // guarded by open_mu_
+
+  std::atomic<int64_t> session_ttl_{60};
+  // Bumped and notified on every lock release of this client, so local waiters retry at once.
+  std::mutex lock_mu_;
+  std::condition_variable lock_cv_;
+  uint64_t lock_releases_ = 0;  // guarded by lock_mu_
 
   std::mutex flush_mu_;  // one FlushStats at a time
   std::atomic<int64_t> pending_space_{0};

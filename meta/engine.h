@@ -24,6 +24,14 @@
 
 namespace jfs::meta {
 
+// A lock record as the engines store it (see Tx::ListLocks).
+enum class LockKind : uint8_t { kFlock, kPlock };
+struct LockRecord {
+  uint64_t sid = 0;
+  uint64_t owner = 0;
+  std::string value;
+};
+
 class Tx {
  public:
   virtual ~Tx() = default;
@@ -173,6 +181,27 @@ class Tx {
   virtual Status ListQuotas(QuotaKind /*kind*/, std::map<uint64_t, QuotaRecord>* out) {
     out->clear();
     return Status::NotSupported("quotas are not supported by this engine");
+  }
+
+  // File locks of one inode (format.md §2.2, §3.2): one record per (sid, owner). A flock record's
+  // value is "R" or "W" (jfs_flock.ltype / lockf{ino}); a plock record's value is its packed
+  // 24-byte lock records (jfs_plock.records / lockp{ino}). Put inserts or replaces and records
+  // that session `sid` holds locks on the inode (Redis locked{sid}); Delete is OK if missing.
+  // Engines without locks say ENOTSUP.
+  virtual Status ListLocks(LockKind /*kind*/, Ino /*ino*/, std::vector<LockRecord>* out) {
+    out->clear();
+    return Status::NotSupported("file locks are not supported by this engine");
+  }
+  virtual Status PutLock(LockKind /*kind*/, Ino /*ino*/, uint64_t /*sid*/, uint64_t /*owner*/,
+                         std::string_view /*value*/) {
+    return Status::NotSupported("file locks are not supported by this engine");
+  }
+  virtual Status DeleteLock(LockKind /*kind*/, Ino /*ino*/, uint64_t /*sid*/, uint64_t /*owner*/) {
+    return Status::NotSupported("file locks are not supported by this engine");
+  }
+  // Removes every flock and plock record of session `sid` (its close, or stale-session cleanup).
+  virtual Status DeleteSessionLocks(uint64_t /*sid*/) {
+    return Status::NotSupported("file locks are not supported by this engine");
   }
 
   // Sessions (jfs_session2 / allSessions + sessionInfos). info is the SessionInfo JSON.

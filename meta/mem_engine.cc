@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct MemEngine::Store {
   std::map<std::pair<uint64_t, Ino>, bool> sustained;
   std::map<Ino, std::pair<uint64_t, int64_t>> delfiles;  // ino → (length, when)
   std::map<uint64_t, std::pair<int64_t, std::string>> sessions;
+  // (kind, ino, sid, owner) → "R"/"W" (flock) or packed plock records.
+  std::map<std::tuple<int, Ino, uint64_t, uint64_t>, std::string> locks;
   std::optional<std::string> setting;
 
   // Fault injection.
@@ -348,6 +351,45 @@ class MemTx : public Tx {
     return Status::OK();
   }
 
+  Status ListLocks(LockKind kind, Ino ino, std::vector<LockRecord>* out) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    out->clear();
+    const int k = static_cast<int>(kind);
+    for (auto it = s_.locks.lower_bound({k, ino, 0, 0});
+         it != s_.locks.end() && std::get<0>(it->first) == k && std::get<1>(it->first) == ino;
+         ++it) {
+      out->push_back({std::get<2>(it->first), std::get<3>(it->first), it->second});
+    }
+    return Status::OK();
+  }
+  Status PutLock(LockKind kind, Ino ino, uint64_t sid, uint64_t owner,
+                 std::string_view value) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    auto key = std::make_tuple(static_cast<int>(kind), ino, sid, owner);
+    SaveKey(&undo_, s_.locks, key);
+    s_.locks[key] = std::string(value);
+    return Status::OK();
+  }
+  Status DeleteLock(LockKind kind, Ino ino, uint64_t sid, uint64_t owner) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    auto key = std::make_tuple(static_cast<int>(kind), ino, sid, owner);
+    SaveKey(&undo_, s_.locks, key);
+    s_.locks.erase(key);
+    return Status::OK();
+  }
+  Status DeleteSessionLocks(uint64_t sid) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    for (auto it = s_.locks.begin(); it != s_.locks.end();) {
+      if (std::get<2>(it->first) != sid) {
+        ++it;
+        continue;
+      }
+      SaveKey(&undo_, s_.locks, it->first);
+      it = s_.locks.erase(it);
+    }
+    return Status::OK();
+  }
+
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {
     JFS_RETURN_IF_ERROR(Enter(true));
     SaveKey(&undo_, s_.sessions, sid);
@@ -457,6 +499,7 @@ Status MemEngine::Reset() {
   s.sustained.clear();
   s.delfiles.clear();
   s.sessions.clear();
+  s.locks.clear();
   s.setting.reset();
   return Status::OK();
 }
@@ -528,6 +571,10 @@ std::string MemEngine::Dump() const {
   for (const auto& [k, v] : s.delfiles) o << "delfile " << k << " " << v.first << "\n";
   for (const auto& [k, v] : s.sessions)
     o << "session " << k << " " << v.first << " " << v.second << "\n";
+  for (const auto& [k, v] : s.locks) {
+    o << "lock " << std::get<0>(k) << " " << std::get<1>(k) << " " << std::get<2>(k) << " "
+      << std::get<3>(k) << " " << Hex(v) << "\n";
+  }
   if (s.setting) o << "setting " << *s.setting << "\n";
   return o.str();
 }

@@ -52,6 +52,15 @@ class Meta {
   virtual Status Heartbeat() = 0;
   // Every registered session of the volume (for `jfs status`).
   virtual Status ListSessions(std::vector<SessionRecord>* out) = 0;
+  // How long a session stays valid without a heartbeat (seconds; default 60 = JuiceFS's
+  // 5 x 12 s heartbeat). Used by NewSession and Heartbeat; set it before NewSession. Tests use
+  // a value <= 0 for a session that is stale at once.
+  virtual void SetSessionTTL(int64_t seconds) = 0;
+  // Removes sessions whose expiry has passed (crashed clients): their flock and plock records,
+  // their sustained inodes (freed as by a last close) and the session itself, one transaction per
+  // session. Any live client may run it (JuiceFS does on every heartbeat). *cleaned (may be null)
+  // receives the number of sessions removed.
+  virtual Status CleanStaleSessions(int* cleaned) = 0;
   // Session id of this client, 0 before NewSession.
   virtual uint64_t SessionId() const = 0;
   // Writes counter deltas (usedSpace, totalInodes) buffered in memory to the database.
@@ -123,6 +132,30 @@ class Meta {
   // (ftruncate on a handle opened for writing).
   virtual Status Truncate(const Context& ctx, Ino ino, uint64_t length, bool skip_perm_check,
                           Attr* attr) = 0;
+
+  // ---- file locks (format.md §2.2, §3.2, §9) ------------------------------------------------
+  // A lock belongs to (this client's session, `owner`): the caller chooses owner ids (the FUSE
+  // lock_owner; in the library a handle or the process). Different owners conflict even within
+  // one client; one owner never conflicts with itself. Locks live in the database, so they hold
+  // across processes and clients, and they go when their session closes or is found stale
+  // (CleanStaleSessions). Locking needs no permission beyond an open file (the caller's concern).
+  // Missing inode → ENOENT. A conflict → EAGAIN without wait.block; a blocking request waits as
+  // LockWait says (EINTR when interrupted, ETIMEDOUT after its timeout).
+  //
+  // BSD flock(2): `type` kLockRead (shared), kLockWrite (exclusive) or kLockUnlock. A shared lock
+  // is granted unless another owner holds an exclusive one; an exclusive lock needs no other
+  // owner at all. Re-locking converts the owner's lock (not atomically in flock(2) either).
+  virtual Status Flock(const Context& ctx, Ino ino, uint64_t owner, uint32_t type,
+                       const LockWait& wait) = 0;
+  // fcntl(F_GETLK): `*lk` is the request (type kLockRead or kLockWrite, [start, end]). When a lock
+  // of another owner conflicts, *lk becomes that lock (type, range, and its pid when it belongs to
+  // this client's session, else 0, as JuiceFS); otherwise lk->type becomes kLockUnlock.
+  virtual Status Getlk(const Context& ctx, Ino ino, uint64_t owner, PosixLock* lk) = 0;
+  // fcntl(F_SETLK / F_SETLKW): locks (kLockRead / kLockWrite) or unlocks (kLockUnlock) the bytes
+  // [lk.start, lk.end] for `owner`, splitting and merging its existing ranges; lk.pid is stored
+  // for Getlk. start > end → EINVAL.
+  virtual Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const PosixLock& lk,
+                       const LockWait& wait) = 0;
 
   // ---- extended attributes -----------------------------------------------------------------
   // Missing → ENODATA. Name empty → EINVAL; name > 255 or value > 64 KiB → ERANGE.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -99,6 +100,34 @@ struct Context {
 
   bool IsRoot() const { return uid == 0; }
   bool InGroup(uint32_t gid) const;
+};
+
+// ---- file locks (format.md §2.2, §3.2, §9) ----------------------------------------------------
+// Lock types: Linux's F_RDLCK / F_WRLCK / F_UNLCK values, which JuiceFS stores in plock records.
+constexpr uint32_t kLockRead = 0;
+constexpr uint32_t kLockWrite = 1;
+constexpr uint32_t kLockUnlock = 2;
+// The end of a POSIX lock that extends to the end of the file (Linux OFFSET_MAX, what the kernel
+// sends through FUSE for l_len = 0).
+constexpr uint64_t kLockEndMax = 0x7FFFFFFFFFFFFFFFULL;
+
+// A POSIX byte-range lock: bytes [start, end], end inclusive (format.md §2.4 plock record).
+struct PosixLock {
+  uint32_t type = kLockUnlock;
+  uint64_t start = 0;
+  uint64_t end = kLockEndMax;
+  uint32_t pid = 0;
+};
+
+// How a lock request waits when the lock is held by another owner. Without `block` the request
+// fails at once with EAGAIN. With it the request polls (JuiceFS does the same: there is no
+// notification across clients) with a backoff from 1 ms up to 50 ms, and ends early when an
+// unlock in this client wakes it. It gives up with EINTR when `interrupted` returns true (checked
+// at each poll) and with ETIMEDOUT once `timeout_ms` (>= 0) has passed.
+struct LockWait {
+  bool block = false;
+  int64_t timeout_ms = -1;  // < 0: no limit
+  std::function<bool()> interrupted;
 };
 
 // A directory entry as returned by Readdir / Lookup.

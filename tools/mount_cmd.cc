@@ -6,10 +6,13 @@
 // a kernel file system does; by default the kernel checks them too (default_permissions, as
 // JuiceFS mounts), from the attributes it caches.
 //
-// Locks: flock and POSIX locks are not forwarded yet (no lock tables in the Meta interface): the
-// getlk/setlk/flock operations are not implemented, so libfuse answers ENOSYS and the kernel keeps
-// the locks local to this mount. fallocate, copy_file_range, ioctl and poll are not implemented
-// either (ENOSYS / EOPNOTSUPP to programs; cp falls back to read/write).
+// Locks: flock(2) and fcntl(2) POSIX locks go to the volume (lib::InodeFs::Flock / Getlk / Setlk)
+// with the kernel's lock_owner as owner, so they hold across mounts and library clients; a
+// blocking request polls until granted and ends with EINTR when the kernel interrupts it (a
+// signal to the waiting process). A process's POSIX locks on a file go at its flush (close of any
+// descriptor), a flock at the release of its open file description, as JuiceFS does. fallocate,
+// copy_file_range, ioctl and poll are not implemented either (ENOSYS / EOPNOTSUPP to programs; cp
+// falls back to read/write).
 //
 // `.stats` in the mount root is answered here (counters of this mount), never by the volume.
 #define FUSE_USE_VERSION 35
@@ -19,6 +22,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -37,6 +41,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "lib/backup.h"
@@ -109,6 +114,15 @@ class FuseFs {
     files_.erase(it);
     return f;
   }
+  void NotePosixLock(uint64_t ino) {
+    std::lock_guard lk(mu_);
+    posix_locked_.insert(ino);
+  }
+  bool MayHavePosixLocks(uint64_t ino) {
+    std::lock_guard lk(mu_);
+    return posix_locked_.count(ino) != 0;
+  }
+
   uint64_t AddDir(std::shared_ptr<DirHandle> d) {
     std::lock_guard lk(mu_);
     const uint64_t id = next_id_++;
@@ -217,6 +231,7 @@ class FuseFs {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<File>> files_;
   std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;
+  std::unordered_set<uint64_t> posix_locked_;  // inodes someone took a POSIX lock on; under mu_
 };
 
 FuseFs& Self(fuse_req_t req) {
@@ -621,6 +636,13 @@ void OpFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::shared_ptr<File> f = Self(req).GetFile(fi->fh);
   if (f == nullptr) return (void)fuse_reply_err(req, EBADF);
   Status s = f->Flush();
+  // close(2) of any descriptor drops the process's POSIX locks on the file (the kernel leaves
+  // that to us when the file system implements them). Only inodes someone locked here pay for it.
+  if (Self(req).MayHavePosixLocks(ino)) {
+    const meta::PosixLock all{meta::kLockUnlock, 0, meta::kLockEndMax, 0};
+    Status u = Self(req).fs().Setlk(MakeContext(req), ino, fi->lock_owner, all, {});
+    if (s.ok() && !u.ok()) s = u;
+  }
   if (!s.ok()) return ReplyStatus(req, s);
   fuse_reply_err(req, 0);
 }
@@ -630,6 +652,10 @@ void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (ino == kStatsIno) {
     Self(req).DropStats(fi->fh);
     return (void)fuse_reply_err(req, 0);
+  }
+  if (fi->flock_release) {  // the last close of an open file description that used flock(2)
+    Status u = Self(req).fs().Flock(MakeContext(req), ino, fi->lock_owner, meta::kLockUnlock, {});
+    if (!u.ok()) std::fprintf(stderr, "jfs: mount: releasing a flock: %s\n", u.ToString().c_str());
   }
   std::shared_ptr<File> f = Self(req).TakeFile(fi->fh);
   if (f != nullptr) {
@@ -749,6 +775,75 @@ void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
 }
 void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   ReaddirCommon(req, ino, size, off, fi, true);
+}
+
+// ---- locks ----
+
+// libfuse hands the kernel's [start, end] over as l_start / l_len (0: to OFFSET_MAX).
+void LockRange(const struct flock& fl, meta::PosixLock* lk) {
+  lk->start = static_cast<uint64_t>(fl.l_start);
+  lk->end = fl.l_len <= 0 ? meta::kLockEndMax : static_cast<uint64_t>(fl.l_start + fl.l_len - 1);
+  lk->pid = static_cast<uint32_t>(fl.l_pid);
+}
+
+meta::LockWait FuseWait(fuse_req_t req, bool block) {
+  meta::LockWait w;
+  w.block = block;
+  w.interrupted = [req] { return fuse_req_interrupted(req) != 0; };
+  return w;
+}
+
+void OpGetlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock) {
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, EINVAL);
+  meta::PosixLock lk;
+  lk.type = lock->l_type == F_WRLCK ? meta::kLockWrite : meta::kLockRead;
+  LockRange(*lock, &lk);
+  Status s = Self(req).fs().Getlk(MakeContext(req), ino, fi->lock_owner, &lk);
+  if (!s.ok()) return ReplyStatus(req, s);
+  struct flock out = *lock;
+  if (lk.type == meta::kLockUnlock) {
+    out.l_type = F_UNLCK;
+  } else {
+    out.l_type = lk.type == meta::kLockWrite ? F_WRLCK : F_RDLCK;
+    out.l_whence = SEEK_SET;
+    out.l_start = static_cast<off_t>(lk.start);
+    out.l_len = lk.end >= meta::kLockEndMax ? 0 : static_cast<off_t>(lk.end - lk.start + 1);
+    out.l_pid = static_cast<pid_t>(lk.pid);
+  }
+  fuse_reply_lock(req, &out);
+}
+
+void OpSetlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, EINVAL);
+  meta::PosixLock lk;
+  lk.type = lock->l_type == F_WRLCK   ? meta::kLockWrite
+            : lock->l_type == F_RDLCK ? meta::kLockRead
+                                      : meta::kLockUnlock;
+  LockRange(*lock, &lk);
+  if (lk.type != meta::kLockUnlock) Self(req).NotePosixLock(ino);
+  Status s = Self(req).fs().Setlk(MakeContext(req), ino, fi->lock_owner, lk, FuseWait(req, sleep));
+  fuse_reply_err(req, s.ok() ? 0 : s.code());
+}
+
+void OpFlock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, EINVAL);
+  uint32_t type;
+  switch (op & ~LOCK_NB) {
+    case LOCK_SH:
+      type = meta::kLockRead;
+      break;
+    case LOCK_EX:
+      type = meta::kLockWrite;
+      break;
+    case LOCK_UN:
+      type = meta::kLockUnlock;
+      break;
+    default:
+      return (void)fuse_reply_err(req, EINVAL);
+  }
+  Status s = Self(req).fs().Flock(MakeContext(req), ino, fi->lock_owner, type,
+                                  FuseWait(req, (op & LOCK_NB) == 0));
+  fuse_reply_err(req, s.ok() ? 0 : s.code());
 }
 
 void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -871,7 +966,11 @@ fuse_lowlevel_ops MakeOps() {
   ops.removexattr = OpRemovexattr;
   ops.access = OpAccess;
   ops.create = OpCreate;
-  // getlk / setlk / flock stay unset: ENOSYS, the kernel keeps locks local (see the top comment).
+  // With getlk/setlk and flock set, libfuse asks the kernel for FUSE_CAP_POSIX_LOCKS and
+  // FUSE_CAP_FLOCK_LOCKS, so the kernel forwards locks instead of keeping them local.
+  ops.getlk = OpGetlk;
+  ops.setlk = OpSetlk;
+  ops.flock = OpFlock;
   return ops;
 }
 

@@ -256,6 +256,17 @@ typedef struct jfs_volume_options {
   int64_t backup_meta;
   uint32_t backup_flags; /* JFS_BACKUP_SKIP_TRASH: leave the trash out of backups */
   uint32_t spare1_;      /* zero */
+  /* ---- added with locks (abi 1.2) ---- */
+  /* Session heartbeat in seconds (JuiceFS --heartbeat), 1..600; default 12. Each heartbeat also
+   * cleans up sessions of crashed clients (releasing their locks). */
+  int32_t heartbeat;
+  /* Seconds the session stays valid after a heartbeat; 0 (default) = 5 x heartbeat, as JuiceFS.
+   * Otherwise it must be longer than the heartbeat. Locks of a crashed process are released by
+   * another client once its session has been expired for up to one heartbeat. */
+  int32_t session_ttl;
+  /* Upper bound in milliseconds for blocking lock requests (jfs_flock without JFS_LOCK_NB,
+   * JFS_F_SETLKW, JFS_F_OFD_SETLKW), which then fail with -ETIMEDOUT; -1 (default) = no limit. */
+  int64_t lock_timeout_ms;
 } jfs_volume_options_t;
 
 #define JFS_BACKUP_SKIP_TRASH 0x1u
@@ -370,6 +381,72 @@ JFS_EXPORT int jfs_fstat(jfs_file_t* f, jfs_stat_t* out);
 /* Flushes the file and releases the handle (always, even when the flush fails; then data written
  * since the last successful flush may be lost, which the error reports). */
 JFS_EXPORT int jfs_close(jfs_file_t* f);
+
+/* ---------------------------------------------------------------------------------------------
+ * Locks
+ *
+ * Advisory locks stored in the volume's metadata (as JuiceFS stores them), so they hold between
+ * threads, processes and machines using the same volume, including `juicefs mount` clients and
+ * FUSE mounts of the `jfs` tool. They are released when their owner unlocks, when the handle
+ * (or, for process locks, any handle of the file) is closed, when the volume is closed, and —
+ * for a process that died without closing — by another client once the dead client's session
+ * has expired (jfs_volume_options_t.session_ttl, 60 s by default).
+ *
+ * Waiting: there is no notification between clients, so a blocking request polls the database
+ * (1 ms, doubling up to 50 ms; at once when a lock is released through the same volume handle).
+ * It fails with -ETIMEDOUT after jfs_volume_options_t.lock_timeout_ms (no limit by default) and
+ * with -EINTR when the volume is closed meanwhile. No deadlock detection (no -EDEADLK).
+ * A read-only volume has no session to own locks: every lock call gives -EROFS.
+ * ------------------------------------------------------------------------------------------- */
+
+/* flock(2) operations (Linux values). */
+#define JFS_LOCK_SH 1 /* shared */
+#define JFS_LOCK_EX 2 /* exclusive */
+#define JFS_LOCK_NB 4 /* with SH or EX: fail with -EAGAIN (-EWOULDBLOCK) instead of waiting */
+#define JFS_LOCK_UN 8 /* unlock */
+
+/* BSD flock(2) on the whole file. The owner is the file handle: two handles conflict even in one
+ * thread, and the lock goes with jfs_close of that handle. Converting SH <-> EX is allowed (not
+ * atomic, as in flock(2)). Errors: -EAGAIN conflict with JFS_LOCK_NB, -EINVAL bad op. */
+JFS_EXPORT int jfs_flock(jfs_file_t* f, int op);
+
+/* Lock types and fcntl(2) commands (Linux values). */
+#define JFS_F_RDLCK 0
+#define JFS_F_WRLCK 1
+#define JFS_F_UNLCK 2
+#define JFS_F_GETLK 5
+#define JFS_F_SETLK 6
+#define JFS_F_SETLKW 7
+#define JFS_F_OFD_GETLK 36
+#define JFS_F_OFD_SETLK 37
+#define JFS_F_OFD_SETLKW 38
+
+/* A byte-range lock request, as `struct flock` but with a fixed layout on every platform. */
+typedef struct jfs_posix_lock {
+  int16_t type;   /* JFS_F_RDLCK, JFS_F_WRLCK, JFS_F_UNLCK */
+  int16_t whence; /* JFS_SEEK_SET, JFS_SEEK_CUR (file position), JFS_SEEK_END (file size) */
+  int32_t pid;    /* GETLK result: the holder's pid when it is a process of this volume handle's
+                     session (this process), else 0 */
+  int64_t start;  /* offset relative to `whence` */
+  int64_t len;    /* bytes; 0 = to the end of the file (and beyond); negative = the `-len` bytes
+                     before `start` */
+} jfs_posix_lock_t;
+
+/* fcntl(2) byte-range locks. `cmd`:
+ *  JFS_F_SETLK / JFS_F_SETLKW: lock (type RDLCK or WRLCK) or unlock (UNLCK) the range; SETLK fails
+ *    with -EAGAIN on a conflict, SETLKW waits. The owner is the process: every handle of this
+ *    volume handle shares the locks (they never conflict with each other), and closing ANY handle
+ *    of the file releases them — POSIX semantics. A read lock needs the file open for reading, a
+ *    write lock for writing (-EBADF).
+ *  JFS_F_OFD_SETLK / JFS_F_OFD_SETLKW: the same with the file handle as owner (Linux "open file
+ *    description" locks): handles conflict with each other, the locks go with jfs_close of this
+ *    handle only. Process and OFD locks of one process conflict with each other.
+ *  JFS_F_GETLK / JFS_F_OFD_GETLK: if a lock of another owner conflicts with *lk (type RDLCK or
+ *    WRLCK), *lk is overwritten with it (whence SEEK_SET, start, len 0 if to the end, pid);
+ *    otherwise only lk->type is set to JFS_F_UNLCK.
+ * Ranges are split and merged per owner as POSIX says. Errors: -EINVAL bad cmd, type, whence or
+ * a range starting before 0, -EOVERFLOW a range end beyond INT64_MAX. */
+JFS_EXPORT int jfs_fcntl_lock(jfs_file_t* f, int cmd, jfs_posix_lock_t* lk);
 
 /* ---------------------------------------------------------------------------------------------
  * Namespace

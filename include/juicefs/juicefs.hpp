@@ -164,6 +164,22 @@ class File {
     check(jfs_fstat(f_, &s));
     return s;
   }
+  // jfs_flock: JFS_LOCK_SH / JFS_LOCK_EX / JFS_LOCK_UN, optionally | JFS_LOCK_NB. Returns false
+  // when JFS_LOCK_NB was given and another owner holds a conflicting lock; throws otherwise.
+  bool flock(int op) {
+    int64_t r = jfs_flock(f_, op);
+    if (r == -EAGAIN && (op & JFS_LOCK_NB)) return false;
+    check(r);
+    return true;
+  }
+  // jfs_fcntl_lock (JFS_F_GETLK / SETLK / SETLKW and the OFD forms). Returns false when a SETLK
+  // conflicts (-EAGAIN); throws otherwise. GETLK fills `lk` as jfs_fcntl_lock says.
+  bool lock(int cmd, jfs_posix_lock_t& lk) {
+    int64_t r = jfs_fcntl_lock(f_, cmd, &lk);
+    if (r == -EAGAIN && (cmd == JFS_F_SETLK || cmd == JFS_F_OFD_SETLK)) return false;
+    check(r);
+    return true;
+  }
   // Flushes and closes; throws if the flush failed (the handle is released either way).
   void close() {
     if (f_ != nullptr) check(jfs_close(std::exchange(f_, nullptr)));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <random>
@@ -686,6 +687,90 @@ class RedisTx : public Tx {
       if (auto it = inodes.find(f); it != inodes.end()) ParseI64(it->second, &q.used_inodes);
       (*out)[static_cast<uint64_t>(key)] = q;
     }
+    return Status::OK();
+  }
+
+  // ---- file locks (format.md §2.2): lockf{ino} / lockp{ino} hashes with fields
+  // "{sid}_{owner as %016X}", and locked{sid}, the set of lock keys a session wrote to ----
+  std::string LockKey(LockKind kind, Ino ino) const {
+    return e_.Key((kind == LockKind::kFlock ? "lockf" : "lockp") + Dec(ino));
+  }
+  static std::string OwnerField(uint64_t sid, uint64_t owner) {
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016llX", static_cast<unsigned long long>(owner));
+    return Dec(sid) + "_" + hex;
+  }
+  static bool ParseOwnerField(std::string_view f, uint64_t* sid, uint64_t* owner) {
+    const size_t us = f.find('_');
+    int64_t s = 0;
+    if (us == std::string_view::npos || !ParseI64(f.substr(0, us), &s) || s < 0) return false;
+    std::string_view h = f.substr(us + 1);
+    if (h.empty() || h.size() > 16) return false;
+    uint64_t o = 0;
+    for (char c : h) {
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                     : -1;
+      if (d < 0) return false;
+      o = o << 4 | static_cast<uint64_t>(d);
+    }
+    *sid = static_cast<uint64_t>(s);
+    *owner = o;
+    return true;
+  }
+
+  Status ListLocks(LockKind kind, Ino ino, std::vector<LockRecord>* out) override {
+    out->clear();
+    const std::string key = LockKey(kind, ino);
+    std::map<std::string, std::string> fields;
+    JFS_RETURN_IF_ERROR(HGetAll(key, &fields));
+    for (auto& [f, v] : fields) {
+      LockRecord r;
+      if (!ParseOwnerField(f, &r.sid, &r.owner)) {
+        return Status::Corruption("bad lock owner field '" + f + "' in " + key);
+      }
+      r.value = std::move(v);
+      out->push_back(std::move(r));
+    }
+    return Status::OK();
+  }
+  Status PutLock(LockKind kind, Ino ino, uint64_t sid, uint64_t owner,
+                 std::string_view value) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string key = LockKey(kind, ino);
+    HSet(key, OwnerField(sid, owner), std::string(value));
+    writes_.push_back({"SADD", e_.Key("locked" + Dec(sid)), key});
+    return Status::OK();
+  }
+  Status DeleteLock(LockKind kind, Ino ino, uint64_t sid, uint64_t owner) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    HDel(LockKey(kind, ino), OwnerField(sid, owner));
+    return Status::OK();
+  }
+  Status DeleteSessionLocks(uint64_t sid) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string locked = e_.Key("locked" + Dec(sid));
+    Reply r;
+    JFS_RETURN_IF_ERROR(Read(locked, {"SMEMBERS", locked}, &r));
+    if (r->type != REDIS_REPLY_ARRAY) return WrongType(locked, r.get());
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < r->elements; ++i) keys.emplace_back(Str(r->element[i]));
+    const std::string prefix = Dec(sid) + "_";
+    const std::string ours_f = e_.Key("lockf"), ours_p = e_.Key("lockp");
+    for (const std::string& key : keys) {
+      // Only this volume's lock hashes (a foreign name could live in another cluster slot).
+      if (key.compare(0, ours_f.size(), ours_f) != 0 &&
+          key.compare(0, ours_p.size(), ours_p) != 0) {
+        continue;
+      }
+      std::map<std::string, std::string> fields;
+      JFS_RETURN_IF_ERROR(HGetAll(key, &fields));
+      for (const auto& [f, v] : fields) {
+        if (f.compare(0, prefix.size(), prefix) == 0) HDel(key, f);
+      }
+    }
+    writes_.push_back({"DEL", locked});
     return Status::OK();
   }
 

@@ -37,6 +37,9 @@ struct SqlEngine::Statements {
   std::string get_acl, put_acl, resync_acl_id, put_dir_quota, put_ug_quota, list_dir_quota,
       list_ug_quota;
   std::string put_session, del_session, list_sessions;
+  ReadSql list_flocks, list_plocks;
+  std::string put_flock, put_plock, del_flock, del_plock, del_sid_flocks, del_sid_plocks;
+  std::string touch_node;
   std::string put_setting;
 
   Statements(const Dialect& d, const std::string& p) {
@@ -189,6 +192,19 @@ struct SqlEngine::Statements {
     put_session = w(d.Upsert(session, {"sid", "expire", "info"}, {"sid"}, {"expire", "info"}));
     del_session = w("DELETE FROM " + session + " WHERE sid=?");
     list_sessions = w("SELECT sid, expire, info FROM " + session + " ORDER BY sid");
+
+    const std::string flock = p + "flock", plock = p + "plock";
+    list_flocks = rw("SELECT sid, owner, ltype FROM " + flock + " WHERE inode=?");
+    list_plocks = rw("SELECT sid, owner, records FROM " + plock + " WHERE inode=?");
+    put_flock = w(
+        d.Upsert(flock, {"inode", "sid", "owner", "ltype"}, {"inode", "sid", "owner"}, {"ltype"}));
+    put_plock = w(d.Upsert(plock, {"inode", "sid", "owner", "records"}, {"inode", "sid", "owner"},
+                           {"records"}));
+    del_flock = w("DELETE FROM " + flock + " WHERE inode=? AND sid=? AND owner=?");
+    del_plock = w("DELETE FROM " + plock + " WHERE inode=? AND sid=? AND owner=?");
+    del_sid_flocks = w("DELETE FROM " + flock + " WHERE sid=?");
+    del_sid_plocks = w("DELETE FROM " + plock + " WHERE sid=?");
+    touch_node = w("UPDATE " + node + " SET inode=inode WHERE inode=?");
 
     get_setting = rw("SELECT value FROM " + setting + " WHERE name=?");
     table_exists = d.Rewrite(d.table_exists);
@@ -715,6 +731,45 @@ class SqlTx final : public Tx {
     };
     if (kind == QuotaKind::kDir) return Run(q_.list_dir_quota, {}, row);
     return Run(q_.list_ug_quota, {static_cast<uint32_t>(kind)}, row);
+  }
+
+  // ---- file locks (jfs_flock: ltype 'R'/'W' as a number; jfs_plock: packed records) ----
+  Status ListLocks(LockKind kind, Ino ino, std::vector<LockRecord>* out) override {
+    out->clear();
+    const bool f = kind == LockKind::kFlock;
+    return Run(Sel(f ? q_.list_flocks : q_.list_plocks), {ino}, [&](const Row& r) {
+      LockRecord rec;
+      rec.sid = static_cast<uint64_t>(r.Int(0));
+      rec.owner = static_cast<uint64_t>(r.Int(1));
+      rec.value = f ? std::string(1, static_cast<char>(r.Int(2))) : std::string(r.Bytes(2));
+      out->push_back(std::move(rec));
+      return Status::OK();
+    });
+  }
+
+  Status PutLock(LockKind kind, Ino ino, uint64_t sid, uint64_t owner,
+                 std::string_view value) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    // A new lock row is invisible to a concurrent locker whose PostgreSQL REPEATABLE READ snapshot
+    // predates this commit; updating the node row (which every locker reads FOR UPDATE first)
+    // makes that locker fail with a serialization error and retry, seeing this row.
+    JFS_RETURN_IF_ERROR(Run(q_.touch_node, {ino}));
+    if (kind == LockKind::kFlock) {
+      if (value.size() != 1) return Status::Invalid("flock value must be R or W");
+      return Run(q_.put_flock, {ino, sid, owner, static_cast<uint8_t>(value[0])});
+    }
+    return Run(q_.put_plock, {ino, sid, owner, Param::Blob(value)});
+  }
+
+  Status DeleteLock(LockKind kind, Ino ino, uint64_t sid, uint64_t owner) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(kind == LockKind::kFlock ? q_.del_flock : q_.del_plock, {ino, sid, owner});
+  }
+
+  Status DeleteSessionLocks(uint64_t sid) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    JFS_RETURN_IF_ERROR(Run(q_.del_sid_flocks, {sid}));
+    return Run(q_.del_sid_plocks, {sid});
   }
 
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {

@@ -1129,6 +1129,93 @@ static int RemoveEntry(const char* path, const struct stat* sb, int flag, struct
   return remove(path);
 }
 
+static jfs_posix_lock_t Lk(int16_t type, int16_t whence, int64_t start, int64_t len) {
+  jfs_posix_lock_t l;
+  memset(&l, 0, sizeof(l));
+  l.type = type;
+  l.whence = whence;
+  l.start = start;
+  l.len = len;
+  return l;
+}
+
+/* Locks within one process: flock and OFD locks belong to a handle, process locks are shared by
+ * every handle and go with the close of any of them. */
+static void TestLocks(jfs_fs_t* fs) {
+  jfs_file_t *a, *b, *ro;
+  jfs_posix_lock_t l;
+  OK(jfs_open(fs, "/locked", O_RDWR | O_CREAT, 0644, &a));
+  OK(jfs_open(fs, "/locked", O_RDWR, 0, &b));
+  OK(jfs_open(fs, "/locked", O_RDONLY, 0, &ro));
+
+  /* flock: per handle */
+  OK(jfs_flock(a, JFS_LOCK_SH | JFS_LOCK_NB));
+  OK(jfs_flock(b, JFS_LOCK_SH | JFS_LOCK_NB));
+  CHECK_EQ(jfs_flock(b, JFS_LOCK_EX | JFS_LOCK_NB), -EAGAIN);
+  OK(jfs_flock(a, JFS_LOCK_UN));
+  OK(jfs_flock(b, JFS_LOCK_EX | JFS_LOCK_NB));
+  CHECK_EQ(jfs_flock(a, JFS_LOCK_SH | JFS_LOCK_NB), -EAGAIN);
+  CHECK_EQ(jfs_flock(a, 0), -EINVAL);
+  CHECK_EQ(jfs_flock(a, JFS_LOCK_SH | JFS_LOCK_EX), -EINVAL);
+  CHECK_EQ(jfs_flock(NULL, JFS_LOCK_SH), -EINVAL);
+
+  /* process locks: shared by every handle of the process */
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 0, 100);
+  OK(jfs_fcntl_lock(a, JFS_F_SETLK, &l));
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 50, 10);
+  OK(jfs_fcntl_lock(b, JFS_F_SETLK, &l));
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 0, 0);
+  OK(jfs_fcntl_lock(b, JFS_F_GETLK, &l));
+  CHECK(l.type == JFS_F_UNLCK); /* the process's own locks never conflict */
+  /* OFD locks: per handle, conflicting with the process's locks */
+  l = Lk(JFS_F_RDLCK, JFS_SEEK_SET, 90, 20);
+  CHECK_EQ(jfs_fcntl_lock(ro, JFS_F_OFD_SETLK, &l), -EAGAIN);
+  l = Lk(JFS_F_RDLCK, JFS_SEEK_SET, 100, 20);
+  OK(jfs_fcntl_lock(ro, JFS_F_OFD_SETLK, &l));
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 0, 1);
+  OK(jfs_fcntl_lock(ro, JFS_F_OFD_GETLK, &l));
+  CHECK(l.type == JFS_F_WRLCK);
+  CHECK(l.whence == JFS_SEEK_SET);
+  CHECK(l.start == 0 && l.len == 100);
+  CHECK(l.pid == (int32_t)getpid());        /* same session: the holder's pid */
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_END, -5, 5); /* the file is empty: [-5, 0) is before 0 */
+  CHECK_EQ(jfs_fcntl_lock(a, JFS_F_SETLK, &l), -EINVAL);
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 10, -5); /* negative len: [5, 10) */
+  OK(jfs_fcntl_lock(a, JFS_F_SETLK, &l));
+  l = Lk(JFS_F_WRLCK, 9, 0, 0);
+  CHECK_EQ(jfs_fcntl_lock(a, JFS_F_SETLK, &l), -EINVAL);
+  l = Lk(5, JFS_SEEK_SET, 0, 0);
+  CHECK_EQ(jfs_fcntl_lock(a, JFS_F_SETLK, &l), -EINVAL);
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 0, 0);
+  CHECK_EQ(jfs_fcntl_lock(a, 99, &l), -EINVAL);
+  CHECK_EQ(jfs_fcntl_lock(a, JFS_F_SETLK, NULL), -EINVAL);
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, INT64_MAX, 2);
+  CHECK_EQ(jfs_fcntl_lock(a, JFS_F_SETLK, &l), -EOVERFLOW);
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 0, 1);
+  CHECK_EQ(jfs_fcntl_lock(ro, JFS_F_SETLK, &l), -EBADF); /* write lock on a read-only handle */
+  /* A waiter with the volume's timeout (none here) would wait: SETLKW is tested across
+   * processes; here the OFD lock of `ro` blocks a write lock of the process until it closes. */
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 110, 1);
+  CHECK_EQ(jfs_fcntl_lock(a, JFS_F_SETLK, &l), -EAGAIN);
+  OK(jfs_close(ro)); /* its OFD lock goes, and (POSIX) the process's locks on the file */
+  OK(jfs_fcntl_lock(a, JFS_F_SETLK, &l));
+  OK(jfs_open(fs, "/locked", O_RDONLY, 0, &ro));
+  l = Lk(JFS_F_RDLCK, JFS_SEEK_SET, 0, 1);
+  OK(jfs_fcntl_lock(ro, JFS_F_OFD_SETLK, &l)); /* [0, 100) was released by that close */
+  l = Lk(JFS_F_UNLCK, JFS_SEEK_SET, 0, 0);
+  OK(jfs_fcntl_lock(ro, JFS_F_OFD_SETLK, &l));
+  l = Lk(JFS_F_WRLCK, JFS_SEEK_SET, 0, 100);
+  OK(jfs_fcntl_lock(a, JFS_F_SETLK, &l));
+  l = Lk(JFS_F_RDLCK, JFS_SEEK_SET, 0, 1);
+  CHECK_EQ(jfs_fcntl_lock(ro, JFS_F_OFD_SETLK, &l), -EAGAIN);
+  /* closing ANY handle of the file releases the process's locks (POSIX) — and b's flock */
+  OK(jfs_close(b));
+  OK(jfs_fcntl_lock(ro, JFS_F_OFD_SETLK, &l));
+  OK(jfs_flock(ro, JFS_LOCK_EX | JFS_LOCK_NB));
+  OK(jfs_close(ro));
+  OK(jfs_close(a));
+}
+
 int main(int argc, char** argv) {
   jfs_fs_t* fs = NULL;
   const char* tmp = getenv("TMPDIR");
@@ -1171,6 +1258,7 @@ int main(int argc, char** argv) {
   TestReaddirLarge(fs);
   TestCredentials(fs);
   TestLastErrorPerThread(fs);
+  TestLocks(fs);
   WriteFileForCorruption(fs);
   OK(jfs_close_volume(fs));
   g_fs = NULL;

@@ -4,6 +4,9 @@
 # PART: posix      POSIX behaviour suite on the mount vs a local directory (results and errno)
 #       rw         randomized pwrite/pread/truncate/mmap workload vs a local file (seed printed)
 #       crash      kill -9 of the mount process, `jfs umount --force`, remount sees fsync'd data
+#       locks      flock(2) and fcntl(2) locks between processes on two mounts of one volume:
+#                  conflicts, F_GETLK, blocking until the holder closes, a signal interrupting
+#                  a blocked flock
 #       lifecycle  foreground/background mounts, SIGTERM/SIGINT unmount, start failures,
 #                  two mounts of one volume (close-to-open), statfs, xattrs, .trash
 # Needs root and /dev/fuse (a missing one FAILS). Every step that touches the mount runs under
@@ -176,6 +179,77 @@ crash)
   echo "crash: kill -9, umount --force and remount kept every fsync'd byte"
   ;;
 
+locks)
+  mount_fg "$MNT"
+  M1=$MOUNT_PID
+  mount_fg "$MNT2"
+  M2=$MOUNT_PID
+  echo data >"$MNT/lockfile" || fail "create lockfile"
+  timeout 60 python3 - "$MNT/lockfile" "$MNT2/lockfile" >"$T/locks.log" 2>&1 <<'PY' || fail "locks through two mounts: $(cat "$T/locks.log")"
+import fcntl, os, signal, struct, sys, time
+a, b = sys.argv[1], sys.argv[2]
+up_r, up_w = os.pipe()
+down_r, down_w = os.pipe()
+pid = os.fork()
+if pid == 0:  # the holder, on the first mount
+    fa = open(a, 'r+')
+    fcntl.flock(fa, fcntl.LOCK_EX)
+    fcntl.lockf(fa, fcntl.LOCK_EX, 10, 0)  # bytes [0, 10)
+    os.write(up_w, b'1')
+    os.read(down_r, 1)
+    time.sleep(0.5)
+    fa.close()  # releases the flock and the POSIX lock
+    os._exit(0)
+os.read(up_r, 1)
+fb = open(b, 'r+')  # the other mount: another client of the volume
+def conflicts(fn):
+    try:
+        fn()
+    except (BlockingIOError, PermissionError):
+        return True
+    return False
+if not conflicts(lambda: fcntl.flock(fb, fcntl.LOCK_EX | fcntl.LOCK_NB)):
+    sys.exit("flock did not conflict across mounts")
+if not conflicts(lambda: fcntl.flock(fb, fcntl.LOCK_SH | fcntl.LOCK_NB)):
+    sys.exit("shared flock did not conflict with an exclusive one")
+if not conflicts(lambda: fcntl.lockf(fb, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 5)):
+    sys.exit("fcntl lock did not conflict across mounts")
+fcntl.lockf(fb, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 20)  # outside the held range
+fcntl.lockf(fb, fcntl.LOCK_UN, 1, 20)
+# F_GETLK reports the holder's range (struct flock on x86-64/aarch64: 32 bytes).
+q = struct.pack('hhxxxxqqi4x', fcntl.F_WRLCK, os.SEEK_SET, 3, 1, 0)
+t, wh, st, ln, lpid = struct.unpack('hhxxxxqqi4x', fcntl.fcntl(fb, fcntl.F_GETLK, q))
+if (t, st, ln) != (fcntl.F_WRLCK, 0, 10):
+    sys.exit("F_GETLK returned type %d start %d len %d" % (t, st, ln))
+# A signal interrupts a blocked flock (FUSE INTERRUPT), the lock is still held elsewhere.
+class Alarm(Exception):
+    pass
+def on_alarm(sig, frame):
+    raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    fcntl.flock(fb, fcntl.LOCK_EX)
+    sys.exit("blocking flock returned while the lock was held")
+except Alarm:
+    pass
+signal.setitimer(signal.ITIMER_REAL, 0)
+if not conflicts(lambda: fcntl.flock(fb, fcntl.LOCK_EX | fcntl.LOCK_NB)):
+    sys.exit("the interrupted waiter took the lock")
+# Blocking waits end when the holder closes its file.
+t0 = time.time()
+os.write(down_w, b'g')
+fcntl.flock(fb, fcntl.LOCK_EX)
+fcntl.lockf(fb, fcntl.LOCK_EX, 10, 0)
+waited = time.time() - t0
+if waited < 0.4:
+    sys.exit("blocking flock returned after %.2f s, before the holder closed" % waited)
+os.waitpid(pid, 0)
+print("waited %.2f s" % waited)
+PY
+  umount_wait "$MNT2" "$M2"
+  umount_wait "$MNT" "$M1"
+  ;;
 lifecycle)
   # Start failures: say why, exit non-zero, leave nothing mounted.
   out=$(timeout 30 "$JFS" mount "sqlite3://$T/none.db" "$MNT" 2>&1)

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -1674,6 +1676,175 @@ void TestOpenFiles(const MetaBackend& b) {
   }
 }
 
+// ---- file locks ------------------------------------------------------------------------------
+
+PosixLock Range(uint32_t type, uint64_t start, uint64_t end, uint32_t pid = 7) {
+  return PosixLock{type, start, end, pid};
+}
+
+void TestLocks(const MetaBackend& b) {
+  Fixture f(b);
+  Meta& m = *f.m;
+  const Context& c = f.root;
+  const Ino ino = f.File(kRootIno, "locked");
+  const LockWait nb;  // non-blocking
+
+  SECTION("flock: shared, exclusive, conversion, unlock") {
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockRead, nb));
+    REQUIRE_OK(m.Flock(c, ino, 2, kLockRead, nb));
+    CHECK_ERR(m.Flock(c, ino, 3, kLockWrite, nb), EAGAIN);
+    CHECK_ERR(m.Flock(c, ino, 1, kLockWrite, nb), EAGAIN);  // 2 still shares it
+    REQUIRE_OK(m.Flock(c, ino, 2, kLockUnlock, nb));
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockWrite, nb));  // upgrade once alone
+    CHECK_ERR(m.Flock(c, ino, 2, kLockRead, nb), EAGAIN);
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockWrite, nb));  // again: no change
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockRead, nb));   // downgrade lets readers in
+    REQUIRE_OK(m.Flock(c, ino, 2, kLockRead, nb));
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockUnlock, nb));
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockUnlock, nb));  // unlocking nothing is fine
+    REQUIRE_OK(m.Flock(c, ino, 2, kLockUnlock, nb));
+    REQUIRE_OK(m.Flock(c, ino, 3, kLockWrite, nb));
+    // flock and POSIX locks are independent.
+    REQUIRE_OK(m.Setlk(c, ino, 4, Range(kLockWrite, 0, kLockEndMax), nb));
+    CHECK_ERR(m.Flock(c, ino, 3, 9, nb), EINVAL);
+    CHECK_ERR(m.Flock(c, 999999, 3, kLockWrite, nb), ENOENT);
+  }
+
+  SECTION("flock and POSIX locks conflict across clients, not within one owner") {
+    auto other = b.another_client();
+    REQUIRE_OK(other->Load(nullptr));
+    REQUIRE_OK(other->NewSession(SessionInfo{}));
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockRead, nb));
+    CHECK_ERR(other->Flock(c, ino, 1, kLockWrite, nb), EAGAIN);  // same owner id, other session
+    REQUIRE_OK(other->Flock(c, ino, 1, kLockRead, nb));
+    REQUIRE_OK(m.Setlk(c, ino, 1, Range(kLockWrite, 0, 99, 11), nb));
+    CHECK_ERR(other->Setlk(c, ino, 1, Range(kLockRead, 99, 99), nb), EAGAIN);
+    PosixLock q = Range(kLockRead, 50, 50);
+    REQUIRE_OK(other->Getlk(c, ino, 1, &q));
+    CHECK(q.type == kLockWrite);
+    CHECK(q.start == 0);
+    CHECK(q.end == 99);
+    CHECK(q.pid == 0);  // a pid of another client means nothing here
+    q = Range(kLockRead, 50, 50);
+    REQUIRE_OK(m.Getlk(c, ino, 2, &q));
+    CHECK(q.type == kLockWrite);
+    CHECK(q.pid == 11);  // same session: the holder's pid
+    q = Range(kLockWrite, 0, 10);
+    REQUIRE_OK(m.Getlk(c, ino, 1, &q));  // its own locks never conflict
+    CHECK(q.type == kLockUnlock);
+    // CloseSession drops every lock of that session.
+    REQUIRE_OK(other->Setlk(c, ino, 5, Range(kLockRead, 200, 300), nb));
+    CHECK_ERR(m.Setlk(c, ino, 2, Range(kLockWrite, 250, 250), nb), EAGAIN);
+    CHECK_ERR(m.Flock(c, ino, 1, kLockWrite, nb), EAGAIN);
+    REQUIRE_OK(other->CloseSession());
+    REQUIRE_OK(m.Setlk(c, ino, 2, Range(kLockWrite, 250, 250), nb));
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockWrite, nb));  // the other client's shared lock is gone
+  }
+
+  SECTION("POSIX locks: conflicts, split, merge, unlock of part of a range") {
+    REQUIRE_OK(m.Setlk(c, ino, 1, Range(kLockWrite, 0, 99), nb));
+    CHECK_ERR(m.Setlk(c, ino, 2, Range(kLockRead, 50, 60), nb), EAGAIN);
+    REQUIRE_OK(m.Setlk(c, ino, 2, Range(kLockRead, 100, 199), nb));  // adjacent: no overlap
+    REQUIRE_OK(m.Setlk(c, ino, 3, Range(kLockRead, 150, 250), nb));  // readers share
+    CHECK_ERR(m.Setlk(c, ino, 3, Range(kLockWrite, 150, 150), nb), EAGAIN);
+    // Unlocking the middle splits owner 1's lock in two.
+    REQUIRE_OK(m.Setlk(c, ino, 1, Range(kLockUnlock, 20, 29), nb));
+    REQUIRE_OK(m.Setlk(c, ino, 2, Range(kLockWrite, 20, 29), nb));
+    PosixLock q = Range(kLockRead, 0, 99);
+    REQUIRE_OK(m.Getlk(c, ino, 4, &q));
+    CHECK(q.type == kLockWrite);
+    CHECK(q.start == 0);
+    CHECK(q.end == 19);
+    q = Range(kLockRead, 30, 30);
+    REQUIRE_OK(m.Getlk(c, ino, 4, &q));
+    CHECK(q.start == 30);
+    CHECK(q.end == 99);
+    // Re-locking adjacent ranges of one owner merges them: [300,399] + [400,499].
+    REQUIRE_OK(m.Setlk(c, ino, 5, Range(kLockWrite, 300, 399), nb));
+    REQUIRE_OK(m.Setlk(c, ino, 5, Range(kLockWrite, 400, 499), nb));
+    q = Range(kLockRead, 450, 450);
+    REQUIRE_OK(m.Getlk(c, ino, 4, &q));
+    CHECK(q.start == 300);
+    CHECK(q.end == 499);
+    // Downgrading part of a write lock to read lets readers in there only.
+    REQUIRE_OK(m.Setlk(c, ino, 5, Range(kLockRead, 300, 349), nb));
+    REQUIRE_OK(m.Setlk(c, ino, 6, Range(kLockRead, 300, 349), nb));
+    CHECK_ERR(m.Setlk(c, ino, 6, Range(kLockRead, 350, 350), nb), EAGAIN);
+    // Unlock everything of owner 5, then [300, 499] is only read-locked by 6.
+    REQUIRE_OK(m.Setlk(c, ino, 5, Range(kLockUnlock, 0, kLockEndMax), nb));
+    REQUIRE_OK(m.Setlk(c, ino, 7, Range(kLockWrite, 350, kLockEndMax), nb));
+    q = Range(kLockWrite, 1000000, 1000000);
+    REQUIRE_OK(m.Getlk(c, ino, 4, &q));
+    CHECK(q.start == 350);
+    CHECK(q.end == kLockEndMax);
+    CHECK_ERR(m.Setlk(c, ino, 1, Range(kLockWrite, 10, 5), nb), EINVAL);
+    CHECK_ERR(m.Setlk(c, 999999, 1, Range(kLockWrite, 0, 5), nb), ENOENT);
+    PosixLock bad = Range(kLockUnlock, 0, 1);
+    CHECK_ERR(m.Getlk(c, ino, 1, &bad), EINVAL);
+  }
+
+  SECTION("blocking requests wait, time out, or are interrupted") {
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockWrite, nb));
+    REQUIRE_OK(m.Setlk(c, ino, 1, Range(kLockWrite, 0, 9), nb));
+    LockWait timed;
+    timed.block = true;
+    timed.timeout_ms = 30;
+    CHECK_ERR(m.Flock(c, ino, 2, kLockRead, timed), ETIMEDOUT);
+    CHECK_ERR(m.Setlk(c, ino, 2, Range(kLockRead, 5, 5), timed), ETIMEDOUT);
+    LockWait intr;
+    intr.block = true;
+    int polls = 0;
+    intr.interrupted = [&] { return ++polls == 3; };
+    CHECK_ERR(m.Flock(c, ino, 2, kLockWrite, intr), EINTR);
+    CHECK(polls == 3);
+    // A waiter in another thread gets the lock once the holder releases it.
+    std::atomic<int> got{0};
+    LockWait forever;
+    forever.block = true;
+    std::thread flocker([&] {
+      if (m.Flock(c, ino, 2, kLockWrite, forever).ok()) got |= 1;
+    });
+    std::thread plocker([&] {
+      if (m.Setlk(c, ino, 3, Range(kLockWrite, 0, 0), forever).ok()) got |= 2;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    CHECK(got.load() == 0);
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockUnlock, nb));
+    REQUIRE_OK(m.Setlk(c, ino, 1, Range(kLockUnlock, 0, kLockEndMax), nb));
+    flocker.join();
+    plocker.join();
+    CHECK(got.load() == 3);
+    CHECK_ERR(m.Flock(c, ino, 1, kLockRead, nb), EAGAIN);
+  }
+
+  SECTION("a stale session's locks are released by a live client") {
+    auto other = b.another_client();
+    REQUIRE_OK(other->Load(nullptr));
+    other->SetSessionTTL(-5);  // expired as soon as registered: a crashed client
+    REQUIRE_OK(other->NewSession(SessionInfo{}));
+    const uint64_t dead = other->SessionId();
+    REQUIRE_OK(other->Flock(c, ino, 1, kLockWrite, nb));
+    REQUIRE_OK(other->Setlk(c, ino, 1, Range(kLockWrite, 0, kLockEndMax), nb));
+    const Ino other_file = f.File(kRootIno, "second");
+    REQUIRE_OK(other->Setlk(c, other_file, 2, Range(kLockRead, 0, 0), nb));
+    CHECK_ERR(m.Flock(c, ino, 1, kLockRead, nb), EAGAIN);
+    CHECK_ERR(m.Setlk(c, other_file, 1, Range(kLockWrite, 0, 0), nb), EAGAIN);
+    int cleaned = -1;
+    REQUIRE_OK(m.CleanStaleSessions(&cleaned));
+    CHECK(cleaned == 1);
+    REQUIRE_OK(m.Flock(c, ino, 1, kLockWrite, nb));
+    REQUIRE_OK(m.Setlk(c, ino, 1, Range(kLockWrite, 0, kLockEndMax), nb));
+    REQUIRE_OK(m.Setlk(c, other_file, 1, Range(kLockWrite, 0, 0), nb));
+    std::vector<SessionRecord> list;
+    REQUIRE_OK(m.ListSessions(&list));
+    REQUIRE(list.size() == 1);  // the live session stays
+    CHECK(list[0].sid == m.SessionId());
+    CHECK(list[0].sid != dead);
+    REQUIRE_OK(m.CleanStaleSessions(&cleaned));
+    CHECK(cleaned == 0);
+  }
+}
+
 }  // namespace
 
 void RunMetaConformance(const MetaBackend& backend) {
@@ -1682,6 +1853,9 @@ void RunMetaConformance(const MetaBackend& backend) {
   }
   SECTION("sessions") {
     TestSessions(backend);
+  }
+  SECTION("locks") {
+    TestLocks(backend);
   }
   SECTION("names") {
     TestNames(backend);
