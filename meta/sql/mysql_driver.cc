@@ -97,7 +97,35 @@ class MysqlRow final : public Row {
     return {bufs_[col].data(), std::min<size_t>(lengths_[col], bufs_[col].size())};
   }
 
-  // Binds result columns of `s` (after mysql_stmt_store_result, so max_length is known).
+  // After mysql_stmt_fetch returned MYSQL_DATA_TRUNCATED: fetches every value longer than its
+  // buffer again into a buffer grown to fit (kept for the rows after). False on failure.
+  bool Refetch(MYSQL_STMT* s) {
+    for (size_t i = 0; i < binds_.size(); i++) {
+      if (!errors_[i] || is_int_[i] || nulls_[i]) continue;
+      bufs_[i].resize(lengths_[i] + 1);
+      MYSQL_BIND b = binds_[i];
+      b.buffer = bufs_[i].data();
+      b.buffer_length = bufs_[i].size();
+      if (mysql_stmt_fetch_column(s, &b, static_cast<unsigned>(i), 0) != 0) return false;
+      rebind_ = true;
+    }
+    return true;
+  }
+
+  // Points the bound buffers at grown ones before the next fetch.
+  bool RebindIfGrown(MYSQL_STMT* s) {
+    if (!rebind_) return true;
+    rebind_ = false;
+    for (size_t i = 0; i < binds_.size(); i++) {
+      if (is_int_[i]) continue;
+      binds_[i].buffer = bufs_[i].data();
+      binds_[i].buffer_length = bufs_[i].size();
+    }
+    return mysql_stmt_bind_result(s, binds_.data()) == 0;
+  }
+
+  // Binds result columns of `s`. Rows are fetched unbuffered, so lengths are not known ahead:
+  // byte columns start with room for a name (VARBINARY(255)) and grow on truncation (Refetch).
   bool Bind(MYSQL_STMT* s, MYSQL_RES* meta) {
     const unsigned n = mysql_num_fields(meta);
     MYSQL_FIELD* fields = mysql_fetch_fields(meta);
@@ -118,7 +146,7 @@ class MysqlRow final : public Row {
         b.buffer_type = MYSQL_TYPE_LONGLONG;
         b.buffer = &ints_[i];
       } else {
-        bufs_[i].resize(fields[i].max_length + 1);
+        bufs_[i].resize(256);
         b.buffer_type = MYSQL_TYPE_BLOB;
         b.buffer = bufs_[i].data();
         b.buffer_length = bufs_[i].size();
@@ -134,6 +162,7 @@ class MysqlRow final : public Row {
   std::vector<my_bool> nulls_, errors_;
   std::vector<bool> is_int_;
   std::vector<std::vector<char>> bufs_;
+  bool rebind_ = false;
 };
 
 // A row of a text-protocol result (multi-statement batches): values arrive as strings.
@@ -253,15 +282,18 @@ class MysqlConn final : public SqlConn {
     if (changes) *changes = static_cast<int64_t>(mysql_stmt_affected_rows(s));
     ResPtr meta(mysql_stmt_result_metadata(s));
     if (!meta) return Status::OK();
-    if (mysql_stmt_store_result(s) != 0) return StmtFail(s, sql);
+    // Rows are read as they arrive rather than stored first (mysql_stmt_store_result): a large
+    // directory page then never sits in client memory twice, whose fresh allocations (page
+    // faults) cost more than the rows themselves. StmtRun discards what on_row does not read.
     if (!on_row) return Status::OK();
     MysqlRow row;
     if (!row.Bind(s, meta.get())) return StmtFail(s, sql);
     for (;;) {
+      if (!row.RebindIfGrown(s)) return StmtFail(s, sql);
       int rc = mysql_stmt_fetch(s);
       if (rc == MYSQL_NO_DATA) break;
       if (rc == 1) return StmtFail(s, sql);
-      // MYSQL_DATA_TRUNCATED cannot happen: buffers are sized by max_length.
+      if (rc == MYSQL_DATA_TRUNCATED && !row.Refetch(s)) return StmtFail(s, sql);
       JFS_RETURN_IF_ERROR(on_row(row));
     }
     return Status::OK();
@@ -526,8 +558,6 @@ class MysqlConn final : public SqlConn {
     if (cache_.size() >= kMaxCachedStatements) cache_.clear();
     StmtPtr stmt(mysql_stmt_init(m_.get()));
     if (!stmt) return Status::Error(ENOMEM, "mysql: cannot allocate a statement");
-    my_bool update_max = 1;
-    mysql_stmt_attr_set(stmt.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
     if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) {
       return StmtFail(stmt.get(), sql);
     }
