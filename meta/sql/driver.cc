@@ -1,5 +1,8 @@
 #include "meta/sql/driver.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace jfs::meta::sql {
 
 namespace {
@@ -33,6 +36,13 @@ std::string InsertHead(std::string_view verb, std::string_view table,
 SqlCounters& GlobalSqlCounters() {
   static SqlCounters counters;
   return counters;
+}
+
+void TraceSql(std::string_view what, std::string_view sql) {
+  static const bool kOn = std::getenv("JFS_SQL_TRACE") != nullptr;
+  if (!kOn) return;
+  std::fprintf(stderr, "[sql %s] %.*s\n", std::string(what).c_str(), static_cast<int>(sql.size()),
+               sql.data());
 }
 
 std::string Dialect::Quote(std::string_view ident) const {

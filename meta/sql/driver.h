@@ -102,6 +102,10 @@ struct SqlCounters {
 };
 SqlCounters& GlobalSqlCounters();
 
+// Prints what a driver sends (`what`: how it travels) to stderr when $JFS_SQL_TRACE is set, to see
+// which statements and round trips an operation costs. Costs one branch when unset.
+void TraceSql(std::string_view what, std::string_view sql);
+
 // One statement of SqlConn::QueryBatch: the arguments of a Query call.
 struct BatchStmt {
   std::string_view sql;

@@ -97,7 +97,35 @@ class MysqlRow final : public Row {
     return {bufs_[col].data(), std::min<size_t>(lengths_[col], bufs_[col].size())};
   }
 
-  // Binds result columns of `s` (after mysql_stmt_store_result, so max_length is known).
+  // After mysql_stmt_fetch returned MYSQL_DATA_TRUNCATED: fetches every value longer than its
+  // buffer again into a buffer grown to fit (kept for the rows after). False on failure.
+  bool Refetch(MYSQL_STMT* s) {
+    for (size_t i = 0; i < binds_.size(); i++) {
+      if (!errors_[i] || is_int_[i] || nulls_[i]) continue;
+      bufs_[i].resize(lengths_[i] + 1);
+      MYSQL_BIND b = binds_[i];
+      b.buffer = bufs_[i].data();
+      b.buffer_length = bufs_[i].size();
+      if (mysql_stmt_fetch_column(s, &b, static_cast<unsigned>(i), 0) != 0) return false;
+      rebind_ = true;
+    }
+    return true;
+  }
+
+  // Points the bound buffers at grown ones before the next fetch.
+  bool RebindIfGrown(MYSQL_STMT* s) {
+    if (!rebind_) return true;
+    rebind_ = false;
+    for (size_t i = 0; i < binds_.size(); i++) {
+      if (is_int_[i]) continue;
+      binds_[i].buffer = bufs_[i].data();
+      binds_[i].buffer_length = bufs_[i].size();
+    }
+    return mysql_stmt_bind_result(s, binds_.data()) == 0;
+  }
+
+  // Binds result columns of `s`. Rows are fetched unbuffered, so lengths are not known ahead:
+  // byte columns start with room for a name (VARBINARY(255)) and grow on truncation (Refetch).
   bool Bind(MYSQL_STMT* s, MYSQL_RES* meta) {
     const unsigned n = mysql_num_fields(meta);
     MYSQL_FIELD* fields = mysql_fetch_fields(meta);
@@ -118,7 +146,7 @@ class MysqlRow final : public Row {
         b.buffer_type = MYSQL_TYPE_LONGLONG;
         b.buffer = &ints_[i];
       } else {
-        bufs_[i].resize(fields[i].max_length + 1);
+        bufs_[i].resize(256);
         b.buffer_type = MYSQL_TYPE_BLOB;
         b.buffer = bufs_[i].data();
         b.buffer_length = bufs_[i].size();
@@ -134,6 +162,7 @@ class MysqlRow final : public Row {
   std::vector<my_bool> nulls_, errors_;
   std::vector<bool> is_int_;
   std::vector<std::vector<char>> bufs_;
+  bool rebind_ = false;
 };
 
 // A row of a text-protocol result (multi-statement batches): values arrive as strings.
@@ -180,8 +209,8 @@ class MysqlConn final : public SqlConn {
 
   Status Exec(std::string_view sql) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    EnsureBegun();
     JFS_RETURN_IF_ERROR(FlushBatch());
-    in_txn_ = true;
     if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) {
       unsigned err = mysql_errno(m_.get());
       // MySQL 8 has no CREATE INDEX IF NOT EXISTS: an existing index is what was asked for.
@@ -201,10 +230,10 @@ class MysqlConn final : public SqlConn {
   Status Query(std::string_view sql, std::span<const Param> params, RowFn on_row,
                int64_t* changes) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    EnsureBegun();
     if (!read_only_ && !on_row && !changes) {
       // A write whose result nobody reads travels with the next statement that is read, or with
       // COMMIT, in one multi-statement request.
-      in_txn_ = true;
       return AddToBatch(sql, params);
     }
     if (!batch_.empty() && on_row && !changes) {
@@ -215,7 +244,6 @@ class MysqlConn final : public SqlConn {
     JFS_RETURN_IF_ERROR(FlushBatch());
     MYSQL_STMT* s = nullptr;
     JFS_RETURN_IF_ERROR(Prepare(sql, &s));
-    in_txn_ = true;
     if (mysql_stmt_param_count(s) != params.size()) {
       return Status::Invalid("mysql: wrong number of parameters for: " + AbbrevSql(sql));
     }
@@ -248,20 +276,24 @@ class MysqlConn final : public SqlConn {
     if (!params.empty() && mysql_stmt_bind_param(s, binds.data()) != 0) return StmtFail(s, sql);
     GlobalSqlCounters().statements++;
     GlobalSqlCounters().round_trips++;
+    TraceSql("mysql execute, wait", sql);
     if (mysql_stmt_execute(s) != 0) return StmtFail(s, sql);
     StmtRun run(s);
     if (changes) *changes = static_cast<int64_t>(mysql_stmt_affected_rows(s));
     ResPtr meta(mysql_stmt_result_metadata(s));
     if (!meta) return Status::OK();
-    if (mysql_stmt_store_result(s) != 0) return StmtFail(s, sql);
+    // Rows are read as they arrive rather than stored first (mysql_stmt_store_result): a large
+    // directory page then never sits in client memory twice, whose fresh allocations (page
+    // faults) cost more than the rows themselves. StmtRun discards what on_row does not read.
     if (!on_row) return Status::OK();
     MysqlRow row;
     if (!row.Bind(s, meta.get())) return StmtFail(s, sql);
     for (;;) {
+      if (!row.RebindIfGrown(s)) return StmtFail(s, sql);
       int rc = mysql_stmt_fetch(s);
       if (rc == MYSQL_NO_DATA) break;
       if (rc == 1) return StmtFail(s, sql);
-      // MYSQL_DATA_TRUNCATED cannot happen: buffers are sized by max_length.
+      if (rc == MYSQL_DATA_TRUNCATED && !row.Refetch(s)) return StmtFail(s, sql);
       JFS_RETURN_IF_ERROR(on_row(row));
     }
     return Status::OK();
@@ -271,7 +303,8 @@ class MysqlConn final : public SqlConn {
   // inlined; the result sets come back in order.
   Status QueryBatch(std::span<const BatchStmt> stmts) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
-    in_txn_ = true;
+    EnsureBegun();
+    begin_in_batch_ = false;
     std::string text = std::move(batch_);
     const size_t skip = batch_count_;
     batch_.clear();
@@ -281,6 +314,7 @@ class MysqlConn final : public SqlConn {
     text.pop_back();  // the last ';'
     GlobalSqlCounters().statements += skip + stmts.size();
     GlobalSqlCounters().round_trips++;
+    TraceSql("mysql query, wait", text);
     if (mysql_real_query(m_.get(), text.data(), text.size()) != 0) {
       return Fail(mysql_errno(m_.get()), text, mysql_error(m_.get()));
     }
@@ -315,11 +349,27 @@ class MysqlConn final : public SqlConn {
         p, add, nullptr);
   }
 
-  // autocommit is off: the transaction begins with its first statement.
+  // The session runs in autocommit mode, so that a single-statement read needs no COMMIT (one
+  // autocommitted SELECT reads one consistent snapshot, and InnoDB runs it as a cheap read-only
+  // transaction). A transaction starts with an explicit START TRANSACTION, sent in the same
+  // request as its first statement (EnsureBegun).
   Status Begin(bool write) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
     read_only_ = !write;
     in_txn_ = false;
+    begin_pending_ = true;
+    begin_in_batch_ = false;
+    batch_.clear();
+    batch_count_ = 0;
+    return Status::OK();
+  }
+
+  Status BeginSingleRead() override {
+    JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    read_only_ = true;
+    in_txn_ = false;
+    begin_pending_ = false;  // the one statement autocommits
+    begin_in_batch_ = false;
     batch_.clear();
     batch_count_ = 0;
     return Status::OK();
@@ -328,11 +378,21 @@ class MysqlConn final : public SqlConn {
   // On failure the transaction stays open (in_txn_), so the engine's Rollback undoes whatever
   // part of a batch did run.
   Status Commit() override {
+    begin_pending_ = false;
     if (!in_txn_) return Status::OK();
+    if (begin_in_batch_ && batch_count_ == 1) {
+      // Only the START TRANSACTION is queued: nothing ran, nothing to commit.
+      batch_.clear();
+      batch_count_ = 0;
+      begin_in_batch_ = false;
+      in_txn_ = false;
+      return Status::OK();
+    }
     if (read_only_) {
       in_txn_ = false;
       // A read-only transaction has nothing to lose: its COMMIT's reply is read later.
       GlobalSqlCounters().statements++;
+      TraceSql("mysql send", "COMMIT");
       if (mysql_send_query(m_.get(), "COMMIT", 6) != 0) {
         return Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
       }
@@ -345,7 +405,7 @@ class MysqlConn final : public SqlConn {
       batch_count_++;
       st = FlushBatch();
     } else if (GlobalSqlCounters().statements++, GlobalSqlCounters().round_trips++,
-               mysql_commit(m_.get()) != 0) {
+               TraceSql("mysql commit, wait", "COMMIT"), mysql_commit(m_.get()) != 0) {
       st = Fail(mysql_errno(m_.get()), "COMMIT", mysql_error(m_.get()));
     }
     if (st.ok()) {
@@ -357,9 +417,15 @@ class MysqlConn final : public SqlConn {
   }
 
   Status Rollback() override {
-    batch_.clear();  // never sent
+    const bool sent = !begin_in_batch_;  // the START TRANSACTION went out
+    batch_.clear();                      // never sent
     batch_count_ = 0;
-    if (!in_txn_) return Status::OK();
+    begin_pending_ = false;
+    begin_in_batch_ = false;
+    if (!in_txn_ || !sent) {
+      in_txn_ = false;
+      return Status::OK();
+    }
     in_txn_ = false;
     if (mysql_rollback(m_.get()) != 0) {
       broken_ = true;
@@ -371,6 +437,18 @@ class MysqlConn final : public SqlConn {
   bool Broken() const override { return broken_; }
 
  private:
+  // Queues START TRANSACTION ahead of the transaction's first statement, so that it travels in the
+  // same request (a prepared statement finds the batch non-empty and goes with it, or sends it
+  // first).
+  void EnsureBegun() {
+    if (!begin_pending_) return;
+    begin_pending_ = false;
+    batch_ += read_only_ ? "START TRANSACTION READ ONLY;" : "START TRANSACTION;";
+    batch_count_++;
+    begin_in_batch_ = true;
+    in_txn_ = true;
+  }
+
   // Appends `sql` with its parameters inlined as literals: integers in decimal, byte strings in
   // hex (X'..', with a utf8mb4 introducer for text), so no value needs escaping.
   Status AddToBatch(std::string_view sql, std::span<const Param> params) {
@@ -431,8 +509,10 @@ class MysqlConn final : public SqlConn {
   Status FlushBatch() {
     if (batch_.empty()) return Status::OK();
     std::string text = std::move(batch_);
+    begin_in_batch_ = false;
     GlobalSqlCounters().statements += batch_count_;
     GlobalSqlCounters().round_trips++;
+    TraceSql("mysql query, wait", text);
     batch_.clear();
     batch_count_ = 0;
     if (text.back() == ';') text.pop_back();
@@ -478,8 +558,6 @@ class MysqlConn final : public SqlConn {
     if (cache_.size() >= kMaxCachedStatements) cache_.clear();
     StmtPtr stmt(mysql_stmt_init(m_.get()));
     if (!stmt) return Status::Error(ENOMEM, "mysql: cannot allocate a statement");
-    my_bool update_max = 1;
-    mysql_stmt_attr_set(stmt.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
     if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) {
       return StmtFail(stmt.get(), sql);
     }
@@ -493,7 +571,9 @@ class MysqlConn final : public SqlConn {
   std::string batch_;       // ';'-terminated statements of this transaction not sent yet
   size_t batch_count_ = 0;  // how many statements batch_ holds
   bool read_only_ = false;
-  bool in_txn_ = false;
+  bool in_txn_ = false;          // START TRANSACTION was queued or sent and not ended yet
+  bool begin_pending_ = false;   // Begin() was called; START TRANSACTION not queued yet
+  bool begin_in_batch_ = false;  // START TRANSACTION is queued in batch_, not sent yet
   bool commit_pending_ = false;
   bool broken_ = false;
 };
@@ -594,10 +674,11 @@ Status Connect(const ConnectInfo& info, std::unique_ptr<SqlConn>* out) {
     if (err == kBadDb) return Status::NotFound(msg);
     return Status::IOError(msg);
   }
-  // JuiceFS's session settings: repeatable read, explicit commits.
+  // JuiceFS's isolation, repeatable read; autocommit for single-statement reads (see
+  // MysqlConn::Begin). Batched writes (see MysqlConn::AddToBatch) are sent as one
+  // multi-statement request.
   static const char kSetup[] = "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ";
-  // Batched writes (see MysqlConn::AddToBatch) are sent as one multi-statement request.
-  if (mysql_real_query(m.get(), kSetup, sizeof(kSetup) - 1) != 0 || mysql_autocommit(m.get(), 0) ||
+  if (mysql_real_query(m.get(), kSetup, sizeof(kSetup) - 1) != 0 || mysql_autocommit(m.get(), 1) ||
       mysql_set_server_option(m.get(), MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
     return MysqlStatus(mysql_errno(m.get()), "session setup", mysql_error(m.get()));
   }

@@ -244,6 +244,7 @@ class PgConn final : public SqlConn {
     }
     queue_.push_back({Pending::kCommand, std::string(sql), on_row, changes});
     GlobalSqlCounters().statements++;
+    TraceSql("pg send", sql);
     return Status::OK();
   }
 
@@ -253,6 +254,7 @@ class PgConn final : public SqlConn {
     }
     queue_.push_back({Pending::kCommand, sql, {}, nullptr});
     GlobalSqlCounters().statements++;
+    TraceSql("pg send", sql);
     return true;
   }
 
@@ -293,16 +295,30 @@ class PgConn final : public SqlConn {
     if (!synced_ && !PQpipelineSync(conn_.get())) return ConnError("sync");
     synced_ = false;
     GlobalSqlCounters().round_trips++;
+    TraceSql("pg", "sync, wait");
     Status first;
     while (!queue_.empty()) {
       Pending p = std::move(queue_.front());
       queue_.pop_front();
+      // Rows somebody reads arrive one result each: a page of a large directory then never sits
+      // in memory whole, and its allocations are reused row after row instead of growing (and
+      // page-faulting) a fresh heap area per query, which cost more than the server's work.
+      if (p.on_row && first.ok()) PQsetSingleRowMode(conn_.get());
       ResultPtr res(PQgetResult(conn_.get()));
       if (!res) {
         queue_.clear();
         return ConnError(AbbrevSql(p.sql));
       }
       ExecStatusType s = PQresultStatus(res.get());
+      while (s == PGRES_SINGLE_TUPLE) {
+        if (first.ok()) first = p.on_row(PgRow(res.get(), 0));
+        res.reset(PQgetResult(conn_.get()));
+        if (!res) {
+          queue_.clear();
+          return ConnError(AbbrevSql(p.sql));
+        }
+        s = PQresultStatus(res.get());
+      }
       if (s == PGRES_TUPLES_OK) {
         if (p.on_row && first.ok()) {
           const int n = PQntuples(res.get());

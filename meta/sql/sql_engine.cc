@@ -425,6 +425,7 @@ class SqlTx final : public Tx {
     // One row past the page tells whether the listing continues, saving an empty last call.
     const size_t page = std::min<size_t>(limit, size_t{1} << 30);
     bool more = false;
+    out->reserve(std::min<size_t>(page, 4096));  // one allocation for a usual page
     JFS_RETURN_IF_ERROR(
         Run(sql, {parent, Param::Blob(*cursor), static_cast<int64_t>(page) + 1}, [&](const Row& r) {
           if (out->size() == page) {
