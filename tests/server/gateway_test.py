@@ -433,6 +433,52 @@ def test_multi_buckets():
         stop_gateway(p)
 
 
+def test_tls():
+    cert, key = os.path.join(TMP, "cert.pem"), os.path.join(TMP, "key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True)
+    check(r.returncode == 0, "openssl req: %s" % r.stderr[-300:])
+    p, port = start_gateway(["--tls-cert", cert, "--tls-key", key])
+    try:
+        s3 = boto3.client("s3", endpoint_url="https://127.0.0.1:%d" % port, aws_access_key_id=AK,
+                          aws_secret_access_key=SK, region_name="us-east-1", verify=cert,
+                          config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        s3.put_object(Bucket=VOL, Key="tls/x", Body=b"over tls")
+        check(s3.get_object(Bucket=VOL, Key="tls/x")["Body"].read() == b"over tls", "HTTPS round trip")
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:%d/" % port], capture_output=True)
+        check(out.stdout != b"200", "plain HTTP on the TLS port does not work")
+    finally:
+        stop_gateway(p)
+
+
+def test_timeout():
+    """A client that stalls mid-body is cut off after --timeout; its upload leaves nothing."""
+    p, port = start_gateway(["--timeout", "1"])
+    try:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        url = "http://127.0.0.1:%d/%s/slow" % (port, VOL)
+        req = AWSRequest(method="PUT", url=url, data=b"x" * 1000, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+        S3SigV4Auth(botocore.credentials.Credentials(AK, SK), "s3", "us-east-1").add_auth(req)
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.settimeout(30)
+        head = "PUT /%s/slow HTTP/1.1\r\n" % VOL + "".join("%s: %s\r\n" % kv for kv in req.headers.items()) + "Content-Length: 1000\r\n\r\n"
+        sock.sendall(head.encode() + b"x" * 10)
+        try:
+            got = sock.recv(4096)
+            closed = b" 200 " not in got[:20]
+        except ConnectionResetError:
+            closed = True
+        except socket.timeout:
+            closed = False
+        sock.close()
+        check(closed, "stalled upload closed by the server")
+        check(lib_cat("/slow") is None, "stalled upload left nothing")
+    finally:
+        stop_gateway(p)
+
+
 def main():
     r = jfs("format", META, VOL, "--storage", "file", "--bucket", os.path.join(TMP, "data"))
     if r.returncode != 0:
@@ -455,6 +501,10 @@ def main():
         stop_gateway(p)
     if GROUPS & {"all", "buckets"}:
         test_multi_buckets()
+    if GROUPS & {"all", "timeout"}:
+        test_timeout()
+    if GROUPS & {"all", "tls"}:
+        test_tls()
     # MINIO_ROOT_USER / MINIO_ROOT_PASSWORD as credentials
     if GROUPS & {"all", "basic"}:
         p, port = start_gateway(env={"MINIO_ROOT_USER": "minio", "MINIO_ROOT_PASSWORD": "minio-pass"})
