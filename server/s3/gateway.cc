@@ -342,6 +342,11 @@ class S3Handler : public http::RequestHandler {
   }
 
   // ---- paths ----
+  // The gateway's work directory (single-bucket mode: it sits in the bucket's root).
+  bool Reserved(std::string_view key) const {
+    return !gw_->options().multi_buckets &&
+           (key == kWorkDir.substr(1) || key.rfind(std::string(kWorkDir.substr(1)) + "/", 0) == 0);
+  }
   std::string BucketRoot() const { return gw_->options().multi_buckets ? "/" + bucket_ : ""; }
   std::string ObjectPath(std::string_view key) const {
     std::string k(key);
@@ -657,8 +662,7 @@ bool S3Handler::OnHeaders(Response* r) {
             "Object key is not valid here (empty, '.' or '..' components, NUL, or too long)");
       return true;
     }
-    if (!gw_->options().multi_buckets &&
-        (key_ == ".jfs-gateway" || key_.rfind(".jfs-gateway/", 0) == 0)) {
+    if (Reserved(key_)) {
       Error(r, "AccessDenied", "the gateway's work directory is not an object");
       return true;
     }
@@ -1179,7 +1183,7 @@ bool S3Handler::CopySource(Response* r, std::string* path, Attr* attr) {
     return false;
   }
   std::string sb = src.substr(0, slash), sk = src.substr(slash + 1);
-  if (!ValidObjectKey(sk) || sk.back() == '/') {
+  if (!ValidObjectKey(sk) || sk.back() == '/' || Reserved(sk)) {
     Error(r, "InvalidArgument", "bad source key");
     return false;
   }
@@ -1318,7 +1322,7 @@ void S3Handler::DeleteObjects(Response* r) {
   std::string x = "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
   for (const auto& k : keys) {
     Status s;
-    if (!ValidObjectKey(k)) {
+    if (!ValidObjectKey(k) || Reserved(k)) {
       x += "<Error>" + Tag("Key", k) + Tag("Code", "InvalidArgument") +
            Tag("Message", "invalid key") + "</Error>";
     } else if (RemoveObjectFile(k, &s)) {

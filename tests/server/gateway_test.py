@@ -350,6 +350,11 @@ def test_bad(s3, port):
     check(st == 400, "NUL in key refused")
     st, body = raw_request(s3, "PUT", "/%s/.jfs-gateway/tmp/x" % b, None, b"x")
     check(st == 403, "work directory not writable")
+    r = s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": ".jfs-gateway/tmp"}, {"Key": ".jfs-gateway"}]})
+    check(len(r.get("Errors", [])) == 2 and jfs("--meta", META, "stat", "jfs:/.jfs-gateway/tmp").returncode == 0,
+          "DeleteObjects cannot touch the work directory")
+    check(err_code(lambda: s3.copy_object(Bucket=b, Key="stolen", CopySource={"Bucket": b, "Key": ".jfs-gateway/x"})) == "InvalidArgument",
+          "CopyObject cannot read the work directory")
     # streaming (aws-chunked) uploads
     payload = os.urandom(200000)
     st, body = streaming_put(port, "chunked/ok.bin", payload)
