@@ -32,15 +32,19 @@ head -c $((MIB << 20)) /dev/zero | tr '\0' 'x' >"$DIR/src.bin"
 t0=$(date +%s.%N)
 /usr/bin/aws --endpoint-url "$EP" s3 cp --quiet "$DIR/src.bin" s3://benchvol/aws.bin
 t1=$(date +%s.%N)
-/usr/bin/aws --endpoint-url "$EP" s3 cp --quiet s3://benchvol/aws.bin - >/dev/null
+/usr/bin/aws --endpoint-url "$EP" s3 cp --quiet s3://benchvol/aws.bin "$DIR/back.bin"
 t2=$(date +%s.%N)
+cmp -s "$DIR/src.bin" "$DIR/back.bin" || { echo "GET returned other bytes" >&2; exit 1; }
+t3=$(date +%s.%N); /usr/bin/aws --version >/dev/null; t4=$(date +%s.%N)
 kill -TERM $GW && wait $GW || true
 trap - EXIT
-python3 - "$MIB" "$capi_w" "$capi_r" "$t0" "$t1" "$t2" <<'PY'
+python3 - "$MIB" "$capi_w" "$capi_r" "$t0" "$t1" "$t2" "$t3" "$t4" <<'PY'
 import sys
-mib, cw, cr, t0, t1, t2 = int(sys.argv[1]), *map(float, sys.argv[2:])
+mib, cw, cr, t0, t1, t2, t3, t4 = int(sys.argv[1]), *map(float, sys.argv[2:])
 gw, gr = t1 - t0, t2 - t1
 print("%d MiB object        C ABI MiB/s   gateway+awscli MiB/s   ratio" % mib)
 print("PUT (write)        %10.1f   %20.1f   %5.2fx" % (mib / cw, mib / gw, cw / gw))
 print("GET (read)         %10.1f   %20.1f   %5.2fx" % (mib / cr, mib / gr, cr / gr))
+st = t4 - t3
+print("(awscli start-up alone: %.2f s per command; without it: PUT %.2fx, GET %.2fx)" % (st, cw / max(gw - st, 1e-3), cr / max(gr - st, 1e-3)))
 PY

@@ -166,7 +166,14 @@ AuthResult Authenticate(const http::Request& req, std::string_view path,
     for (const auto& [k, v] : query) {
       if (k == "X-Amz-Algorithm") algo = v;
     }
-    if (algo.empty()) return Refuse("AccessDenied", "anonymous requests are not allowed");
+    if (algo.empty()) {
+      for (const auto& kv : query) {
+        if (kv.first == "AWSAccessKeyId") {
+          return Refuse("AccessDenied", "Signature Version 2 is not supported; use SigV4");
+        }
+      }
+      return Refuse("AccessDenied", "anonymous requests are not allowed");
+    }
     if (algo != kAlgorithm) return Refuse("AuthorizationQueryParametersError", "bad algorithm");
     presigned = true;
     std::string expires_s;

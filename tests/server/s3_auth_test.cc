@@ -121,6 +121,11 @@ TEST_CASE("header auth of a request signed by the client signer", "[s3auth]") {
   http::Request v2 = anon;
   v2.headers.emplace_back("authorization", "AWS AKIA:abc");
   CHECK(s3::Authenticate(v2, "/bucket/a b/c+d", q, kAws, now).error_code == "AccessDenied");
+  // A SigV2 presigned URL is named as such, not taken for an anonymous request.
+  auto v2q = s3::Authenticate(anon, "/bucket/k", {{"AWSAccessKeyId", "AK"}, {"Signature", "x"}},
+                              kAws, now);
+  CHECK(v2q.error_code == "AccessDenied");
+  CHECK(v2q.error_message.find("Version 2") != std::string::npos);
 }
 
 TEST_CASE("presigned URLs: valid, expired, tampered", "[s3auth]") {
