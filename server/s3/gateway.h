@@ -17,6 +17,7 @@
 #include "lib/volume.h"
 #include "server/http/http_server.h"
 #include "server/s3/auth.h"
+#include "server/s3/names.h"
 
 namespace jfs::server::s3 {
 
@@ -45,10 +46,5 @@ class Gateway {
   GatewayOptions opts_;
   std::string name_;
 };
-
-// Key check shared with tests: S3 keys the gateway can store as paths (no empty, "." or ".."
-// component, no NUL, at most 1024 bytes, components at most 255 bytes).
-bool ValidObjectKey(std::string_view key);
-bool ValidBucketName(std::string_view name);
 
 }  // namespace jfs::server::s3

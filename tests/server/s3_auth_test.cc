@@ -5,7 +5,7 @@
 
 #include "object/sigv4.h"
 #include "server/s3/auth.h"
-#include "server/s3/gateway.h"
+#include "server/s3/names.h"
 
 namespace s3 = jfs::server::s3;
 namespace http = jfs::server::http;
