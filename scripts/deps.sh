@@ -7,7 +7,7 @@ JFS_BUILD_PACKAGES=(
   meson ninja-build pkg-config g++ python3
   libabsl-dev libsqlite3-dev libssl-dev libzstd-dev liblz4-dev libcurl4-openssl-dev
   libhiredis-dev libpq-dev libmariadb-dev nlohmann-json3-dev libcli11-dev catch2 sqlite3
-  libpugixml-dev zlib1g-dev libfuse3-dev fuse3
+  libpugixml-dev zlib1g-dev libfuse3-dev fuse3 libmicrohttpd-dev
   openssl zstd
   openjdk-17-jdk-headless  # bindings/java (javac, jar, JNI headers)
 )

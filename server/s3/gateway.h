@@ -1,0 +1,50 @@
+// The S3 protocol over a volume (`jfs gateway`): every request of the http layer becomes a
+// handler that authenticates it (SigV4), then maps it onto files of the volume.
+//
+// Layout: an object key "a/b/c.txt" of bucket B is the file /a/b/c.txt of the volume (one bucket
+// named after the volume), or /B/a/b/c.txt with multi_buckets (top-level directories are
+// buckets). Directories are created on PUT and empty ones removed on DELETE. Uploads are written
+// into /.jfs-gateway/tmp and renamed into place, so a reader sees the old object or the whole new
+// one; multipart uploads keep their parts under /.jfs-gateway/uploads/<id>/. The ETag and the
+// object's HTTP metadata (Content-Type, x-amz-meta-*, ...) are xattrs "user.s3.*" of the file;
+// the ETag is only trusted while the file's mtime and size are those it was computed for (a file
+// changed through the library or FUSE gets a stand-in ETag derived from its inode, size, mtime).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lib/volume.h"
+#include "server/http/http_server.h"
+#include "server/s3/auth.h"
+#include "server/s3/names.h"
+
+namespace jfs::server::s3 {
+
+struct GatewayOptions {
+  Credentials credentials;
+  bool multi_buckets = false;
+  // Smallest part of a multipart upload but the last (S3: 5 MiB).
+  uint64_t min_part_size = 5ull << 20;
+};
+
+class Gateway {
+ public:
+  // `volume` must outlive the gateway.
+  Gateway(lib::Volume* volume, GatewayOptions opts);
+  // Creates the gateway's work directories and clears leftovers of a previous run's uploads in
+  // progress (not its multipart uploads).
+  Status Init();
+  std::unique_ptr<http::RequestHandler> NewHandler(const http::Request& req);
+
+  lib::Volume* volume() const { return volume_; }
+  const GatewayOptions& options() const { return opts_; }
+  const std::string& volume_name() const { return name_; }
+
+ private:
+  lib::Volume* volume_;
+  GatewayOptions opts_;
+  std::string name_;
+};
+
+}  // namespace jfs::server::s3
