@@ -222,11 +222,29 @@ int RunInfo(const GlobalOptions& global, const std::string& positional) {
 }
 
 void AddInfo(CLI::App& app, const GlobalOptions& global, Action* action) {
-  auto url = std::make_shared<std::string>();
-  CLI::App* c = app.add_subcommand("info", "Show a summary of the volume");
-  c->add_option("META-URL", *url, "metadata engine (default: --meta / $JFS_META_URL)");
-  c->callback(
-      [url, action, &global] { *action = [url, &global] { return RunInfo(global, *url); }; });
+  auto args = std::make_shared<std::vector<std::string>>();
+  CLI::App* c = app.add_subcommand(
+      "info", "Show a summary of the volume, or of a path in it (length, files, dirs, size)");
+  c->add_option("ARGS", *args,
+                "[META-URL] [PATH]: metadata engine (default: --meta / $JFS_META_URL) and a path "
+                "inside the volume (/dir or jfs:/dir)")
+      ->expected(0, 2);
+  c->callback([args, action, &global] {
+    *action = [args, &global] {
+      std::string url, path;
+      for (const std::string& a : *args) {
+        if (IsInfoPath(a) && path.empty()) {
+          path = a;
+        } else if (url.empty() && !IsInfoPath(a)) {
+          url = a;
+        } else {
+          PrintError("info", "unexpected argument '" + a + "'");
+          return kExitUsage;
+        }
+      }
+      return path.empty() ? RunInfo(global, url) : RunPathInfo(global, url, path);
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
