@@ -222,27 +222,21 @@ int RunInfo(const GlobalOptions& global, const std::string& positional) {
 }
 
 void AddInfo(CLI::App& app, const GlobalOptions& global, Action* action) {
-  auto args = std::make_shared<std::vector<std::string>>();
+  auto url = std::make_shared<std::string>();
+  auto path = std::make_shared<std::string>();
   CLI::App* c = app.add_subcommand(
       "info", "Show a summary of the volume, or of a path in it (length, files, dirs, size)");
-  c->add_option("ARGS", *args,
-                "[META-URL] [PATH]: metadata engine (default: --meta / $JFS_META_URL) and a path "
-                "inside the volume (/dir or jfs:/dir)")
-      ->expected(0, 2);
-  c->callback([args, action, &global] {
-    *action = [args, &global] {
-      std::string url, path;
-      for (const std::string& a : *args) {
-        if (IsInfoPath(a) && path.empty()) {
-          path = a;
-        } else if (url.empty() && !IsInfoPath(a)) {
-          url = a;
-        } else {
-          PrintError("info", "unexpected argument '" + a + "'");
-          return kExitUsage;
-        }
+  c->add_option("META-URL", *url, "metadata engine (default: --meta / $JFS_META_URL)");
+  c->add_option("PATH", *path, "a path inside the volume (/dir or jfs:/dir): its summary");
+  c->callback([url, path, action, &global] {
+    *action = [url, path, &global] {
+      std::string u = *url, p = *path;
+      if (p.empty() && IsInfoPath(u)) std::swap(u, p);  // `jfs --meta URL info PATH`
+      if (!p.empty() && (!IsInfoPath(p) || IsInfoPath(u))) {
+        PrintError("info", "unexpected argument '" + p + "'");
+        return kExitUsage;
       }
-      return path.empty() ? RunInfo(global, url) : RunPathInfo(global, url, path);
+      return p.empty() ? RunInfo(global, u) : RunPathInfo(global, u, p);
     };
   });
 }

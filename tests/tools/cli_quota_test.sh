@@ -68,7 +68,7 @@ fails 1 'No such file' quota set "$a" --path /missing --inodes 1
 fails 1 'Not a directory' quota set "$a" --path /p/f1 --inodes 1
 fails 1 'no quota' quota get "$a" --path /other
 fails 1 'no quota' quota delete "$a" --path /other
-fails 2 'unexpected argument' info "$a" jfs:/p jfs:/q
+fails 2 'not expected' info "$a" jfs:/p jfs:/q
 fails 1 'No such file' info "$a" jfs:/missing
 ok quota get "$a" --path /p
 out_has '^\| /p +\| +1\.0 GiB \| +24 KiB \| +0% \| +4 \| +4 \| +100% \|$'
