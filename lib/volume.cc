@@ -952,6 +952,7 @@ Status Format(const std::string& meta_url, const FormatOptions& opts, meta::Form
   f.trash_days = opts.trash_days;
   f.meta_version = 1;
   f.min_client_version = "1.1.0-A";
+  f.dir_stats = true;  // as `juicefs format` for new volumes (directory statistics and quotas)
 
   std::unique_ptr<meta::Meta> m;
   JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m, /*create_if_missing=*/true));

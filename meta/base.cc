@@ -159,6 +159,7 @@ Status BaseMeta::ReadSingle(const std::function<Status(Tx&)>& body) {
 void BaseMeta::Apply(const Effects& fx) {
   pending_space_ += fx.space;
   pending_inodes_ += fx.inodes;
+  AddPending(fx);
   if (fx.freed_slices.empty()) return;
   std::function<void(uint64_t, uint32_t)> cb;
   {
@@ -172,6 +173,7 @@ void BaseMeta::Apply(const Effects& fx) {
 void BaseMeta::SetFormat(const Format& f) {
   capacity_ = f.capacity;
   inode_limit_ = f.inodes;
+  dir_stats_ = f.dir_stats;
 }
 
 Status BaseMeta::NextInode(Ino* ino) {
@@ -402,6 +404,7 @@ Status BaseMeta::Load(Format* format) {
                                 " is newer than this client supports (1)");
   }
   SetFormat(f);
+  JFS_RETURN_IF_ERROR(ReloadQuotas());
   if (format) *format = f;
   return Status::OK();
 }
@@ -422,9 +425,10 @@ Status BaseMeta::NewSession(const SessionInfo& info) {
 Status BaseMeta::Heartbeat() {
   const uint64_t sid = sid_.load();
   if (sid == 0) return Status::OK();
-  return Mutate([&](Tx& tx, Effects&) {
+  JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects&) {
     return tx.PutSession(sid, Now().sec + session_ttl_.load(), session_json_);
-  });
+  }));
+  return ReloadQuotas();  // quotas other clients set or removed
 }
 
 Status BaseMeta::ListSessions(std::vector<SessionRecord>* out) {
@@ -434,6 +438,7 @@ Status BaseMeta::ListSessions(std::vector<SessionRecord>* out) {
 Status BaseMeta::CloseSession() {
   uint64_t sid = sid_.load();
   if (sid == 0) return FlushStats();
+  JFS_RETURN_IF_ERROR(FlushDirStats());
   // One transaction releases the sustained inodes, unregisters the session and flushes the
   // counters (including what the releases freed), so a failure leaves the session intact.
   std::lock_guard<std::mutex> l(flush_mu_);
@@ -518,11 +523,12 @@ Status BaseMeta::FlushStats() {
   std::lock_guard<std::mutex> l(flush_mu_);
   // The deltas stay pending until the commit, so quota checks never see them missing.
   int64_t space = pending_space_.load(), inodes = pending_inodes_.load();
-  if (space == 0 && inodes == 0) return Status::OK();
-  JFS_RETURN_IF_ERROR(engine_->Txn([&](Tx& tx) { return WriteStats(tx, space, inodes); }));
-  pending_space_ -= space;
-  pending_inodes_ -= inodes;
-  return Status::OK();
+  if (space != 0 || inodes != 0) {
+    JFS_RETURN_IF_ERROR(engine_->Txn([&](Tx& tx) { return WriteStats(tx, space, inodes); }));
+    pending_space_ -= space;
+    pending_inodes_ -= inodes;
+  }
+  return FlushDirStats();
 }
 
 void BaseMeta::OnDeleteSlice(std::function<void(uint64_t id, uint32_t size)> fn) {
@@ -756,6 +762,8 @@ Status BaseMeta::DoMknod(const Context& ctx, Ino parent, std::string_view name, 
     if (!e.IsNotFound()) return e;
     found = 0;
     JFS_RETURN_IF_ERROR(CheckQuota(tx, kDirSpace, 1));
+    JFS_RETURN_IF_ERROR(ChargeEntry(tx, fx, parent, {0, kDirSpace, 1}, true));
+    if (type == kTypeDirectory) JFS_RETURN_IF_ERROR(InitDirStat(tx, ino));
 
     Timespec now = Now();
     Attr a;
@@ -887,6 +895,7 @@ Status BaseMeta::Unlink(const Context& ctx, Ino parent, std::string_view name) {
       return g;
     }
     JFS_RETURN_IF_ERROR(tx.DeleteEntry(parent, name));
+    JFS_RETURN_IF_ERROR(ChargeEntry(tx, fx, parent, EntryUsage(g.ok() ? &a : nullptr, -1), false));
     if (g.ok()) JFS_RETURN_IF_ERROR(DropLink(tx, fx, parent, ino, &a));  // else: dangling entry
     TouchDir(&pa, Now());
     return tx.PutAttr(parent, pa);
@@ -923,6 +932,8 @@ Status BaseMeta::Rmdir(const Context& ctx, Ino parent, std::string_view name) {
       return NotDir();
     }
     JFS_RETURN_IF_ERROR(tx.DeleteEntry(parent, name));
+    JFS_RETURN_IF_ERROR(ChargeEntry(tx, fx, parent, {0, -kDirSpace, -1}, false));
+    JFS_RETURN_IF_ERROR(DropDirStat(tx, ino));
     if (g.ok()) JFS_RETURN_IF_ERROR(DropLink(tx, fx, parent, ino, &a));
     if (pa.nlink > 2) --pa.nlink;
     TouchDir(&pa, Now());
@@ -1047,6 +1058,7 @@ Status BaseMeta::Rename(const Context& ctx, Ino parent_src, std::string_view nam
       }
     }
 
+    JFS_RETURN_IF_ERROR(ChargeRename(tx, fx, ps, pd, si, sa, dst_exists ? di : 0, da, exchange));
     Timespec now = Now();
     if (exchange) {
       JFS_RETURN_IF_ERROR(tx.PutEntry(ps, name_src, di, da.typ));
@@ -1088,7 +1100,7 @@ Status BaseMeta::Link(const Context& ctx, Ino ino, Ino parent, std::string_view 
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
   Attr result;
-  JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects&) {
+  JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
     JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
     JFS_RETURN_IF_ERROR(GetDir(tx, parent, &pa));
@@ -1103,6 +1115,7 @@ Status BaseMeta::Link(const Context& ctx, Ino ino, Ino parent, std::string_view 
     Status e = tx.GetEntry(parent, name, nullptr, nullptr);
     if (e.ok()) return Status::Exists("'" + std::string(name) + "' exists");
     if (!e.IsNotFound()) return e;
+    JFS_RETURN_IF_ERROR(ChargeEntry(tx, fx, parent, EntryUsage(&a, 1), true));
     if (a.parent != 0) {
       // From now on the parents are tracked separately, the original one included.
       JFS_RETURN_IF_ERROR(tx.AdjustParent(ino, a.parent, 1));
@@ -1222,6 +1235,10 @@ Status BaseMeta::Write(const Context&, Ino ino, uint32_t indx, uint32_t pos, con
     uint64_t length = std::max(a.length, end);
     int64_t space = Align4K(length) - Align4K(a.length);
     if (space > 0) JFS_RETURN_IF_ERROR(CheckQuota(tx, space, 0));
+    if (length != a.length) {
+      DirStat d{static_cast<int64_t>(length - a.length), space, 0};
+      JFS_RETURN_IF_ERROR(ChargeFile(tx, fx, ino, a, d, true));
+    }
     JFS_RETURN_IF_ERROR(tx.AppendChunk(ino, indx, encoded));
     if (slice.id != 0) JFS_RETURN_IF_ERROR(tx.NewSliceRef(slice.id, slice.size));
     Timespec now = Now();
@@ -1253,6 +1270,8 @@ Status BaseMeta::Truncate(const Context& ctx, Ino ino, uint64_t length, bool ski
     if (length == old) return Status::OK();
     int64_t space = Align4K(length) - Align4K(old);
     if (space > 0) JFS_RETURN_IF_ERROR(CheckQuota(tx, space, 0));
+    DirStat d{static_cast<int64_t>(length) - static_cast<int64_t>(old), space, 0};
+    JFS_RETURN_IF_ERROR(ChargeFile(tx, fx, ino, a, d, true));
     // Only stored chunks can hold stale data; a missing chunk already reads as zeros.
     std::vector<uint32_t> chunks;
     JFS_RETURN_IF_ERROR(tx.ListChunks(ino, &chunks));

@@ -28,8 +28,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -107,12 +109,24 @@ class BaseMeta : public Meta {
   Status ListXattr(const Context& ctx, Ino ino, std::vector<std::string>* names) override;
   Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) override;
 
+  // Directory statistics and quotas (meta/quota.cc).
+  Status GetDirStat(const Context& ctx, Ino dir, DirStat* out) override;
+  Status GetSummary(const Context& ctx, Ino ino, Summary* out) override;
+  Status SetQuota(const Context& ctx, Ino dir, int64_t max_space, int64_t max_inodes) override;
+  Status GetQuota(const Context& ctx, Ino dir, QuotaRecord* out) override;
+  Status DeleteQuota(const Context& ctx, Ino dir) override;
+  Status ListQuotas(const Context& ctx, std::map<Ino, QuotaRecord>* out) override;
+  Status CheckQuotaUsage(const Context& ctx, Ino dir, bool repair, QuotaRecord* stored,
+                         QuotaRecord* computed) override;
+
  private:
   // What a committed transaction changes outside the database. Reset before every attempt.
   struct Effects {
     int64_t space = 0;                                        // usedSpace delta
     int64_t inodes = 0;                                       // totalInodes delta
     std::vector<std::pair<uint64_t, uint32_t>> freed_slices;  // (id, size) whose last ref went
+    std::vector<std::pair<Ino, DirStat>> dir_deltas;          // directory statistics deltas
+    std::vector<std::pair<Ino, DirStat>> quota_deltas;        // quota usage (space, inodes)
   };
   using TxnBody = std::function<Status(Tx&, Effects&)>;
 
@@ -150,6 +164,44 @@ class BaseMeta : public Meta {
   void LockReleased();
   // Frees the sustained inodes of session `sid`, drops its locks and unregisters it (one tx).
   Status DropSession(Tx& tx, Effects& fx, uint64_t sid);
+  // ---- directory statistics and quotas (meta/quota.cc) ----
+  // JuiceFS keeps both as in-memory deltas flushed periodically (dirStats every second, quotas
+  // every 3 s); here FlushStats writes both. A directory's statistic covers its direct children,
+  // a quota everything below its directory; hard links count once per name.
+  //
+  // The directories with a quota on the path from `dir` up to the root (nearest first); empty
+  // when the volume has no quota (no reads then).
+  Status QuotaRoots(Tx& tx, Ino dir, std::vector<Ino>* roots);
+  // EDQUOT when adding `space` / `inodes` below any of `roots` exceeds its quota, counting the
+  // stored usage and this client's unflushed deltas.
+  Status CheckDirQuotas(Tx& tx, const std::vector<Ino>& roots, int64_t space, int64_t inodes);
+  // Charges a change of one entry of directory `parent` (length, space, inodes deltas) to the
+  // parent's statistic and to every quota above it; quotas are checked first when `check` and
+  // the change grows.
+  Status ChargeEntry(Tx& tx, Effects& fx, Ino parent, const DirStat& delta, bool check);
+  // ChargeEntry for every name of file `ino` (attr `a`, before the change): the stored parent,
+  // or each hard-link parent as many times as it links the file.
+  Status ChargeFile(Tx& tx, Effects& fx, Ino ino, const Attr& a, const DirStat& delta, bool check);
+  // Quota bookkeeping of a rename between two directories: moves the usage of the moved tree(s)
+  // from the quotas above `from` only to those above `to` only, checking those.
+  // Statistics and quotas of a rename of `si` (attr `sa`) from `ps` to `pd`, replacing or
+  // exchanging with `di` (0 when the target name is free; attr `da`).
+  Status ChargeRename(Tx& tx, Effects& fx, Ino ps, Ino pd, Ino si, const Attr& sa, Ino di,
+                      const Attr& da, bool exchange);
+  // What one entry naming an inode with attr `a` (nullptr: unknown, a dangling entry) adds to
+  // its directory, times `sign`.
+  static DirStat EntryUsage(const Attr* a, int sign);
+  // New directory `ino`: an empty statistic. Removed directory: its statistic and quota go.
+  Status InitDirStat(Tx& tx, Ino ino);
+  Status DropDirStat(Tx& tx, Ino ino);
+  // Space and inodes of `ino` and everything below it (a directory counts itself).
+  static Status TreeUsage(Tx& tx, Ino ino, const Attr& a, int64_t* space, int64_t* inodes,
+                          Summary* summary = nullptr);
+  // Statistic of `dir` computed from its children.
+  static Status ComputeDirStat(Tx& tx, Ino dir, DirStat* out);
+  Status FlushDirStats();
+  Status ReloadQuotas();  // the set of quota directories and Format.DirStats
+  void AddPending(const Effects& fx);
 
   bool IsOpen(Ino ino);
   // Forgets one open of `ino`; frees it if it was the last one and the inode has no links left.
@@ -185,6 +237,15 @@ class BaseMeta : public Meta {
   std::mutex flush_mu_;  // one FlushStats at a time
   std::atomic<int64_t> pending_space_{0};
   std::atomic<int64_t> pending_inodes_{0};
+
+  std::atomic<bool> dir_stats_{false};  // Format.DirStats
+  std::mutex quota_mu_;                 // guards the three members below
+  // Directories with a quota (reloaded by Heartbeat); replaced, never changed in place, so a
+  // transaction can walk a snapshot without the lock.
+  std::shared_ptr<const std::set<Ino>> quota_dirs_;
+  std::map<Ino, DirStat> pending_dirs_;    // unflushed directory statistics deltas
+  std::map<Ino, DirStat> pending_quotas_;  // unflushed quota usage deltas (length unused)
+  std::mutex dir_flush_mu_;                // one FlushDirStats at a time
 };
 
 }  // namespace jfs::meta

@@ -174,13 +174,43 @@ class Tx {
     return Status::NotSupported("ACLs are not supported by this engine");
   }
   // Quotas (jfs_dir_quota, jfs_user_group_quota / dirQuota*, userQuota*, groupQuota*), keyed by
-  // directory inode, uid or gid. Not enforced by BaseMeta yet; carried by dump/load.
+  // directory inode, uid or gid. BaseMeta enforces directory quotas; user/group ones are carried
+  // by dump/load.
   virtual Status PutQuota(QuotaKind /*kind*/, uint64_t /*key*/, const QuotaRecord& /*q*/) {
     return Status::NotSupported("quotas are not supported by this engine");
   }
   virtual Status ListQuotas(QuotaKind /*kind*/, std::map<uint64_t, QuotaRecord>* out) {
     out->clear();
     return Status::NotSupported("quotas are not supported by this engine");
+  }
+  // One quota; missing → ENOENT.
+  virtual Status GetQuota(QuotaKind /*kind*/, uint64_t /*key*/, QuotaRecord* /*q*/) {
+    return Status::NotSupported("quotas are not supported by this engine");
+  }
+  // Adds to the used space / inodes of an existing quota; a missing quota is left missing (OK).
+  virtual Status IncrQuotaUsed(QuotaKind /*kind*/, uint64_t /*key*/, int64_t /*space*/,
+                               int64_t /*inodes*/) {
+    return Status::NotSupported("quotas are not supported by this engine");
+  }
+  // Removes a quota with its usage; OK when missing.
+  virtual Status DeleteQuota(QuotaKind /*kind*/, uint64_t /*key*/) {
+    return Status::NotSupported("quotas are not supported by this engine");
+  }
+
+  // Directory statistics (jfs_dir_stats / dirDataLength + dirUsedSpace + dirUsedInodes).
+  // Missing → ENOENT (JuiceFS computes a missing one from the children, as BaseMeta does).
+  virtual Status GetDirStat(Ino /*dir*/, DirStat* /*st*/) {
+    return Status::NotSupported("directory statistics are not supported by this engine");
+  }
+  virtual Status PutDirStat(Ino /*dir*/, const DirStat& /*st*/) {  // insert or replace
+    return Status::NotSupported("directory statistics are not supported by this engine");
+  }
+  // Adds `delta` to an existing statistic; *found = false (and nothing written) when missing.
+  virtual Status IncrDirStat(Ino /*dir*/, const DirStat& /*delta*/, bool* /*found*/) {
+    return Status::NotSupported("directory statistics are not supported by this engine");
+  }
+  virtual Status DeleteDirStat(Ino /*dir*/) {  // OK when missing
+    return Status::NotSupported("directory statistics are not supported by this engine");
   }
 
   // File locks of one inode (format.md §2.2, §3.2): one record per (sid, owner). A flock record's

@@ -32,6 +32,8 @@ struct MemEngine::Store {
   std::map<uint64_t, std::pair<int64_t, std::string>> sessions;
   // (kind, ino, sid, owner) → "R"/"W" (flock) or packed plock records.
   std::map<std::tuple<int, Ino, uint64_t, uint64_t>, std::string> locks;
+  std::map<std::pair<uint8_t, uint64_t>, QuotaRecord> quotas;  // (QuotaKind, key)
+  std::map<Ino, DirStat> dir_stats;
   std::optional<std::string> setting;
 
   // Fault injection.
@@ -409,6 +411,78 @@ class MemTx : public Tx {
     return Status::OK();
   }
 
+  Status PutQuota(QuotaKind kind, uint64_t key, const QuotaRecord& q) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    auto k = std::make_pair(static_cast<uint8_t>(kind), key);
+    SaveKey(&undo_, s_.quotas, k);
+    s_.quotas[k] = q;
+    return Status::OK();
+  }
+  Status ListQuotas(QuotaKind kind, std::map<uint64_t, QuotaRecord>* out) override {
+    out->clear();
+    JFS_RETURN_IF_ERROR(Enter(false));
+    for (const auto& [k, q] : s_.quotas) {
+      if (k.first == static_cast<uint8_t>(kind)) (*out)[k.second] = q;
+    }
+    return Status::OK();
+  }
+  Status GetQuota(QuotaKind kind, uint64_t key, QuotaRecord* q) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    auto it = s_.quotas.find({static_cast<uint8_t>(kind), key});
+    if (it == s_.quotas.end()) return Status::NotFound("no quota for " + std::to_string(key));
+    *q = it->second;
+    return Status::OK();
+  }
+  Status IncrQuotaUsed(QuotaKind kind, uint64_t key, int64_t space, int64_t inodes) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    auto k = std::make_pair(static_cast<uint8_t>(kind), key);
+    auto it = s_.quotas.find(k);
+    if (it == s_.quotas.end()) return Status::OK();
+    SaveKey(&undo_, s_.quotas, k);
+    it->second.used_space += space;
+    it->second.used_inodes += inodes;
+    return Status::OK();
+  }
+  Status DeleteQuota(QuotaKind kind, uint64_t key) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    auto k = std::make_pair(static_cast<uint8_t>(kind), key);
+    SaveKey(&undo_, s_.quotas, k);
+    s_.quotas.erase(k);
+    return Status::OK();
+  }
+
+  Status GetDirStat(Ino dir, DirStat* st) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    auto it = s_.dir_stats.find(dir);
+    if (it == s_.dir_stats.end())
+      return Status::NotFound("no statistics for " + std::to_string(dir));
+    *st = it->second;
+    return Status::OK();
+  }
+  Status PutDirStat(Ino dir, const DirStat& st) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    SaveKey(&undo_, s_.dir_stats, dir);
+    s_.dir_stats[dir] = st;
+    return Status::OK();
+  }
+  Status IncrDirStat(Ino dir, const DirStat& d, bool* found) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    auto it = s_.dir_stats.find(dir);
+    *found = it != s_.dir_stats.end();
+    if (!*found) return Status::OK();
+    SaveKey(&undo_, s_.dir_stats, dir);
+    it->second.length += d.length;
+    it->second.space += d.space;
+    it->second.inodes += d.inodes;
+    return Status::OK();
+  }
+  Status DeleteDirStat(Ino dir) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    SaveKey(&undo_, s_.dir_stats, dir);
+    s_.dir_stats.erase(dir);
+    return Status::OK();
+  }
+
   Status GetSetting(std::string* json) override {
     JFS_RETURN_IF_ERROR(Enter(false));
     if (!s_.setting) return Status::NotFound("database is not formatted");
@@ -500,6 +574,8 @@ Status MemEngine::Reset() {
   s.delfiles.clear();
   s.sessions.clear();
   s.locks.clear();
+  s.quotas.clear();
+  s.dir_stats.clear();
   s.setting.reset();
   return Status::OK();
 }

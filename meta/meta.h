@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -166,6 +167,47 @@ class Meta {
                           std::string_view value, int flags) = 0;
   virtual Status ListXattr(const Context& ctx, Ino ino, std::vector<std::string>* names) = 0;
   virtual Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) = 0;
+
+  // ---- directory statistics and quotas (format.md §9 "Quotas") -------------------------------
+  // Usage by `dir`'s direct children (Σ file lengths, Σ Align4K space, entry count) as stored
+  // plus this client's unflushed changes. A statistic that is missing (volumes from older
+  // clients, dumps) is computed from the children and stored, as JuiceFS does. ENOTDIR for a
+  // non-directory.
+  virtual Status GetDirStat(const Context& /*ctx*/, Ino /*dir*/, DirStat* /*out*/) {
+    return Status::NotSupported("directory statistics are not supported");
+  }
+  // Recursive usage of `ino` and everything below it (JuiceFS GetSummary / `juicefs info`).
+  // Each hard link counts once per name.
+  virtual Status GetSummary(const Context& /*ctx*/, Ino /*ino*/, Summary* /*out*/) {
+    return Status::NotSupported("summaries are not supported");
+  }
+  // Sets the quota of directory `dir`: max_space bytes and max_inodes inodes below it (0 =
+  // unlimited, negative = keep the current limit). A new quota's usage is computed from the tree
+  // (the directory itself excluded, as JuiceFS does). Turns the volume's DirStats on if it was
+  // off. Root only (EPERM); a non-directory → ENOTDIR; the trash → EPERM.
+  virtual Status SetQuota(const Context& /*ctx*/, Ino /*dir*/, int64_t /*max_space*/,
+                          int64_t /*max_inodes*/) {
+    return Status::NotSupported("quotas are not supported");
+  }
+  // The quota of `dir` (ENOENT when it has none); usage includes this client's unflushed changes.
+  virtual Status GetQuota(const Context& /*ctx*/, Ino /*dir*/, QuotaRecord* /*out*/) {
+    return Status::NotSupported("quotas are not supported");
+  }
+  // Removes the quota of `dir` (ENOENT when it has none). Root only.
+  virtual Status DeleteQuota(const Context& /*ctx*/, Ino /*dir*/) {
+    return Status::NotSupported("quotas are not supported");
+  }
+  // Every directory quota, by directory inode.
+  virtual Status ListQuotas(const Context& /*ctx*/, std::map<Ino, QuotaRecord>* /*out*/) {
+    return Status::NotSupported("quotas are not supported");
+  }
+  // Recomputes the usage below `dir` and compares it with its quota's stored usage: *stored and
+  // *computed receive both. With `repair` (root only) the computed usage is written. ENOENT when
+  // `dir` has no quota.
+  virtual Status CheckQuotaUsage(const Context& /*ctx*/, Ino /*dir*/, bool /*repair*/,
+                                 QuotaRecord* /*stored*/, QuotaRecord* /*computed*/) {
+    return Status::NotSupported("quotas are not supported");
+  }
 };
 
 // Opens the metadata engine named by a META-URL: "sqlite3:///abs/path.db", "sqlite3://rel.db"

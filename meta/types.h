@@ -216,6 +216,25 @@ struct QuotaRecord {
   bool operator==(const QuotaRecord&) const = default;
 };
 
+// Statistics of one directory's direct children (format.md §2.2 dirDataLength/dirUsedSpace/
+// dirUsedInodes, §3.2 jfs_dir_stats): Σ file lengths, Σ Align4K space, number of entries.
+struct DirStat {
+  int64_t length = 0;
+  int64_t space = 0;
+  int64_t inodes = 0;
+  bool operator==(const DirStat&) const = default;
+};
+
+// A recursive summary of a tree (JuiceFS Summary, `juicefs info`): Σ file lengths, Σ Align4K
+// space of every inode (the top one included), and the number of files (non-directories) and
+// directories (the top one included when it is a directory).
+struct Summary {
+  uint64_t length = 0;
+  uint64_t size = 0;
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+};
+
 // A file whose data awaits deletion (jfs_delfile / delfiles).
 struct DelFileRecord {
   Ino inode = 0;

@@ -223,10 +223,22 @@ int RunInfo(const GlobalOptions& global, const std::string& positional) {
 
 void AddInfo(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto url = std::make_shared<std::string>();
-  CLI::App* c = app.add_subcommand("info", "Show a summary of the volume");
+  auto path = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand(
+      "info", "Show a summary of the volume, or of a path in it (length, files, dirs, size)");
   c->add_option("META-URL", *url, "metadata engine (default: --meta / $JFS_META_URL)");
-  c->callback(
-      [url, action, &global] { *action = [url, &global] { return RunInfo(global, *url); }; });
+  c->add_option("PATH", *path, "a path inside the volume (/dir or jfs:/dir): its summary");
+  c->callback([url, path, action, &global] {
+    *action = [url, path, &global] {
+      std::string u = *url, p = *path;
+      if (p.empty() && IsInfoPath(u)) std::swap(u, p);  // `jfs --meta URL info PATH`
+      if (!p.empty() && (!IsInfoPath(p) || IsInfoPath(u))) {
+        PrintError("info", "unexpected argument '" + p + "'");
+        return kExitUsage;
+      }
+      return p.empty() ? RunInfo(global, u) : RunPathInfo(global, u, p);
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -774,6 +774,88 @@ class RedisTx : public Tx {
     return Status::OK();
   }
 
+  // The hash field `field` of `key` as an integer; a missing field reads 0.
+  Status HGetInt(const std::string& key, const std::string& field, int64_t* out) {
+    std::optional<std::string> v;
+    JFS_RETURN_IF_ERROR(HGet(key, field, &v));
+    *out = 0;
+    if (v && !ParseI64(*v, out)) return Status::Corruption("bad integer in " + key + " " + field);
+    return Status::OK();
+  }
+
+  Status GetQuota(QuotaKind kind, uint64_t key, QuotaRecord* q) override {
+    const std::string base = QuotaPrefix(kind), field = Dec(key);
+    std::optional<std::string> v;
+    JFS_RETURN_IF_ERROR(HGet(e_.Key(base), field, &v));
+    if (!v) return Status::NotFound("no quota for " + field);
+    if (v->size() != 16) return Status::Corruption("bad quota in " + base + " " + field);
+    auto i64 = [&](size_t at) {
+      uint64_t x = 0;
+      for (size_t i = 0; i < 8; ++i) x = x << 8 | static_cast<uint8_t>((*v)[at + i]);
+      return static_cast<int64_t>(x);
+    };
+    q->max_space = i64(0), q->max_inodes = i64(8);
+    JFS_RETURN_IF_ERROR(HGetInt(e_.Key(base + "UsedSpace"), field, &q->used_space));
+    return HGetInt(e_.Key(base + "UsedInodes"), field, &q->used_inodes);
+  }
+
+  Status IncrQuotaUsed(QuotaKind kind, uint64_t key, int64_t space, int64_t inodes) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    QuotaRecord q;
+    Status st = GetQuota(kind, key, &q);
+    if (st.IsNotFound()) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    const std::string base = QuotaPrefix(kind), field = Dec(key);
+    if (space != 0) HSet(e_.Key(base + "UsedSpace"), field, std::to_string(q.used_space + space));
+    if (inodes != 0) {
+      HSet(e_.Key(base + "UsedInodes"), field, std::to_string(q.used_inodes + inodes));
+    }
+    return Status::OK();
+  }
+
+  Status DeleteQuota(QuotaKind kind, uint64_t key) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string base = QuotaPrefix(kind), field = Dec(key);
+    for (const char* suffix : {"", "UsedSpace", "UsedInodes"}) HDel(e_.Key(base + suffix), field);
+    return Status::OK();
+  }
+
+  // dirDataLength / dirUsedSpace / dirUsedInodes: a statistic exists when its dirUsedSpace field
+  // does (JuiceFS checks that one with HEXISTS before HINCRBY).
+  Status GetDirStat(Ino dir, DirStat* st) override {
+    const std::string field = Dec(dir);
+    std::optional<std::string> space;
+    JFS_RETURN_IF_ERROR(HGet(e_.Key("dirUsedSpace"), field, &space));
+    if (!space) return Status::NotFound("no statistics for " + field);
+    if (!ParseI64(*space, &st->space)) return Status::Corruption("bad dirUsedSpace " + field);
+    JFS_RETURN_IF_ERROR(HGetInt(e_.Key("dirDataLength"), field, &st->length));
+    return HGetInt(e_.Key("dirUsedInodes"), field, &st->inodes);
+  }
+  Status PutDirStat(Ino dir, const DirStat& st) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string field = Dec(dir);
+    HSet(e_.Key("dirDataLength"), field, std::to_string(st.length));
+    HSet(e_.Key("dirUsedSpace"), field, std::to_string(st.space));
+    HSet(e_.Key("dirUsedInodes"), field, std::to_string(st.inodes));
+    return Status::OK();
+  }
+  Status IncrDirStat(Ino dir, const DirStat& d, bool* found) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    DirStat cur;
+    Status st = GetDirStat(dir, &cur);
+    *found = !st.IsNotFound();
+    if (!*found) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    cur.length += d.length, cur.space += d.space, cur.inodes += d.inodes;
+    return PutDirStat(dir, cur);
+  }
+  Status DeleteDirStat(Ino dir) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    const std::string field = Dec(dir);
+    for (const char* k : {"dirDataLength", "dirUsedSpace", "dirUsedInodes"}) HDel(e_.Key(k), field);
+    return Status::OK();
+  }
+
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {
     JFS_RETURN_IF_ERROR(Writable());
     writes_.push_back({"ZADD", e_.Key("allSessions"), std::to_string(expire), Dec(sid)});

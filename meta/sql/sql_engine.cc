@@ -40,6 +40,9 @@ struct SqlEngine::Statements {
   ReadSql list_flocks, list_plocks;
   std::string put_flock, put_plock, del_flock, del_plock, del_sid_flocks, del_sid_plocks;
   std::string touch_node;
+  ReadSql get_dir_quota, get_ug_quota, get_dir_stat;
+  std::string incr_dir_quota, incr_ug_quota, del_dir_quota, del_ug_quota;
+  std::string put_dir_stat, incr_dir_stat, del_dir_stat;
   std::string put_setting;
 
   Statements(const Dialect& d, const std::string& p) {
@@ -188,6 +191,27 @@ struct SqlEngine::Statements {
                        dir_quota + " ORDER BY inode");
     list_ug_quota = w("SELECT qkey, max_space, max_inodes, used_space, used_inodes FROM " +
                       ug_quota + " WHERE qtype=? ORDER BY qkey");
+
+    get_dir_quota = rw("SELECT max_space, max_inodes, used_space, used_inodes FROM " + dir_quota +
+                       " WHERE inode=?");
+    get_ug_quota = rw("SELECT max_space, max_inodes, used_space, used_inodes FROM " + ug_quota +
+                      " WHERE qtype=? AND qkey=?");
+    incr_dir_quota = w("UPDATE " + dir_quota +
+                       " SET used_space=used_space+?, used_inodes=used_inodes+? WHERE inode=?");
+    incr_ug_quota = w("UPDATE " + ug_quota +
+                      " SET used_space=used_space+?, used_inodes=used_inodes+? WHERE qtype=? AND "
+                      "qkey=?");
+    del_dir_quota = w("DELETE FROM " + dir_quota + " WHERE inode=?");
+    del_ug_quota = w("DELETE FROM " + ug_quota + " WHERE qtype=? AND qkey=?");
+    const std::string dir_stats = p + "dir_stats";
+    get_dir_stat =
+        rw("SELECT data_length, used_space, used_inodes FROM " + dir_stats + " WHERE inode=?");
+    put_dir_stat = w(d.Upsert(dir_stats, {"inode", "data_length", "used_space", "used_inodes"},
+                              {"inode"}, {"data_length", "used_space", "used_inodes"}));
+    incr_dir_stat = w("UPDATE " + dir_stats +
+                      " SET data_length=data_length+?, used_space=used_space+?, "
+                      "used_inodes=used_inodes+? WHERE inode=?");
+    del_dir_stat = w("DELETE FROM " + dir_stats + " WHERE inode=?");
 
     put_session = w(d.Upsert(session, {"sid", "expire", "info"}, {"sid"}, {"expire", "info"}));
     del_session = w("DELETE FROM " + session + " WHERE sid=?");
@@ -771,6 +795,63 @@ class SqlTx final : public Tx {
     JFS_RETURN_IF_ERROR(Writable());
     JFS_RETURN_IF_ERROR(Run(q_.del_sid_flocks, {sid}));
     return Run(q_.del_sid_plocks, {sid});
+  }
+
+  Status GetQuota(QuotaKind kind, uint64_t key, QuotaRecord* q) override {
+    bool found = false;
+    auto row = [&](const Row& r) {
+      found = true;
+      *q = {r.Int(0), r.Int(1), r.Int(2), r.Int(3)};
+      return Status::OK();
+    };
+    if (kind == QuotaKind::kDir) {
+      JFS_RETURN_IF_ERROR(Run(Sel(q_.get_dir_quota), {key}, row));
+    } else {
+      JFS_RETURN_IF_ERROR(Run(Sel(q_.get_ug_quota), {static_cast<uint32_t>(kind), key}, row));
+    }
+    if (!found) return Status::NotFound("no quota for " + std::to_string(key));
+    return Status::OK();
+  }
+
+  // An UPDATE of a missing row changes nothing, which is what a missing quota wants.
+  Status IncrQuotaUsed(QuotaKind kind, uint64_t key, int64_t space, int64_t inodes) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    if (kind == QuotaKind::kDir) return Run(q_.incr_dir_quota, {space, inodes, key});
+    return Run(q_.incr_ug_quota, {space, inodes, static_cast<uint32_t>(kind), key});
+  }
+
+  Status DeleteQuota(QuotaKind kind, uint64_t key) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    if (kind == QuotaKind::kDir) return Run(q_.del_dir_quota, {key});
+    return Run(q_.del_ug_quota, {static_cast<uint32_t>(kind), key});
+  }
+
+  Status GetDirStat(Ino dir, DirStat* st) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_dir_stat), {dir}, [&](const Row& r) {
+      found = true;
+      *st = {r.Int(0), r.Int(1), r.Int(2)};
+      return Status::OK();
+    }));
+    if (!found) return Status::NotFound("no statistics for " + std::to_string(dir));
+    return Status::OK();
+  }
+  Status PutDirStat(Ino dir, const DirStat& st) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.put_dir_stat, {dir, st.length, st.space, st.inodes});
+  }
+  Status IncrDirStat(Ino dir, const DirStat& d, bool* found) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    DirStat cur;
+    Status st = GetDirStat(dir, &cur);
+    *found = !st.IsNotFound();
+    if (!*found) return Status::OK();
+    JFS_RETURN_IF_ERROR(st);
+    return Run(q_.incr_dir_stat, {d.length, d.space, d.inodes, dir});
+  }
+  Status DeleteDirStat(Ino dir) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_dir_stat, {dir});
   }
 
   Status PutSession(uint64_t sid, int64_t expire, std::string_view info) override {

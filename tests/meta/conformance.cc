@@ -1902,6 +1902,9 @@ void RunMetaConformance(const MetaBackend& backend) {
   SECTION("open files") {
     TestOpenFiles(backend);
   }
+  SECTION("quotas and directory statistics") {
+    RunQuotaConformance(backend);
+  }
 }
 
 }  // namespace jfs::meta::testing

@@ -22,5 +22,7 @@ struct MetaBackend {
 };
 
 void RunMetaConformance(const MetaBackend& backend);
+// Directory statistics and quotas (tests/meta/conformance_quota.cc); part of RunMetaConformance.
+void RunQuotaConformance(const MetaBackend& backend);
 
 }  // namespace jfs::meta::testing
