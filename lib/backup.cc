@@ -44,6 +44,13 @@ bool ToUnix(int year, int mon, int day, int hour, int min, int sec, int64_t* out
   return true;
 }
 
+struct tm UtcTime(int64_t unix_seconds) {
+  const time_t t = static_cast<time_t>(unix_seconds);
+  struct tm tm = {};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+
 // Parses the time inside a backup name; false for anything that is not exactly
 // "dump-YYYY-MM-DD-HHMMSS.json.gz".
 bool ParseBackupName(std::string_view name, int64_t* ts) {
@@ -123,9 +130,7 @@ void RestoreLastBackup(meta::Engine& engine, const std::string& ours, const std:
 }  // namespace
 
 std::string BackupObjectName(int64_t unix_seconds) {
-  time_t t = static_cast<time_t>(unix_seconds);
-  struct tm tm = {};
-  gmtime_r(&t, &tm);
+  const struct tm tm = UtcTime(unix_seconds);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "dump-%04d-%02d-%02d-%02d%02d%02d.json.gz", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -133,9 +138,7 @@ std::string BackupObjectName(int64_t unix_seconds) {
 }
 
 std::string FormatRfc3339Utc(int64_t unix_seconds) {
-  time_t t = static_cast<time_t>(unix_seconds);
-  struct tm tm = {};
-  gmtime_r(&t, &tm);
+  const struct tm tm = UtcTime(unix_seconds);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);

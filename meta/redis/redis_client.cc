@@ -10,35 +10,14 @@
 #include <thread>
 #include <utility>
 
+#include "util/percent.h"
+
 namespace jfs::meta::redis {
 
 namespace {
 
 constexpr size_t kMaxIdle = 16;
 std::atomic<uint64_t> g_round_trips{0};
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool PercentDecode(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
 
 bool ParseInt(std::string_view s, int lo, int hi, int* out) {
   if (s.empty() || s.size() > 9) return false;

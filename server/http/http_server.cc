@@ -33,13 +33,6 @@ bool Request::HasHeader(std::string_view lower_name) const {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Everything the server keeps about one request between libmicrohttpd's callbacks.
 struct Exchange {
   std::unique_ptr<RequestHandler> handler;
@@ -309,23 +302,6 @@ bool ParseListenAddress(std::string_view text, std::string* host, uint16_t* port
   if (v > 65535) return false;
   *host = h.empty() ? "0.0.0.0" : (h == "localhost" ? "127.0.0.1" : std::string(h));
   *port = static_cast<uint16_t>(v);
-  return true;
-}
-
-bool PercentDecode(std::string_view in, std::string* out) {
-  out->clear();
-  out->reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
   return true;
 }
 

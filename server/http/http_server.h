@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/percent.h"
 #include "util/status.h"
 
 namespace jfs::server::http {
@@ -119,9 +120,9 @@ class Server {
 // Splits "host:port", "[v6]:port" or ":port" into its parts. False on a malformed address.
 bool ParseListenAddress(std::string_view text, std::string* host, uint16_t* port);
 
-// Percent-decoding of a URL component; '+' stays '+' (S3 and WebDAV paths are not forms).
-// False on a malformed escape.
-bool PercentDecode(std::string_view in, std::string* out);
+// Percent-decoding of a URL component (util/percent.h); '+' stays '+'. False on a malformed
+// escape.
+using ::jfs::PercentDecode;
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 7231 IMF-fixdate) and back; Parse returns false on junk.
 std::string HttpDate(int64_t unix_seconds);
