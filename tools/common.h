@@ -48,6 +48,7 @@ void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action* action)
 void AddObjbenchCommand(CLI::App& app, Action* action);
 void AddDumpCommands(CLI::App& app, Action* action);
 void AddMountCommands(CLI::App& app, Action* action);
+void AddMaintenanceCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // ---- error reporting ----
 

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   jfs::tools::AddObjbenchCommand(app, &action);
   jfs::tools::AddDumpCommands(app, &action);
   jfs::tools::AddMountCommands(app, &action);
+  jfs::tools::AddMaintenanceCommands(app, global, &action);
 
   try {
     app.parse(argc, argv);
