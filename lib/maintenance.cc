@@ -225,12 +225,16 @@ Status Gc(const std::string& meta_url, bool delete_leaked, const ProgressFn& pro
       Tick(progress, "pending files", ++out->delfiles_done);
     }
     o.meta->OnDeleteSlice(nullptr);
+    JFS_RETURN_IF_ERROR(o.meta->FlushStats());  // what the deletions freed
   }
   ScanState st;
   JFS_RETURN_IF_ERROR(ScanAll(*o.engine, progress, &st));
   out->scan = st.sum;
   const std::unordered_set<std::string> expected = ExpectedKeys(st, o.format);
-  const int64_t edge_ns = (UnixNow() - SkipSeconds()) * 1000000000LL;
+  const int64_t edge_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() -
+                          SkipSeconds() * 1000000000LL;
   std::string marker;
   for (;;) {
     std::vector<object::ObjectInfo> page;
@@ -264,8 +268,7 @@ Status Gc(const std::string& meta_url, bool delete_leaked, const ProgressFn& pro
   return Status::OK();
 }
 
-Status Fsck(const std::string& meta_url, bool repair, const ProgressFn& progress,
-            FsckReport* out) {
+Status Fsck(const std::string& meta_url, bool repair, const ProgressFn& progress, FsckReport* out) {
   *out = FsckReport();
   Opened o;
   JFS_RETURN_IF_ERROR(OpenAll(meta_url, true, &o));
@@ -398,6 +401,48 @@ Status Restore(const std::string& meta_url, const std::vector<std::string>& hour
       out->push_back(std::move(t));
     }
   }
+  return Status::OK();
+}
+
+Status Rmr(const std::string& meta_url, const meta::Context& ctx, meta::Ino parent,
+           std::string_view name, bool skip_trash, uint64_t* count) {
+  Opened o;
+  JFS_RETURN_IF_ERROR(OpenAll(meta_url, true, &o));
+  std::unique_ptr<chunk::ChunkStore> chunks;
+  JFS_RETURN_IF_ERROR(
+      chunk::NewChunkStore(ChunkConfig(o.format, 4, 64ull << 20), o.store, &chunks));
+  chunk::ChunkStore* cs = chunks.get();
+  o.meta->OnDeleteSlice([cs](uint64_t id, uint32_t size) { (void)cs->Remove(id, size); });
+  Status st = o.meta->Remove(ctx, parent, name, skip_trash, count);
+  o.meta->OnDeleteSlice(nullptr);
+  Status fs = o.meta->FlushStats();
+  return st.ok() ? fs : st;
+}
+
+Status ResolvePath(const std::string& meta_url, const meta::Context& ctx, const std::string& path,
+                   meta::Ino* parent, std::string* name) {
+  std::unique_ptr<meta::Meta> m;
+  JFS_RETURN_IF_ERROR(meta::NewMeta(meta_url, &m));
+  JFS_RETURN_IF_ERROR(m->Load(nullptr));
+  std::vector<std::string> comps;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) comps.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  if (comps.empty()) return Status::Invalid("cannot remove the root");
+  Ino cur = meta::kRootIno;
+  for (size_t k = 0; k + 1 < comps.size(); ++k) {
+    Attr a;
+    JFS_RETURN_IF_ERROR(m->Lookup(ctx, cur, comps[k], &cur, &a).WithContext(comps[k]));
+    if (a.typ != meta::kTypeDirectory)
+      return Status::Error(ENOTDIR, comps[k] + ": not a directory");
+  }
+  *parent = cur;
+  *name = comps.back();
+  if (*name == "." || *name == "..") return Status::Invalid("cannot remove '.' or '..'");
   return Status::OK();
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "meta/types.h"
@@ -50,18 +51,17 @@ Status Gc(const std::string& meta_url, bool delete_leaked, const ProgressFn& pro
 
 struct FsckReport {
   ScanSummary scan;
-  uint64_t missing_objects = 0;             // blocks of referenced slices not in the store
-  std::vector<std::string> missing_keys;    // the first 100
-  bool counters_ok = true;                  // usedSpace and totalInodes match the inodes
-  bool repaired = false;                    // counters were rewritten (with repair)
+  uint64_t missing_objects = 0;           // blocks of referenced slices not in the store
+  std::vector<std::string> missing_keys;  // the first 100
+  bool counters_ok = true;                // usedSpace and totalInodes match the inodes
+  bool repaired = false;                  // counters were rewritten (with repair)
   bool ok() const { return missing_objects == 0 && (counters_ok || repaired); }
 };
 
 // `jfs fsck`: every block of every referenced slice exists, usedSpace / totalInodes match the
 // inodes; `repair` rewrites the counters. Run on a quiet volume: live clients hold up to a second
 // of counter deltas in memory.
-Status Fsck(const std::string& meta_url, bool repair, const ProgressFn& progress,
-            FsckReport* out);
+Status Fsck(const std::string& meta_url, bool repair, const ProgressFn& progress, FsckReport* out);
 
 // For `jfs status`: counts of the volume (one scan).
 Status Scan(const std::string& meta_url, const ProgressFn& progress, ScanSummary* out);
@@ -87,5 +87,13 @@ struct TrashEntry {
 // existing name; not when the directory is gone).
 Status Restore(const std::string& meta_url, const std::vector<std::string>& hours, bool put_back,
                std::vector<TrashEntry>* out);
+
+// `jfs rmr`: Meta::Remove of `name` in `parent` with the data store wired, so data of entries
+// deleted for real goes at once. *count = entries removed.
+Status Rmr(const std::string& meta_url, const meta::Context& ctx, meta::Ino parent,
+           std::string_view name, bool skip_trash, uint64_t* count);
+// The parent directory and last name of an absolute volume path (no symlink followed).
+Status ResolvePath(const std::string& meta_url, const meta::Context& ctx, const std::string& path,
+                   meta::Ino* parent, std::string* name);
 
 }  // namespace jfs::lib

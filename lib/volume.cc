@@ -12,9 +12,9 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <random>
 #include <system_error>
-#include <deque>
 #include <thread>
 #include <unordered_set>
 

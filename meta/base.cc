@@ -863,8 +863,7 @@ Status BaseMeta::Rmdir(const Context& ctx, Ino parent, std::string_view name) {
   return RmdirImpl(ctx, parent, name, /*skip_trash=*/false);
 }
 
-Status BaseMeta::RmdirImpl(const Context& ctx, Ino parent, std::string_view name,
-                           bool skip_trash) {
+Status BaseMeta::RmdirImpl(const Context& ctx, Ino parent, std::string_view name, bool skip_trash) {
   parent = Root(parent);
   if (name == "..") return Status::Error(ENOTEMPTY, "'..' is not empty");
   JFS_RETURN_IF_ERROR(CheckName(name));

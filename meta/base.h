@@ -173,7 +173,7 @@ class BaseMeta : public Meta {
   std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // Format.Capacity / Format.Inodes
   std::atomic<int> trash_days_{0};                      // Format.TrashDays
   std::function<void(Ino, uint64_t)> on_delete_file_;   // guarded by mu_
-  std::mutex trash_mu_;                                  // guards the cached hour directory
+  std::mutex trash_mu_;                                 // guards the cached hour directory
   std::string trash_hour_name_;
   Ino trash_hour_ino_ = 0;
   std::atomic<uint64_t> sid_{0};

@@ -270,7 +270,8 @@ Status BaseMeta::CleanupTrash(int64_t now, bool all, uint64_t* removed) {
     std::string cursor;
     do {
       std::vector<Entry> page;
-      Status st = ReadOnly([&](Tx& tx) { return tx.ListEntries(kTrashIno, &cursor, kListPage, &page); });
+      Status st =
+          ReadOnly([&](Tx& tx) { return tx.ListEntries(kTrashIno, &cursor, kListPage, &page); });
       if (st.IsNotFound()) return Status::OK();
       JFS_RETURN_IF_ERROR(st);
       hours.insert(hours.end(), page.begin(), page.end());

@@ -105,7 +105,7 @@ int RunFsck(const GlobalOptions& global, const std::string& positional, bool rep
   }
   if (!r.ok()) {
     PrintError(kCmd, r.missing_objects > 0 ? "volume has missing objects"
-                                            : "counters do not match (run with --repair)");
+                                           : "counters do not match (run with --repair)");
     return kExitError;
   }
   std::printf("ok\n");
@@ -117,7 +117,8 @@ int RunFsck(const GlobalOptions& global, const std::string& positional, bool rep
 int RunDestroy(const std::string& url, const std::string& uuid, bool yes, bool force) {
   constexpr std::string_view kCmd = "destroy";
   if (!yes) {
-    PrintError(kCmd, "this deletes every object and all metadata of the volume; add --yes to confirm");
+    PrintError(kCmd,
+               "this deletes every object and all metadata of the volume; add --yes to confirm");
     return kExitUsage;
   }
   uint64_t n = 0;
@@ -156,31 +157,6 @@ int RunRestore(const std::string& url, const std::vector<std::string>& hours, bo
 
 // ---- rmr ----
 
-// Resolves the parent directory of `path` and its last name (no symlink in the way is followed:
-// rmr works on the stored names).
-Status ResolveParent(meta::Meta& m, const meta::Context& ctx, const std::string& path,
-                     meta::Ino* parent, std::string* name) {
-  std::vector<std::string> comps;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) comps.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  if (comps.empty()) return Status::Invalid("cannot remove the root");
-  meta::Ino cur = meta::kRootIno;
-  for (size_t k = 0; k + 1 < comps.size(); ++k) {
-    meta::Attr a;
-    JFS_RETURN_IF_ERROR(m.Lookup(ctx, cur, comps[k], &cur, &a).WithContext(comps[k]));
-    if (a.typ != meta::kTypeDirectory) return Status::Error(ENOTDIR, comps[k] + ": not a directory");
-  }
-  *parent = cur;
-  *name = comps.back();
-  if (*name == "." || *name == "..") return Status::Invalid("cannot remove '.' or '..'");
-  return Status::OK();
-}
-
 int RunRmr(const GlobalOptions& global, const std::vector<std::string>& paths, bool skip_trash) {
   constexpr std::string_view kCmd = "rmr";
   if (global.meta_url.empty()) {
@@ -193,11 +169,6 @@ int RunRmr(const GlobalOptions& global, const std::vector<std::string>& paths, b
       return kExitUsage;
     }
   }
-  std::unique_ptr<meta::Meta> m;
-  meta::Format f;
-  Status st = meta::NewMeta(global.meta_url, &m);
-  if (st.ok()) st = m->Load(&f);
-  if (!st.ok()) return Report(kCmd, global.meta_url, st);
   meta::Context ctx;
   ctx.uid = getuid();
   ctx.gids = {getgid()};
@@ -206,8 +177,8 @@ int RunRmr(const GlobalOptions& global, const std::vector<std::string>& paths, b
     meta::Ino parent = 0;
     std::string name;
     uint64_t n = 0;
-    st = ResolveParent(*m, ctx, VolumePathOf(p), &parent, &name);
-    if (st.ok()) st = m->Remove(ctx, parent, name, skip_trash, &n);
+    Status st = lib::ResolvePath(global.meta_url, ctx, VolumePathOf(p), &parent, &name);
+    if (st.ok()) st = lib::Rmr(global.meta_url, ctx, parent, name, skip_trash, &n);
     if (!st.ok()) {
       Report(kCmd, p, st);
       rc = kExitError;
@@ -215,8 +186,6 @@ int RunRmr(const GlobalOptions& global, const std::vector<std::string>& paths, b
     }
     std::printf("%s: %llu entries removed\n", p.c_str(), static_cast<unsigned long long>(n));
   }
-  Status fs = m->FlushStats();
-  if (!fs.ok()) return Report(kCmd, "flushing counters", fs);
   return rc;
 }
 
@@ -269,8 +238,7 @@ void AddMaintenanceCommands(CLI::App& app, const GlobalOptions& global, Action* 
     CLI::App* c = app.add_subcommand("rmr", "Remove directories recursively (into the trash)");
     c->add_option("PATH", *paths, "jfs:/PATH inside the volume (--meta)")->required();
     c->add_flag("--skip-trash", *skip, "delete for real, even with trash enabled");
-    c->callback(
-        [=, &global] { *action = [=, &global] { return RunRmr(global, *paths, *skip); }; });
+    c->callback([=, &global] { *action = [=, &global] { return RunRmr(global, *paths, *skip); }; });
   }
 }
 
