@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -45,11 +46,18 @@ struct ScanState {
 };
 
 // Adds the chunk records of file `ino` to st->slices.
-Status ScanChunks(meta::Engine& e, Ino ino, ScanState* st) {
+// `length` (of a deleted inode) adds the chunk indices below it: engines without a chunk index
+// (Redis) find a file's chunks through its length.
+Status ScanChunks(meta::Engine& e, Ino ino, ScanState* st, uint64_t length = 0) {
   return e.Txn(
       [&](Tx& tx) {
-        std::vector<uint32_t> indices;
-        JFS_RETURN_IF_ERROR(tx.ListChunks(ino, &indices));
+        std::vector<uint32_t> listed;
+        JFS_RETURN_IF_ERROR(tx.ListChunks(ino, &listed));
+        std::set<uint32_t> all(listed.begin(), listed.end());
+        const uint64_t n =
+            std::min<uint64_t>((length + meta::kChunkSize - 1) / meta::kChunkSize, 1ULL << 32);
+        for (uint64_t i = 0; i < n; ++i) all.insert(static_cast<uint32_t>(i));
+        std::vector<uint32_t> indices(all.begin(), all.end());
         for (uint32_t indx : indices) {
           std::string records;
           Status s = tx.GetChunk(ino, indx, &records);
@@ -146,7 +154,7 @@ Status ScanAll(meta::Engine& e, const ProgressFn& progress, ScanState* st) {
     st->sum.delfiles++;
     st->sum.delfile_bytes += d.length;
     if (seen.count(d.inode)) continue;
-    JFS_RETURN_IF_ERROR(ScanChunks(e, d.inode, st));  // not counted: already subtracted
+    JFS_RETURN_IF_ERROR(ScanChunks(e, d.inode, st, d.length));  // not counted: subtracted
   }
   st->sum.slices = st->slices.size();
   Tick(progress, "inodes", n, true);

@@ -9,10 +9,12 @@
 //    like any directory;
 //  * entries `{parent}-{ino}-{name}` (truncated to 255 bytes) that keep their link: the node's
 //    parent becomes the hour directory (hard links: its parent counts move), nlink unchanged.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <set>
 #include <string>
 
 #include "meta/base.h"
@@ -233,7 +235,7 @@ void BaseMeta::OnDeleteFile(std::function<void(Ino ino, uint64_t length)> fn) {
   on_delete_file_ = std::move(fn);
 }
 
-Status BaseMeta::DeleteFileData(Ino ino, uint64_t /*length*/) {
+Status BaseMeta::DeleteFileData(Ino ino, uint64_t length) {
   std::vector<uint32_t> chunks;
   bool alive = false;
   JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
@@ -243,6 +245,13 @@ Status BaseMeta::DeleteFileData(Ino ino, uint64_t /*length*/) {
     if (!st.ok() && !st.IsNotFound()) return st;
     return alive ? Status::OK() : tx.ListChunks(ino, &chunks);
   }));
+  // Engines without a chunk index (Redis) find chunks by the length, which delfiles keeps.
+  if (!alive) {
+    const uint64_t n = std::min<uint64_t>((length + kChunkSize - 1) / kChunkSize, 1ULL << 32);
+    std::set<uint32_t> all(chunks.begin(), chunks.end());
+    for (uint64_t i = 0; i < n; ++i) all.insert(static_cast<uint32_t>(i));
+    chunks.assign(all.begin(), all.end());
+  }
   // One transaction per chunk keeps each small; a crash in between leaves the rest listed.
   for (uint32_t indx : chunks) {
     JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {

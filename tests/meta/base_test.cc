@@ -131,6 +131,7 @@ struct Volume {
     meta = std::make_unique<BaseMeta>(std::move(e));
     Format f;
     f.name = "inject";
+    f.trash_days = 0;  // removals free at once
     f.uuid = "9c0e3c0a-0000-4000-8000-000000000001";
     f.capacity = 1ULL << 40;
     f.inodes = 1 << 20;
@@ -335,6 +336,7 @@ TEST_CASE("Concurrent clients keep names and counters consistent", "[meta][base]
   Context c;
   Format f;
   f.name = "concurrent";
+  f.trash_days = 0;
   f.uuid = "9c0e3c0a-0000-4000-8000-000000000002";
   REQUIRE_OK(clients[0]->Init(f, false));
   Ino dir = 0;
