@@ -264,4 +264,12 @@ class DirStreamImpl : public DirStream {
   bool closed_ = false;
 };
 
+// ---- shared with the maintenance commands (lib/maintenance.cc) ----------------------------
+
+// The data store stack of a volume (encryption, "{name}/" prefix, backend); `create` makes the
+// bucket (format time only).
+Status BuildStore(const meta::Format& f, bool create, std::shared_ptr<object::ObjectStore>* out);
+// Chunk store settings of a volume.
+chunk::Config ChunkConfig(const meta::Format& f, int upload_threads, uint64_t buffer_size);
+
 }  // namespace jfs::lib

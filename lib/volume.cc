@@ -12,9 +12,11 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <random>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "chunk/codec.h"
 #include "chunk/prefetch_store.h"
@@ -140,6 +142,8 @@ Status VolumeEncryptor(const std::string& pem, const std::string& algo,
       .WithContext("encryption key");
 }
 
+}  // namespace
+
 // The data store stack of a volume, outer to inner (format.md §1.4): encryption (when the Format
 // has an EncryptKey), the "{name}/" prefix, the backend. Compression lives in the chunk store.
 // `create` makes the bucket / directory (format time only), after the key proved usable.
@@ -169,6 +173,8 @@ chunk::Config ChunkConfig(const meta::Format& f, int upload_threads, uint64_t bu
   c.upload_threads = upload_threads;
   return c;
 }
+
+namespace {
 
 // ---- path walking -------------------------------------------------------------------------------
 
@@ -216,6 +222,7 @@ class VolumeImpl : public Volume {
     if (core_->read_only()) return Status::OK();
     try {
       bg_ = std::thread([this] { BackgroundLoop(); });
+      StartDeletion();
     } catch (const std::system_error& e) {
       return Status::Error(EAGAIN, std::string("cannot start the background thread: ") + e.what());
     }
@@ -311,6 +318,16 @@ class VolumeImpl : public Volume {
   // thread when one is due (a dump can take long; heartbeats must go on meanwhile).
   void MaybeStartBackup(std::mt19937_64& rng);
   void StopBackup();
+  // Deferred deletion and trash expiry (format.md §6.3, §6.5): kDeleteWorkers threads release
+  // the data of removed files (Meta::DeleteFileData) queued by OnDeleteFile; one maintenance
+  // thread runs, at open and then hourly, the jobs one client at a time runs for the volume
+  // (gates lastCleanupTrash, lastCleanupFiles). Close drains the queue; a file left by a crash
+  // stays in delfiles and the next client's hourly job (or `jfs gc --delete`) finishes it.
+  void StartDeletion();
+  void StopDeletion();
+  void DeleteWorker();
+  void MaintenanceLoop();
+  void EnqueueDelete(Ino ino, uint64_t length);
   Status RefuseTrailingSlash(const Context& ctx, const Walked& w, std::string_view path);
 
   std::shared_ptr<VolumeCore> core_;
@@ -323,6 +340,15 @@ class VolumeImpl : public Volume {
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;
+  static constexpr int kDeleteWorkers = 4;
+  std::vector<std::thread> deleters_;
+  std::thread maint_;
+  std::mutex del_mu_;
+  std::condition_variable del_cv_;    // workers
+  std::condition_variable maint_cv_;  // the maintenance thread
+  std::deque<std::pair<Ino, uint64_t>> del_queue_;
+  std::unordered_set<Ino> del_queued_;  // in del_queue_ or being deleted
+  bool del_stop_ = false;
   std::mutex close_mu_;
   bool closed_ = false;
 };
@@ -405,6 +431,81 @@ void VolumeImpl::StopBackup() {
   if (backup_.joinable()) backup_.join();
 }
 
+void VolumeImpl::StartDeletion() {
+  core_->meta().OnDeleteFile([this](Ino ino, uint64_t length) { EnqueueDelete(ino, length); });
+  for (int i = 0; i < kDeleteWorkers; ++i) deleters_.emplace_back([this] { DeleteWorker(); });
+  maint_ = std::thread([this] { MaintenanceLoop(); });
+}
+
+void VolumeImpl::EnqueueDelete(Ino ino, uint64_t length) {
+  std::lock_guard lk(del_mu_);
+  if (!del_queued_.insert(ino).second) return;
+  del_queue_.emplace_back(ino, length);
+  del_cv_.notify_one();
+}
+
+void VolumeImpl::DeleteWorker() {
+  std::unique_lock lk(del_mu_);
+  for (;;) {
+    del_cv_.wait(lk, [this] { return del_stop_ || !del_queue_.empty(); });
+    if (del_queue_.empty()) return;  // stopping and drained
+    auto [ino, length] = del_queue_.front();
+    del_queue_.pop_front();
+    lk.unlock();
+    Status s = core_->meta().DeleteFileData(ino, length);
+    if (!s.ok()) {
+      LogWarning("deleting data of inode %llu: %s (left for a later cleanup)",
+                 static_cast<unsigned long long>(ino), s.ToString().c_str());
+    }
+    lk.lock();
+    del_queued_.erase(ino);
+  }
+}
+
+void VolumeImpl::MaintenanceLoop() {
+  constexpr int64_t kHour = 3600;
+  std::unique_lock lk(del_mu_);
+  // First run right after open, so short-lived clients do their share too.
+  auto wait = std::chrono::seconds(1);
+  while (!maint_cv_.wait_for(lk, wait, [this] { return del_stop_; })) {
+    lk.unlock();
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    meta::Meta& m = core_->meta();
+    bool won = false;
+    if (m.TryGate("lastCleanupTrash", now, kHour, &won).ok() && won) {
+      uint64_t removed = 0;
+      Status s = m.CleanupTrash(now, false, &removed);
+      if (!s.ok()) LogWarning("cleaning up the trash: %s", s.ToString().c_str());
+    }
+    if (m.TryGate("lastCleanupFiles", now, kHour, &won).ok() && won) {
+      // Files queued over an hour ago were left by a client that died (or is slow): finish them.
+      std::vector<meta::DelFileRecord> files;
+      if (m.ListDelFiles(&files).ok()) {
+        for (const auto& d : files) {
+          if (d.expire <= now - kHour) EnqueueDelete(d.inode, d.length);
+        }
+      }
+    }
+    lk.lock();
+    wait = std::chrono::seconds(kHour);
+  }
+}
+
+void VolumeImpl::StopDeletion() {
+  {
+    std::lock_guard lk(del_mu_);
+    del_stop_ = true;
+  }
+  del_cv_.notify_all();
+  maint_cv_.notify_all();
+  if (maint_.joinable()) maint_.join();
+  for (auto& t : deleters_) {
+    if (t.joinable()) t.join();
+  }
+  deleters_.clear();
+  core_->meta().OnDeleteFile(nullptr);  // from now on (no more operations) inline
+}
+
 Status VolumeImpl::Close() {
   std::lock_guard lk(close_mu_);
   if (closed_) return Status::OK();
@@ -431,6 +532,7 @@ Status VolumeImpl::Close() {
   if (!core_->read_only()) {
     Status s = core_->meta().CloseSession();
     if (!s.ok() && first.ok()) first = s.WithContext("closing session");
+    StopDeletion();  // after the session's last releases were queued
   }
   return first;
 }

@@ -160,20 +160,24 @@ void BaseMeta::Apply(const Effects& fx) {
   pending_space_ += fx.space;
   pending_inodes_ += fx.inodes;
   AddPending(fx);
-  if (fx.freed_slices.empty()) return;
-  std::function<void(uint64_t, uint32_t)> cb;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    cb = on_delete_slice_;
+  if (!fx.freed_slices.empty()) {
+    std::function<void(uint64_t, uint32_t)> cb;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      cb = on_delete_slice_;
+    }
+    if (cb) {
+      for (const auto& [id, size] : fx.freed_slices) cb(id, size);
+    }
   }
-  if (!cb) return;
-  for (const auto& [id, size] : fx.freed_slices) cb(id, size);
+  if (!fx.deleted_files.empty()) ReleaseDeletedFiles(fx.deleted_files);
 }
 
 void BaseMeta::SetFormat(const Format& f) {
   capacity_ = f.capacity;
   inode_limit_ = f.inodes;
   dir_stats_ = f.dir_stats;
+  trash_days_ = f.trash_days;
 }
 
 Status BaseMeta::NextInode(Ino* ino) {
@@ -289,16 +293,10 @@ Status BaseMeta::DeleteChunk(Tx& tx, Effects& fx, Ino ino, uint32_t indx) {
 }
 
 Status BaseMeta::FreeInode(Tx& tx, Effects& fx, Ino ino, const Attr& attr) {
-  // TODO(trash): with trash_days > 0 JuiceFS moves removed inodes into .trash/<hour> instead of
-  // deleting them (format.md §6.5); until trash is implemented they are deleted for real.
   JFS_RETURN_IF_ERROR(tx.DeleteAttr(ino));
   JFS_RETURN_IF_ERROR(tx.DeleteAllXattr(ino));
   if (attr.typ == kTypeSymlink) JFS_RETURN_IF_ERROR(tx.DeleteSymlink(ino));
-  if (attr.typ == kTypeFile) {
-    std::vector<uint32_t> chunks;
-    JFS_RETURN_IF_ERROR(tx.ListChunks(ino, &chunks));
-    for (uint32_t indx : chunks) JFS_RETURN_IF_ERROR(DeleteChunk(tx, fx, ino, indx));
-  }
+  if (attr.typ == kTypeFile) JFS_RETURN_IF_ERROR(QueueFileData(tx, fx, ino, attr.length));
   fx.space -= attr.typ == kTypeFile ? Align4K(attr.length) : kDirSpace;
   fx.inodes -= 1;
   return Status::OK();
@@ -872,9 +870,16 @@ Status BaseMeta::ReadLink(const Context&, Ino ino, std::string* target) {
 }
 
 Status BaseMeta::Unlink(const Context& ctx, Ino parent, std::string_view name) {
+  return UnlinkImpl(ctx, parent, name, /*skip_trash=*/false);
+}
+
+Status BaseMeta::UnlinkImpl(const Context& ctx, Ino parent, std::string_view name,
+                            bool skip_trash) {
   parent = Root(parent);
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
+  Ino trash = 0;
+  if (!skip_trash) JFS_RETURN_IF_ERROR(TrashDir(parent, &trash));
   return Mutate([&](Tx& tx, Effects& fx) {
     JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
@@ -896,17 +901,27 @@ Status BaseMeta::Unlink(const Context& ctx, Ino parent, std::string_view name) {
     }
     JFS_RETURN_IF_ERROR(tx.DeleteEntry(parent, name));
     JFS_RETURN_IF_ERROR(ChargeEntry(tx, fx, parent, EntryUsage(g.ok() ? &a : nullptr, -1), false));
-    if (g.ok()) JFS_RETURN_IF_ERROR(DropLink(tx, fx, parent, ino, &a));  // else: dangling entry
+    if (g.ok()) {  // else: dangling entry
+      bool moved = false;
+      if (trash != 0) JFS_RETURN_IF_ERROR(MoveToTrash(tx, parent, name, ino, &a, trash, &moved));
+      if (!moved) JFS_RETURN_IF_ERROR(DropLink(tx, fx, parent, ino, &a));
+    }
     TouchDir(&pa, Now());
     return tx.PutAttr(parent, pa);
   });
 }
 
 Status BaseMeta::Rmdir(const Context& ctx, Ino parent, std::string_view name) {
+  return RmdirImpl(ctx, parent, name, /*skip_trash=*/false);
+}
+
+Status BaseMeta::RmdirImpl(const Context& ctx, Ino parent, std::string_view name, bool skip_trash) {
   parent = Root(parent);
   if (name == "..") return Status::Error(ENOTEMPTY, "'..' is not empty");
   JFS_RETURN_IF_ERROR(CheckName(name));
   if (IsTrashName(parent, name)) return Status::Error(EPERM, "'.trash' is reserved");
+  Ino trash = 0;
+  if (!skip_trash) JFS_RETURN_IF_ERROR(TrashDir(parent, &trash));
   return Mutate([&](Tx& tx, Effects& fx) {
     JFS_RETURN_IF_ERROR(tx.Prefetch(parent, name));
     Attr pa;
@@ -934,7 +949,11 @@ Status BaseMeta::Rmdir(const Context& ctx, Ino parent, std::string_view name) {
     JFS_RETURN_IF_ERROR(tx.DeleteEntry(parent, name));
     JFS_RETURN_IF_ERROR(ChargeEntry(tx, fx, parent, {0, -kDirSpace, -1}, false));
     JFS_RETURN_IF_ERROR(DropDirStat(tx, ino));
-    if (g.ok()) JFS_RETURN_IF_ERROR(DropLink(tx, fx, parent, ino, &a));
+    if (g.ok()) {
+      bool moved = false;
+      if (trash != 0) JFS_RETURN_IF_ERROR(MoveToTrash(tx, parent, name, ino, &a, trash, &moved));
+      if (!moved) JFS_RETURN_IF_ERROR(DropLink(tx, fx, parent, ino, &a));
+    }
     if (pa.nlink > 2) --pa.nlink;
     TouchDir(&pa, Now());
     return tx.PutAttr(parent, pa);
@@ -991,6 +1010,8 @@ Status BaseMeta::Rename(const Context& ctx, Ino parent_src, std::string_view nam
   }
   Ino moved = 0;
   Attr moved_attr;
+  Ino trash = 0;  // where an overwritten target goes
+  if (!exchange && !noreplace) JFS_RETURN_IF_ERROR(TrashDir(pd, &trash));
   JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
     JFS_RETURN_IF_ERROR(tx.Prefetch(ps, name_src));
     JFS_RETURN_IF_ERROR(tx.Prefetch(pd, name_dst));
@@ -1073,7 +1094,11 @@ Status BaseMeta::Rename(const Context& ctx, Ino parent_src, std::string_view nam
       JFS_RETURN_IF_ERROR(tx.DeleteEntry(ps, name_src));
       if (dst_exists) {
         if (IsDir(da)) --pda->nlink;
-        JFS_RETURN_IF_ERROR(DropLink(tx, fx, pd, di, &da));
+        bool trashed = false;
+        if (trash != 0) {
+          JFS_RETURN_IF_ERROR(MoveToTrash(tx, pd, name_dst, di, &da, trash, &trashed));
+        }
+        if (!trashed) JFS_RETURN_IF_ERROR(DropLink(tx, fx, pd, di, &da));
       }
       JFS_RETURN_IF_ERROR(tx.PutEntry(pd, name_dst, si, sa.typ));
       if (ps != pd) JFS_RETURN_IF_ERROR(MoveParent(tx, si, &sa, ps, &psa, pd, pda));

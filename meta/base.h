@@ -17,9 +17,8 @@
 // Where this deliberately differs from JuiceFS (base.go / sql.go):
 //  * errno values follow Linux: unlink of a directory is EISDIR, sticky-bit refusals are EPERM,
 //    explicit utimens by a non-owner is EPERM;
-//  * a file's data is released inside the unlink / rename / truncate transaction itself (no
-//    delfiles queue), and Truncate deletes chunks that lie wholly beyond the new length;
-//  * trash is not implemented yet: removed inodes are deleted even when trash_days > 0;
+//  * Truncate deletes chunks that lie wholly beyond the new length inside its transaction (a
+//    removed file's data goes through delfiles as in JuiceFS);
 //  * StatFS reports usedSpace exactly (JuiceFS rounds it up to 64 KiB);
 //  * directory mtime is updated on every entry change (no --skip-dir-mtime window).
 #pragma once
@@ -118,6 +117,14 @@ class BaseMeta : public Meta {
   Status ListQuotas(const Context& ctx, std::map<Ino, QuotaRecord>* out) override;
   Status CheckQuotaUsage(const Context& ctx, Ino dir, bool repair, QuotaRecord* stored,
                          QuotaRecord* computed) override;
+  // Trash and deferred deletion: meta/base_trash.cc.
+  Status Remove(const Context& ctx, Ino parent, std::string_view name, bool skip_trash,
+                uint64_t* count) override;
+  void OnDeleteFile(std::function<void(Ino ino, uint64_t length)> fn) override;
+  Status DeleteFileData(Ino ino, uint64_t length) override;
+  Status ListDelFiles(std::vector<DelFileRecord>* out) override;
+  Status CleanupTrash(int64_t now, bool all, uint64_t* removed) override;
+  Status TryGate(std::string_view name, int64_t now, int64_t window, bool* won) override;
 
  private:
   // What a committed transaction changes outside the database. Reset before every attempt.
@@ -127,6 +134,7 @@ class BaseMeta : public Meta {
     std::vector<std::pair<uint64_t, uint32_t>> freed_slices;  // (id, size) whose last ref went
     std::vector<std::pair<Ino, DirStat>> dir_deltas;          // directory statistics deltas
     std::vector<std::pair<Ino, DirStat>> quota_deltas;        // quota usage (space, inodes)
+    std::vector<std::pair<Ino, uint64_t>> deleted_files;      // (ino, length) queued in delfiles
   };
   using TxnBody = std::function<Status(Tx&, Effects&)>;
 
@@ -202,6 +210,23 @@ class BaseMeta : public Meta {
   Status FlushDirStats();
   Status ReloadQuotas();  // the set of quota directories and Format.DirStats
   void AddPending(const Effects& fx);
+  // ---- trash (meta/base_trash.cc) ----
+  // The trash hour directory for removals from `parent` now (created on demand, as JuiceFS's
+  // checkTrash), or 0 when the removal is for real (trash off, `parent` already in the trash).
+  Status TrashDir(Ino parent, Ino* trash);
+  // Moves the link `name` -> `ino` (attr *attr), already removed from `parent`, into hour
+  // directory `trash` as "{parent}-{ino}-{name}" (nlink unchanged). *moved = false when the link
+  // must be dropped for real instead (skip-trash flag; a hard link whose trash name exists).
+  Status MoveToTrash(Tx& tx, Ino parent, std::string_view name, Ino ino, Attr* attr, Ino trash,
+                     bool* moved);
+  Status UnlinkImpl(const Context& ctx, Ino parent, std::string_view name, bool skip_trash);
+  Status RmdirImpl(const Context& ctx, Ino parent, std::string_view name, bool skip_trash);
+  Status RemoveTree(const Context& ctx, Ino dir, bool skip_trash, int depth, uint64_t* count);
+  // Queues a removed file's data in delfiles (inside the removing transaction); an empty file
+  // without chunks needs nothing.
+  Status QueueFileData(Tx& tx, Effects& fx, Ino ino, uint64_t length);
+  // After a commit: hands queued files to OnDeleteFile, or releases them here without one.
+  void ReleaseDeletedFiles(const std::vector<std::pair<Ino, uint64_t>>& files);
 
   bool IsOpen(Ino ino);
   // Forgets one open of `ino`; frees it if it was the last one and the inode has no links left.
@@ -209,9 +234,14 @@ class BaseMeta : public Meta {
 
   std::unique_ptr<Engine> engine_;
 
-  std::mutex mu_;  // guards on_delete_slice_
+  std::mutex mu_;  // guards on_delete_slice_, on_delete_file_
   std::function<void(uint64_t, uint32_t)> on_delete_slice_;
   std::atomic<uint64_t> capacity_{0}, inode_limit_{0};  // Format.Capacity / Format.Inodes
+  std::atomic<int> trash_days_{0};                      // Format.TrashDays
+  std::function<void(Ino, uint64_t)> on_delete_file_;   // guarded by mu_
+  std::mutex trash_mu_;                                 // guards the cached hour directory
+  std::string trash_hour_name_;
+  Ino trash_hour_ino_ = 0;
   std::atomic<uint64_t> sid_{0};
   std::atomic<uint64_t> txns_{0};  // file-system operations run (Calls)
   std::string session_json_;       // written by NewSession before any Heartbeat

@@ -208,7 +208,39 @@ class Meta {
                                  QuotaRecord* /*stored*/, QuotaRecord* /*computed*/) {
     return Status::NotSupported("quotas are not supported");
   }
+
+  // ---- trash and deferred deletion (format.md §6.3, §6.5) ------------------------------------
+  // With Format.TrashDays > 0, Unlink / Rmdir / a Rename over an existing target move the removed
+  // entry to `.trash/YYYY-MM-DD-HH/{parent}-{ino}-{name}` (UTC hour) instead of deleting it, as
+  // JuiceFS does; entries already in the trash, and inodes flagged kFlagSkipTrash, go for real.
+  // A file deleted for real gets a `delfiles` record in the same transaction; its data (chunks,
+  // slice refs, objects) is released afterwards by DeleteFileData, so a crash in between only
+  // leaves work that any client resumes.
+
+  // rm -r: removes `name` in `parent` and, for a directory, everything below it (bottom-up).
+  // skip_trash deletes for real even with trash enabled. *count (optional) = entries removed.
+  virtual Status Remove(const Context& ctx, Ino parent, std::string_view name, bool skip_trash,
+                        uint64_t* count) = 0;
+  // Called after each commit with every file queued in delfiles, so its owner can release the
+  // data in the background (DeleteFileData). Without a callback the data is released at once,
+  // in the calling thread. The callback must be thread-safe and must not block for long.
+  virtual void OnDeleteFile(std::function<void(Ino ino, uint64_t length)> fn) = 0;
+  // Releases the data of a queued file (one transaction per chunk: slice refs decremented,
+  // slices whose last reference goes are handed to OnDeleteSlice), then drops its delfiles record.
+  // Idempotent; a file whose inode still exists is only dequeued.
+  virtual Status DeleteFileData(Ino ino, uint64_t length) = 0;
+  // Every file waiting in delfiles.
+  virtual Status ListDelFiles(std::vector<DelFileRecord>* out) = 0;
+  // Deletes for real the trash hour directories older than TrashDays (+2 h, as JuiceFS) at `now`
+  // (unix seconds), or all of them with `all`, with their entries. *removed = entries deleted.
+  virtual Status CleanupTrash(int64_t now, bool all, uint64_t* removed) = 0;
+  // JuiceFS's setIfSmall gate for background jobs run by one client at a time: when counter
+  // `name` is <= now - window, sets it to now and *won = true; otherwise *won = false.
+  virtual Status TryGate(std::string_view name, int64_t now, int64_t window, bool* won) = 0;
 };
+
+// Name of a removed entry in a trash hour directory: "{parent}-{ino}-{name}", cut to 255 bytes.
+std::string TrashEntryName(Ino parent, Ino ino, std::string_view name);
 
 // Opens the metadata engine named by a META-URL: "sqlite3:///abs/path.db", "sqlite3://rel.db"
 // (more schemes come with later engines). Connects but does not read the Format. Unknown scheme

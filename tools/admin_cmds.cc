@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "juicefs/juicefs.h"
+#include "lib/maintenance.h"
 #include "lib/volume.h"
 #include "meta/codec.h"
 #include "meta/meta.h"
@@ -245,6 +246,30 @@ void AddInfo(CLI::App& app, const GlobalOptions& global, Action* action) {
 // status
 // ---------------------------------------------------------------------------------------------
 
+// JuiceFS's "Statistic" of `juicefs status`: usage, trash and pending deletions (one scan).
+int AddStatistic(std::string_view cmd, const std::string& url, nlohmann::ordered_json* out) {
+  lib::ScanSummary s;
+  lib::ProgressFn progress;
+  if (isatty(STDERR_FILENO)) {
+    progress = [](const char* stage, uint64_t n) {
+      std::fprintf(stderr, "\r%s: %llu   ", stage, static_cast<unsigned long long>(n));
+    };
+  }
+  Status st = lib::Scan(url, progress, &s);
+  if (progress) std::fprintf(stderr, "\n");
+  if (!st.ok()) return ReportStatus(cmd, "cannot scan the volume", st);
+  nlohmann::ordered_json j;
+  j["UsedSpace"] = s.stored_used_space;
+  j["UsedInodes"] = s.stored_total_inodes;
+  j["TrashFileCount"] = s.trash_entries;
+  j["TrashFileSize"] = s.trash_bytes;
+  j["PendingDeletedFileCount"] = s.delfiles;
+  j["PendingDeletedFileSize"] = s.delfile_bytes;
+  j["SustainedFileCount"] = s.sustained;
+  (*out)["Statistic"] = std::move(j);
+  return kExitOk;
+}
+
 int RunStatus(const GlobalOptions& global, const std::string& positional) {
   constexpr std::string_view kCmd = "status";
   std::string url;
@@ -278,6 +303,7 @@ int RunStatus(const GlobalOptions& global, const std::string& positional) {
       }
       out["Sessions"].push_back(std::move(j));
     }
+    if (int rc = AddStatistic(kCmd, url, &out); rc != kExitOk) return rc;
   } catch (const std::exception& e) {
     PrintError(kCmd, std::string("cannot render the status: ") + e.what());
     return kExitError;

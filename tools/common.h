@@ -63,6 +63,7 @@ void AddQuotaCommands(CLI::App& app, const GlobalOptions& global, Action* action
 // ("/dir" or "jfs:/dir"), and the directory summary of one.
 bool IsInfoPath(const std::string& arg);
 int RunPathInfo(const GlobalOptions& global, const std::string& url, const std::string& path);
+void AddMaintenanceCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // ---- error reporting ----
 

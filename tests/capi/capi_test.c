@@ -148,6 +148,7 @@ static void Format(void) {
   CHECK(fo.size == sizeof(fo));
   CHECK(fo.block_size_kib == 4096);
   CHECK(fo.trash_days == 1);
+  fo.trash_days = 0; /* removals are immediate here (the trash keeps links: nlink unchanged) */
   fo.bucket = g_bucket;
   fo.capacity = 1ull << 40;
   fo.inodes = 1000000;

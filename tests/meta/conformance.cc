@@ -6,6 +6,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +41,12 @@ Format TestFormat() {
   f.bucket = "/tmp/jfs-conformance/";
   f.block_size_kib = 4096;
   f.compression = "none";
+  f.trash_days = 0;  // removals are immediate; the trash cases use TrashFormat()
+  return f;
+}
+
+Format TrashFormat() {
+  Format f = TestFormat();
   f.trash_days = 1;
   return f;
 }
@@ -172,7 +179,7 @@ void TestLifecycle(const MetaBackend& b) {
     CHECK(st.message().find("not formatted") != std::string::npos);
   }
   SECTION("Init stores the format, root and trash") {
-    Format in = TestFormat();
+    Format in = TrashFormat();
     in.capacity = 5ULL << 30;
     in.inodes = 1000;
     REQUIRE_OK(m->Init(in, false));
@@ -414,7 +421,7 @@ void TestNames(const MetaBackend& b) {
 // ---- creating ------------------------------------------------------------------------------
 
 void TestCreate(const MetaBackend& b) {
-  Fixture f(b);
+  Fixture f(b, TrashFormat());
   Meta& m = *f.m;
   const Context& c = f.root;
   const Context user = Ctx(1000, {1000, 20});
@@ -1847,6 +1854,239 @@ void TestLocks(const MetaBackend& b) {
 
 }  // namespace
 
+// ---- trash (format.md §6.5) ------------------------------------------------------------
+
+// "YYYY-MM-DD-HH" of the UTC hour of unix time t.
+std::string HourOf(int64_t t) {
+  const time_t tt = static_cast<time_t>(t);
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d-%H", &tm);
+  return buf;
+}
+
+int64_t UnixNow() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+void TestTrash(const MetaBackend& b) {
+  Fixture f(b, TrashFormat());
+  const uint64_t base_space = f.UsedSpace();
+  const uint64_t base_inodes = f.Stat().used_inodes;
+  const std::string hour_before = HourOf(UnixNow());
+  Ino d = f.Mkdir(kRootIno, "d");
+  Ino x = f.File(d, "x");
+  uint64_t sx = f.Write(x, 0, 0, 5000);
+  REQUIRE_OK(f.m->Unlink(f.root, d, "x"));
+  const std::string hour_after = HourOf(UnixNow());
+  CHECK(f.TakeDeleted().empty());  // data kept in the trash
+
+  // The trash root and the hour directory, as JuiceFS lays them out.
+  CHECK(f.Find(kRootIno, ".trash") == kTrashIno);
+  std::vector<Entry> hours = f.ListAll(kTrashIno, true);
+  REQUIRE(hours.size() == 1);
+  CHECK((hours[0].name == hour_before || hours[0].name == hour_after));
+  const Ino hour = hours[0].inode;
+  CHECK(hour > kTrashIno);
+  Attr ha = f.Get(hour);
+  CHECK(ha.typ == kTypeDirectory);
+  CHECK(ha.mode == 0555);
+  CHECK(ha.uid == 0);
+  CHECK(ha.gid == 0);
+  CHECK(ha.nlink == 2);
+  CHECK(ha.length == 4096);
+  CHECK(ha.parent == kTrashIno);
+  CHECK(f.Get(kTrashIno).nlink == 3);
+
+  const std::string xname = std::to_string(d) + "-" + std::to_string(x) + "-x";
+  CHECK(TrashEntryName(d, x, "x") == xname);
+  CHECK(f.Find(hour, xname) == x);
+  Attr xa = f.Get(x);
+  CHECK(xa.parent == hour);
+  CHECK(xa.nlink == 1);
+  CHECK(f.Read(x, 0).size() == 1);
+  // Counters: the entry keeps its space; the hour directory is one more directory.
+  CHECK(f.UsedSpace() == base_space + 4096 + 4096 + Align4K(5000));
+  CHECK(f.Stat().used_inodes == base_inodes + 3);
+
+  // Nothing can be created in or moved into the trash; only root takes things out.
+  Context user = Ctx(1000, {1000});
+  CHECK_ERR(f.m->Mknod(f.root, hour, "n", kTypeFile, 0644, 0, 0, nullptr, nullptr), EPERM);
+  Ino y = f.File(d, "y");
+  CHECK_ERR(f.m->Rename(f.root, d, "y", hour, "y", 0, nullptr, nullptr), EPERM);
+  CHECK_ERR(f.m->Rename(user, hour, xname, d, "x", 0, nullptr, nullptr), EPERM);
+
+  // rmdir and rename over an existing name trash too.
+  Ino e = f.Mkdir(d, "e");
+  REQUIRE_OK(f.m->Rmdir(f.root, d, "e"));
+  CHECK(f.Find(hour, std::to_string(d) + "-" + std::to_string(e) + "-e") == e);
+  CHECK(f.Get(e).parent == hour);
+  Ino z = f.File(d, "z");
+  uint64_t sz = f.Write(z, 0, 0, 100);
+  REQUIRE_OK(f.m->Rename(f.root, d, "y", d, "z", 0, nullptr, nullptr));
+  CHECK(f.Find(d, "z") == y);
+  CHECK(f.Find(hour, std::to_string(d) + "-" + std::to_string(z) + "-z") == z);
+  CHECK(f.TakeDeleted().empty());
+
+  // A hard link goes to the trash as a link: nlink unchanged, parents follow.
+  Ino k = f.File(d, "k");
+  REQUIRE_OK(f.m->Link(f.root, k, d, "k2", nullptr));
+  REQUIRE_OK(f.m->Unlink(f.root, d, "k"));
+  CHECK(f.Get(k).nlink == 2);
+  CHECK(f.Find(hour, std::to_string(d) + "-" + std::to_string(k) + "-k") == k);
+
+  // Another client sees the same trash.
+  {
+    std::unique_ptr<Meta> other = b.another_client();
+    REQUIRE_OK(other->Load(nullptr));
+    Ino found = 0;
+    REQUIRE_OK(other->Lookup(f.root, hour, xname, &found, nullptr));
+    CHECK(found == x);
+  }
+
+  // Restore: root renames the entry back.
+  REQUIRE_OK(f.m->Rename(f.root, hour, xname, d, "x", kRenameNoReplace, nullptr, nullptr));
+  CHECK(f.Find(d, "x") == x);
+  CHECK(f.Get(x).parent == d);
+
+  // Removing inside the trash is for real.
+  REQUIRE_OK(f.m->Unlink(f.root, hour, std::to_string(d) + "-" + std::to_string(z) + "-z"));
+  CHECK(!f.Exists(z));
+  CHECK(f.TakeDeleted() == std::set<SliceKey>{{sz, 100}});
+
+  // Expiry: nothing is due now; TrashDays (+2 h) later everything goes.
+  uint64_t removed = 0;
+  REQUIRE_OK(f.m->CleanupTrash(UnixNow(), false, &removed));
+  CHECK(removed == 0);
+  CHECK(f.Exists(e));
+  REQUIRE_OK(f.m->Unlink(f.root, d, "x"));  // back into the trash
+  REQUIRE_OK(f.m->CleanupTrash(UnixNow() + 26 * 3600 + 3600, false, &removed));
+  CHECK(removed == 3);  // x, e, k
+  CHECK(!f.Exists(x));
+  CHECK(!f.Exists(e));
+  CHECK(f.Exists(k));  // k2 still links it
+  CHECK(f.Get(k).nlink == 1);
+  CHECK(!f.Exists(hour));
+  CHECK(f.ListAll(kTrashIno).empty());
+  CHECK(f.Get(kTrashIno).nlink == 2);
+  CHECK(f.TakeDeleted() == std::set<SliceKey>{{sx, 5000}});
+  // d, y (as z), k: back to the counts of what is left.
+  CHECK(f.UsedSpace() == base_space + 3 * 4096);
+  CHECK(f.Stat().used_inodes == base_inodes + 3);
+}
+
+void TestRemoveTree(const MetaBackend& b) {
+  Fixture f(b, TrashFormat());
+  Ino r = f.Mkdir(kRootIno, "r");
+  Ino a = f.File(r, "a");
+  Ino sub = f.Mkdir(r, "sub");
+  Ino c = f.File(sub, "c");
+  uint64_t sc = f.Write(c, 0, 0, 10);
+  uint64_t n = 0;
+  REQUIRE_OK(f.m->Remove(f.root, kRootIno, "r", false, &n));
+  CHECK(n == 4);
+  CHECK_ERR(f.m->Lookup(f.root, kRootIno, "r", nullptr, nullptr), ENOENT);
+  std::vector<Entry> hours = f.ListAll(kTrashIno);
+  REQUIRE(hours.size() == 1);
+  std::set<Ino> trashed;
+  for (const Entry& e : f.ListAll(hours[0].inode)) trashed.insert(e.inode);
+  CHECK(trashed == std::set<Ino>{r, a, sub, c});
+  CHECK(f.TakeDeleted().empty());
+
+  Ino s = f.Mkdir(kRootIno, "s");
+  Ino t = f.File(s, "t");
+  uint64_t st = f.Write(t, 0, 0, 20);
+  REQUIRE_OK(f.m->Remove(f.root, kRootIno, "s", true, &n));
+  CHECK(n == 2);
+  CHECK(f.ListAll(hours[0].inode).size() == 4);
+  CHECK(f.TakeDeleted() == std::set<SliceKey>{{st, 20}});
+  CHECK(!f.Exists(s));
+  CHECK(!f.Exists(t));
+
+  // Bad input changes nothing.
+  CHECK_ERR(f.m->Remove(f.root, kRootIno, "missing", false, &n), ENOENT);
+  Context user = Ctx(1000, {1000});
+  Ino p = f.Mkdir(kRootIno, "p", 0755);
+  f.File(p, "q");
+  CHECK_ERR(f.m->Remove(user, kRootIno, "p", false, &n), EACCES);
+  CHECK(f.Find(p, "q") != 0);
+  (void)sc;
+}
+
+// ---- deferred deletion (format.md §6.3) --------------------------------------------------
+
+void TestDelFiles(const MetaBackend& b) {
+  Fixture f(b);
+  std::mutex qmu;
+  std::vector<std::pair<Ino, uint64_t>> queued;
+  f.m->OnDeleteFile([&](Ino ino, uint64_t len) {
+    std::lock_guard<std::mutex> l(qmu);
+    queued.emplace_back(ino, len);
+  });
+  Ino x = f.File(kRootIno, "x");
+  uint64_t s1 = f.Write(x, 0, 0, 1000);
+  uint64_t s2 = f.Write(x, 1, 0, 2000);
+  const uint64_t before = f.UsedSpace();
+  REQUIRE_OK(f.m->Unlink(f.root, kRootIno, "x"));
+  CHECK(!f.Exists(x));
+  CHECK(f.UsedSpace() == before - static_cast<uint64_t>(Align4K(kChunkSize + 2000)));
+  REQUIRE(queued.size() == 1);
+  CHECK(queued[0] == std::make_pair(x, kChunkSize + 2000));
+  CHECK(f.TakeDeleted().empty());  // nothing released yet
+
+  std::vector<DelFileRecord> pending;
+  REQUIRE_OK(f.m->ListDelFiles(&pending));
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].inode == x);
+  CHECK(pending[0].length == kChunkSize + 2000);
+
+  // A client that did not queue it (as after a crash) finishes it.
+  std::unique_ptr<Meta> other = b.another_client();
+  REQUIRE_OK(other->Load(nullptr));
+  std::set<SliceKey> freed;
+  other->OnDeleteSlice([&](uint64_t id, uint32_t size) { freed.emplace(id, size); });
+  REQUIRE_OK(other->ListDelFiles(&pending));
+  REQUIRE(pending.size() == 1);
+  REQUIRE_OK(other->DeleteFileData(pending[0].inode, pending[0].length));
+  CHECK(freed == std::set<SliceKey>{{s1, 1000}, {s2, 2000}});
+  REQUIRE_OK(f.m->ListDelFiles(&pending));
+  CHECK(pending.empty());
+  REQUIRE_OK(f.m->DeleteFileData(x, 0));  // again: nothing left, still fine
+  CHECK(f.TakeDeleted().empty());
+
+  // An empty file needs no queue entry; without a callback data goes at once.
+  f.m->OnDeleteFile(nullptr);
+  queued.clear();
+  f.File(kRootIno, "empty");
+  REQUIRE_OK(f.m->Unlink(f.root, kRootIno, "empty"));
+  REQUIRE_OK(f.m->ListDelFiles(&pending));
+  CHECK(pending.empty());
+  Ino y = f.File(kRootIno, "y");
+  uint64_t s3 = f.Write(y, 0, 0, 10);
+  REQUIRE_OK(f.m->Unlink(f.root, kRootIno, "y"));
+  CHECK(f.TakeDeleted() == std::set<SliceKey>{{s3, 10}});
+  REQUIRE_OK(f.m->ListDelFiles(&pending));
+  CHECK(pending.empty());
+  CHECK(queued.empty());
+}
+
+void TestGate(const MetaBackend& b) {
+  Fixture f(b);
+  std::unique_ptr<Meta> other = b.another_client();
+  REQUIRE_OK(other->Load(nullptr));
+  bool won = false;
+  const int64_t now = UnixNow();
+  REQUIRE_OK(f.m->TryGate("lastCleanupTrash", now, 3600, &won));
+  CHECK(won);
+  REQUIRE_OK(other->TryGate("lastCleanupTrash", now + 10, 3600, &won));
+  CHECK(!won);
+  REQUIRE_OK(other->TryGate("lastCleanupTrash", now + 3600, 3600, &won));
+  CHECK(won);
+  REQUIRE_OK(other->TryGate("lastCleanupFiles", now, 3600, &won));
+  CHECK(won);
+}
+
 void RunMetaConformance(const MetaBackend& backend) {
   SECTION("lifecycle") {
     TestLifecycle(backend);
@@ -1904,6 +2144,18 @@ void RunMetaConformance(const MetaBackend& backend) {
   }
   SECTION("quotas and directory statistics") {
     RunQuotaConformance(backend);
+  }
+  SECTION("trash") {
+    TestTrash(backend);
+  }
+  SECTION("rm -r") {
+    TestRemoveTree(backend);
+  }
+  SECTION("deferred deletion") {
+    TestDelFiles(backend);
+  }
+  SECTION("job gates") {
+    TestGate(backend);
   }
 }
 

@@ -40,6 +40,7 @@ Format TestFormat() {
   f.bucket = "/tmp/jfs-redisfmt/";
   f.block_size_kib = 4096;
   f.compression = "none";
+  f.trash_days = 0;  // these checks look at keys removed at once, not moved to the trash
   return f;
 }
 
