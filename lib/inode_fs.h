@@ -86,6 +86,12 @@ class InodeFs {
   virtual Status ListXattr(const Context& ctx, Ino ino, std::vector<std::string>* names) = 0;
   virtual Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) = 0;
   virtual Status StatFs(const Context& ctx, StatVfs* out) = 0;
+
+  // fallocate(2) / copy_file_range(2) on open handles (lib/slice_ops.h has the contracts).
+  virtual Status Fallocate(const Context& ctx, File* fh, int mode, uint64_t off, uint64_t len) = 0;
+  virtual Status CopyFileRange(const Context& ctx, File* in, uint64_t off_in, File* out,
+                               uint64_t off_out, uint64_t len, uint32_t flags,
+                               uint64_t* copied) = 0;
 };
 
 // The inode-level view of `volume` (which must have come from Volume::Open and outlive *out).

@@ -334,6 +334,7 @@ void VolumeImpl::BackgroundLoop() {
       beat_failing = !h.ok();
     }
     if (ticks % kReleaseBuffersEvery == 0) core_->chunks().ReleaseIdleBuffers();
+    core_->DeleteDueSlices(false);  // slices released by compactions (lib/slice_ops.cc)
     lk.lock();
   }
 }
@@ -354,6 +355,8 @@ Status VolumeImpl::Close() {
   }
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
+  core_->StopCompaction();
+  core_->DeleteDueSlices(true);
   {
     // Writeback: blocks staged by this volume (or found at open) are uploaded before it closes;
     // a failed upload stays staged for the next open and is reported here.

@@ -1728,6 +1728,9 @@ void RunMetaConformance(const MetaBackend& backend) {
   SECTION("open files") {
     TestOpenFiles(backend);
   }
+  SECTION("slice operations") {
+    TestSliceOps(backend);
+  }
 }
 
 }  // namespace jfs::meta::testing

@@ -23,4 +23,7 @@ struct MetaBackend {
 
 void RunMetaConformance(const MetaBackend& backend);
 
+// The slice maintenance cases (tests/meta/conformance_slices.cc), part of RunMetaConformance.
+void TestSliceOps(const MetaBackend& backend);
+
 }  // namespace jfs::meta::testing
