@@ -162,7 +162,11 @@ class VolumeCore {
   // reference are deleted after opts.compact_delete_delay (DeleteDueSlices), so readers holding the
   // old list still read correct bytes; a reader that finds a block gone re-resolves (Read).
   // *did (optional) tells whether the chunk was rewritten; *written adds the bytes uploaded.
-  Status CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* written);
+  // `background` (the write-path trigger) also skips a chunk whose new slices are small next to
+  // what the rewrite would upload (< 1/8 of it, until 1000 records): this bounds the write
+  // amplification of random small overwrites of a big chunk.
+  Status CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* written,
+                      bool background = false);
   // Queues a background compaction of (ino, indx) (de-duplicated; dropped when over 10 are
   // queued, as JuiceFS skips them when busy). Starts the worker thread on first use.
   void ScheduleCompaction(Ino ino, uint32_t indx);

@@ -124,7 +124,7 @@ void VolumeCore::CompactionLoop() {
     auto [ino, indx] = compact_queue_.front();
     compact_queue_.pop_front();
     lk.unlock();
-    Status s = CompactChunk(ino, indx, nullptr, nullptr);
+    Status s = CompactChunk(ino, indx, nullptr, nullptr, /*background=*/true);
     if (!s.ok() && !s.IsNotFound()) {
       LogWarning("compacting inode %llu chunk %u: %s", static_cast<unsigned long long>(ino), indx,
                  s.ToString().c_str());
@@ -172,7 +172,8 @@ size_t VolumeCore::delayed_slices() {
   return delayed_deletes_.size();
 }
 
-Status VolumeCore::CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* written) {
+Status VolumeCore::CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* written,
+                                bool background) {
   if (did) *did = false;
   if (opts_.read_only) return Status::Error(EROFS, "read-only volume");
   std::vector<meta::Slice> recs;
@@ -182,6 +183,11 @@ Status VolumeCore::CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* wri
   std::vector<meta::Slice> rest(recs.begin() + static_cast<std::ptrdiff_t>(skipped), recs.end());
   if (rest.size() < 2) return Status::OK();  // one record (or none) is already compact
   const Resolved r = Resolve(rest);
+  if (background && recs.size() < kMaxCompactRecords) {
+    uint64_t fresh = 0;  // bytes of the records on top of the oldest one
+    for (size_t i = 1; i < rest.size(); ++i) fresh += rest[i].len;
+    if (fresh * 8 < r.size) return Status::OK();
+  }
 
   meta::Slice merged;
   std::unique_ptr<chunk::SliceWriter> writer;
@@ -271,9 +277,8 @@ Status CopyFileRange(File& in, uint64_t off_in, File& out, uint64_t off_out, uin
   // Linux's order: flags, then file types, then access modes.
   if (flags != 0) return Status::Invalid("copy_file_range: flags must be 0");
   for (FileImpl* fi : {fin, fout}) {
-    Status d = fi->WithData(false, false, [](VolumeCore&, InodeState&, const Context&) {
-      return Status::OK();
-    });
+    Status d = fi->WithData(false, false,
+                            [](VolumeCore&, InodeState&, const Context&) { return Status::OK(); });
     if (d.Is(EISDIR)) return d;
   }
   if (fout->flags() & O_APPEND) return Status::Error(EBADF, "destination opened with O_APPEND");
