@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/slice_ops.h"
 #include "lib/volume.h"
 #include "meta/dump.h"
 #include "meta/engine.h"
@@ -967,6 +968,33 @@ int jfs_fcntl_lock(jfs_file_t* f, int cmd, jfs_posix_lock_t* lk) {
   });
 }
 
+int jfs_fallocate(jfs_file_t* f, int mode, int64_t offset, int64_t len) {
+  return FileCall("jfs_fallocate", f, [&](FileState& st) -> Status {
+    JFS_RETURN_IF_ERROR(NonNegative(offset, "offset"));
+    if (len <= 0) return Status::Invalid("len must be positive");
+    return lib::Fallocate(*st.file, mode, static_cast<uint64_t>(offset),
+                          static_cast<uint64_t>(len));
+  });
+}
+
+int64_t jfs_copy_file_range(jfs_file_t* in, int64_t off_in, jfs_file_t* out, int64_t off_out,
+                            uint64_t len, uint32_t flags) {
+  return FileCall64("jfs_copy_file_range", in, [&](lib::File& src, uint64_t* n) -> Status {
+    JFS_RETURN_IF_ERROR(NonNegative(off_in, "off_in"));
+    JFS_RETURN_IF_ERROR(NonNegative(off_out, "off_out"));
+    if (out == nullptr) return Status::Invalid("out is NULL");
+    auto dst = Files().Find(out);
+    if (!dst) return Status::Error(EBADF, "out is closed or invalid");
+    auto src_st = Files().Find(in);
+    if (!src_st || src_st->vol != dst->vol) {
+      return Status::Error(EXDEV, "files of different volumes");
+    }
+    if (len > static_cast<uint64_t>(INT64_MAX)) len = static_cast<uint64_t>(INT64_MAX);
+    return lib::CopyFileRange(src, static_cast<uint64_t>(off_in), *dst->file,
+                              static_cast<uint64_t>(off_out), len, flags, n);
+  });
+}
+
 int jfs_close(jfs_file_t* f) {
   return Run("jfs_close", nullptr, [&](Call& c) -> Status {
     if (f == nullptr) return Status::Invalid("file handle is NULL");
@@ -1112,6 +1140,19 @@ int jfs_truncate(jfs_fs_t* fs, const char* path, int64_t length) {
                     JFS_RETURN_IF_ERROR(NonNegative(length, "length"));
                     return v.Truncate(ctx, path, static_cast<uint64_t>(length));
                   });
+}
+
+int jfs_clone(jfs_fs_t* fs, const char* src, const char* dst) {
+  return PathCall("jfs_clone", fs, src, [&](lib::Volume& v, const meta::Context& ctx) -> Status {
+    JFS_RETURN_IF_ERROR(Required(dst, "dst"));
+    return lib::Clone(v, ctx, src, dst);
+  });
+}
+
+int jfs_compact(jfs_fs_t* fs, const char* path) {
+  return PathCall("jfs_compact", fs, path, [&](lib::Volume& v, const meta::Context& ctx) {
+    return lib::Compact(v, ctx, path, nullptr);
+  });
 }
 
 int jfs_mknod(jfs_fs_t* fs, const char* path, uint32_t mode, uint32_t rdev) {

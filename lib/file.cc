@@ -43,6 +43,18 @@ Status FileImpl::CheckOpen() const {
   return Status::OK();
 }
 
+Status FileImpl::WithData(
+    bool need_read, bool need_write,
+    const std::function<Status(VolumeCore&, InodeState&, const Context&)>& fn) {
+  std::shared_lock lk(mu_);
+  JFS_RETURN_IF_ERROR(CheckOpen());
+  // Access mode first, as Linux's fallocate(2) does (a directory is never open for writing).
+  if (need_read && !readable()) return Status::Error(EBADF, "file not open for reading");
+  if (need_write && !writable()) return Status::Error(EBADF, "file not open for writing");
+  if (is_dir_ || !st_) return Status::Error(EISDIR, "is a directory");
+  return fn(*core_, *st_, ctx_);
+}
+
 Status FileImpl::ReadAt(char* buf, uint64_t size, uint64_t offset, uint64_t* n) {
   *n = 0;
   JFS_RETURN_IF_ERROR(CheckOpen());

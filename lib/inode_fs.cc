@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "lib/internal.h"
+#include "lib/slice_ops.h"
 
 namespace jfs::lib {
 
@@ -231,6 +232,17 @@ class InodeFsImpl : public InodeFs {
   Status StatFs(const Context& ctx, StatVfs* out) override {
     JFS_RETURN_IF_ERROR(CheckUsable());
     return VolumeStatFs(*core_, ctx, out);
+  }
+
+  Status Fallocate(const Context&, File* fh, int mode, uint64_t off, uint64_t len) override {
+    if (fh == nullptr) return Status::Error(EBADF, "no file handle");
+    return lib::Fallocate(*fh, mode, off, len);
+  }
+
+  Status CopyFileRange(const Context&, File* in, uint64_t off_in, File* out, uint64_t off_out,
+                       uint64_t len, uint32_t flags, uint64_t* copied) override {
+    if (in == nullptr || out == nullptr) return Status::Error(EBADF, "no file handle");
+    return lib::CopyFileRange(*in, off_in, *out, off_out, len, flags, copied);
   }
 
  private:

@@ -95,6 +95,11 @@ class InodeFs {
   virtual Status Getlk(const Context& ctx, Ino ino, uint64_t owner, meta::PosixLock* lk) = 0;
   virtual Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const meta::PosixLock& lk,
                        const meta::LockWait& wait) = 0;
+  // fallocate(2) / copy_file_range(2) on open handles (lib/slice_ops.h has the contracts).
+  virtual Status Fallocate(const Context& ctx, File* fh, int mode, uint64_t off, uint64_t len) = 0;
+  virtual Status CopyFileRange(const Context& ctx, File* in, uint64_t off_in, File* out,
+                               uint64_t off_out, uint64_t len, uint32_t flags,
+                               uint64_t* copied) = 0;
 };
 
 // The inode-level view of `volume` (which must have come from Volume::Open and outlive *out).

@@ -11,14 +11,19 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -87,6 +92,9 @@ struct InodeState {
   uint64_t pending_end = 0;  // max file offset covered by a pending slice, 0 when none
   // Resolved slices per chunk (close-to-open: dropped on open and on our own writes/truncates).
   std::unordered_map<uint32_t, std::shared_ptr<const std::vector<meta::SliceView>>> slices;
+  // Slices this client committed per chunk since the chunk was last queued for compaction
+  // (lib/slice_ops.cc; format.md §6.2 triggers on many slices in one chunk).
+  std::unordered_map<uint32_t, uint32_t> commits_since_compact;
   // First error of a commit nobody waited for (buffer pressure from another file); reported by
   // the next Write/Flush/Fsync/Close of any handle.
   Status error;
@@ -149,6 +157,29 @@ class VolumeCore {
   // inodes' slices (errors become their sticky errors). Call with no inode lock held.
   void RelieveBufferPressure();
 
+  // ---- compaction (lib/slice_ops.cc) ----
+  // Compacts chunk `indx` of `ino` now (format.md §6.2): reads the resolved bytes of its first
+  // ≤1000 records (leading large, still visible slices are skipped), writes them as one new
+  // slice, and swaps the records in one metadata transaction if they did not change meanwhile
+  // (else the new slice is deleted and nothing happens). Old slices that lost their last
+  // reference are deleted after opts.compact_delete_delay (DeleteDueSlices), so readers holding the
+  // old list still read correct bytes; a reader that finds a block gone re-resolves (Read).
+  // *did (optional) tells whether the chunk was rewritten; *written adds the bytes uploaded.
+  // `background` (the write-path trigger) also skips a chunk whose new slices are small next to
+  // what the rewrite would upload (< 1/8 of it, until 1000 records): this bounds the write
+  // amplification of random small overwrites of a big chunk.
+  Status CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* written,
+                      bool background = false);
+  // Queues a background compaction of (ino, indx) (de-duplicated; dropped when over 10 are
+  // queued, as JuiceFS skips them when busy). Starts the worker thread on first use.
+  void ScheduleCompaction(Ino ino, uint32_t indx);
+  // Deletes the released slices whose delay passed (all of them with `all`). Called by the
+  // Volume's background tick and at Close.
+  void DeleteDueSlices(bool all);
+  // Stops the compaction worker (waits for the running compaction). Idempotent.
+  void StopCompaction();
+  // Slices released by compactions and awaiting deletion.
+  size_t delayed_slices();
   uint64_t buffered_bytes() const { return buffered_.load(); }
 
   // ---- locks (file.cc) ----
@@ -182,6 +213,17 @@ class VolumeCore {
   const uint64_t process_owner_;
   std::mutex lock_mu_;
   std::unordered_set<Ino> process_locked_;  // guarded by lock_mu_
+  // After a commit to chunk `indx` (st.mu held): queues a compaction every kCompactEvery slices.
+  void MaybeCompact(InodeState& st, uint32_t indx);
+  void CompactionLoop();
+  std::mutex compact_mu_;  // guards the compaction queue, worker and delayed deletions
+  std::condition_variable compact_cv_;
+  std::deque<std::pair<Ino, uint32_t>> compact_queue_;
+  std::set<std::pair<Ino, uint32_t>> compact_queued_;
+  std::thread compact_worker_;
+  bool compact_stop_ = false;
+  // (due time in steady-clock seconds, slice id, slice size)
+  std::deque<std::tuple<double, uint64_t, uint32_t>> delayed_deletes_;
 
   std::mutex mu_;  // guards inodes_, files_, next_file_id_
   std::unordered_map<Ino, std::shared_ptr<InodeState>> inodes_;
@@ -214,6 +256,11 @@ class FileImpl : public File, public std::enable_shared_from_this<FileImpl> {
   Status Getlk(bool ofd, meta::PosixLock* lk) override;
   Status Setlk(bool ofd, const meta::PosixLock& lk, const meta::LockWait& wait) override;
 
+  // For the slice operations (lib/slice_ops.cc): runs `fn` while the handle is held open, after
+  // checking it is open (EBADF), a regular file (EISDIR for a directory) and open for reading /
+  // writing as asked (EBADF). The inode lock is not held.
+  Status WithData(bool need_read, bool need_write,
+                  const std::function<Status(VolumeCore&, InodeState&, const Context&)>& fn);
   void set_registry_id(uint64_t id) { registry_id_ = id; }
 
  private:

@@ -42,7 +42,10 @@ VolumeCore::VolumeCore(const VolumeOptions& opts, meta::Format format,
   data_ctx_.check_permission = false;
 }
 
-VolumeCore::~VolumeCore() = default;
+VolumeCore::~VolumeCore() {
+  StopCompaction();
+  DeleteDueSlices(true);
+}
 
 std::shared_ptr<InodeState> VolumeCore::AcquireInode(Ino ino, const meta::Attr& attr) {
   std::shared_ptr<InodeState> st;
@@ -220,6 +223,7 @@ Status VolumeCore::CommitChunkLocked(InodeState& st, uint32_t indx) {
       c = meta_->Write(data_ctx_, st.ino, indx, s.pos, rec);
       if (c.ok()) {
         st.length = std::max(st.length, (uint64_t{indx} << meta::kChunkBits) + s.pos + s.len);
+        MaybeCompact(st, indx);
       } else {
         // The objects stay: whether the record landed is unknown for some engines, and an
         // unreferenced object is only garbage (gc removes it), never lost data.

@@ -380,6 +380,7 @@ void VolumeImpl::BackgroundLoop() {
     }
     if (ticks % kReleaseBuffersEvery == 0) core_->chunks().ReleaseIdleBuffers();
     MaybeStartBackup(rng);
+    core_->DeleteDueSlices(false);  // slices released by compactions (lib/slice_ops.cc)
     lk.lock();
   }
 }
@@ -523,6 +524,8 @@ Status VolumeImpl::Close() {
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
   StopBackup();  // a dump in progress stops at its next write; nothing is uploaded
+  core_->StopCompaction();
+  core_->DeleteDueSlices(true);
   {
     // Writeback: blocks staged by this volume (or found at open) are uploaded before it closes;
     // a failed upload stays staged for the next open and is reported here.

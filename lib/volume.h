@@ -52,6 +52,12 @@ struct VolumeOptions {
   bool writeback = false;
   // With a cache: background whole-block fetches after a partial read missed (0: none).
   int prefetch = 1;
+  // Seconds the objects of slices released by a compaction are kept before they are deleted, so
+  // readers that resolved the chunk before the compaction still find them (a reader that comes
+  // later re-resolves the chunk). Deleted at the latest when the Volume closes.
+  double compact_delete_delay = 5.0;
+  // Background compaction of chunks that received many slices (format.md §6.2).
+  bool compact = true;
   // Informational: shown in `jfs status` as the session's mount point.
   std::string mount_point = "libjuicefs";
   // Automatic metadata backups (lib/backup.h; JuiceFS --backup-meta): seconds between backups,

@@ -101,6 +101,16 @@ class BaseMeta : public Meta {
   Status Getlk(const Context& ctx, Ino ino, uint64_t owner, PosixLock* lk) override;
   Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const PosixLock& lk,
                const LockWait& wait) override;
+  // meta/slice_ops.cc
+  Status ReadChunk(const Context& ctx, Ino ino, uint32_t indx,
+                   std::vector<Slice>* records) override;
+  Status CompactChunk(const Context& ctx, Ino ino, uint32_t indx, const std::vector<Slice>& old,
+                      size_t skipped, const Slice& merged, bool* replaced,
+                      std::vector<std::pair<uint64_t, uint32_t>>* released) override;
+  Status Fallocate(const Context& ctx, Ino ino, int mode, uint64_t off, uint64_t size,
+                   Attr* attr) override;
+  Status CopyFileRange(const Context& ctx, Ino fin, uint64_t off_in, Ino fout, uint64_t off_out,
+                       uint64_t size, uint32_t flags, uint64_t* copied, Attr* out_attr) override;
 
   Status GetXattr(const Context& ctx, Ino ino, std::string_view name, std::string* value) override;
   Status SetXattr(const Context& ctx, Ino ino, std::string_view name, std::string_view value,

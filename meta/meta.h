@@ -158,6 +158,42 @@ class Meta {
   virtual Status Setlk(const Context& ctx, Ino ino, uint64_t owner, const PosixLock& lk,
                        const LockWait& wait) = 0;
 
+  // ---- slice maintenance: compaction, copy_file_range, fallocate (meta/slice_ops.cc) --------
+  // The stored (unresolved) slice records of chunk `indx`, oldest first. Missing chunk → OK,
+  // empty; missing inode → ENOENT.
+  virtual Status ReadChunk(const Context& ctx, Ino ino, uint32_t indx,
+                           std::vector<Slice>* records) = 0;
+  // Replaces the first old.size() records of chunk `indx` in one transaction, but only if they
+  // are still byte-identical to `old` (records appended since stay, after the replacement).
+  // The replacement is old[0, skipped) followed by `merged` (nothing when merged.id == 0: the
+  // compacted records resolved to zeros only). `merged` must already be written in full; it gets
+  // refcount 1. Each non-hole record of old[skipped, end) loses one reference; the slices whose
+  // last reference went are returned in *released (not passed to OnDeleteSlice: the caller
+  // deletes their objects later, once readers holding the old list are done). *replaced = false
+  // (and nothing changed) when the list changed meanwhile; the caller then deletes `merged`.
+  virtual Status CompactChunk(const Context& ctx, Ino ino, uint32_t indx,
+                              const std::vector<Slice>& old, size_t skipped, const Slice& merged,
+                              bool* replaced,
+                              std::vector<std::pair<uint64_t, uint32_t>>* released) = 0;
+  // fallocate(2) without data objects (format.md §9): mode 0 / kFallocKeepSize reserve (length
+  // grows to off+size unless KEEP_SIZE), kFallocPunchHole (needs KEEP_SIZE) and kFallocZeroRange
+  // record holes over [off, min(off+size, length)). size 0 → EINVAL; COLLAPSE/INSERT_RANGE and
+  // unknown bits → ENOTSUP; directory → EISDIR; FIFO → EPIPE; other non-files → ENODEV;
+  // immutable (or append-only for PUNCH/ZERO) → EPERM. No permission check: the caller holds a
+  // handle open for writing. *attr = attributes afterwards.
+  virtual Status Fallocate(const Context& ctx, Ino ino, int mode, uint64_t off, uint64_t size,
+                           Attr* attr) = 0;
+  // copy_file_range(2) as metadata only (format.md §9): the resolved slices of [off_in,
+  // off_in+size) of `fin` (clamped to its length) are appended to `fout` at off_out, split at
+  // chunk boundaries, every non-hole record taking one more slice reference; ranges without
+  // data become holes so the destination reads exactly as the source. flags ≠ 0 → EINVAL;
+  // overlapping ranges of one file → EINVAL; a directory → EISDIR, other non-files → EINVAL;
+  // destination immutable/append-only → EPERM. *copied = bytes copied (0 at/after EOF).
+  // *out_attr = the destination's attributes afterwards. No permission check (handles).
+  virtual Status CopyFileRange(const Context& ctx, Ino fin, uint64_t off_in, Ino fout,
+                               uint64_t off_out, uint64_t size, uint32_t flags, uint64_t* copied,
+                               Attr* out_attr) = 0;
+
   // ---- extended attributes -----------------------------------------------------------------
   // Missing → ENODATA. Name empty → EINVAL; name > 255 or value > 64 KiB → ERANGE.
   virtual Status GetXattr(const Context& ctx, Ino ino, std::string_view name,

@@ -271,6 +271,15 @@ enum RenameFlag : uint32_t {
   kRenameWhiteout = 4,
 };
 
+// fallocate(2) mode bits (Linux values).
+enum FallocMode : int {
+  kFallocKeepSize = 0x01,
+  kFallocPunchHole = 0x02,
+  kFallocCollapseRange = 0x08,
+  kFallocZeroRange = 0x10,
+  kFallocInsertRange = 0x20,
+};
+
 // Xattr set flags (Linux values).
 enum XattrFlag : int {
   kXattrCreate = 1,

@@ -53,6 +53,8 @@ using Action = std::function<int()>;
 // Registration of the subcommands (one function per source file).
 void AddAdminCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddFileCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+// `jfs clone`, `jfs compact` (tools/slice_cmds.cc).
+void AddSliceCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddBenchCommand(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddObjbenchCommand(CLI::App& app, Action* action);
 void AddDumpCommands(CLI::App& app, Action* action);

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   jfs::tools::Action action;
   jfs::tools::AddAdminCommands(app, global, &action);
   jfs::tools::AddFileCommands(app, global, &action);
+  jfs::tools::AddSliceCommands(app, global, &action);
   jfs::tools::AddBenchCommand(app, global, &action);
   jfs::tools::AddObjbenchCommand(app, &action);
   jfs::tools::AddDumpCommands(app, &action);

@@ -213,12 +213,15 @@ class FuseFs {
     kOpStatfs,
     kOpXattr,
     kOpAccess,
+    kOpFallocate,
+    kOpCopyFileRange,
     kNumOps
   };
   static constexpr const char* kOpNames[kNumOps] = {
-      "lookup",   "getattr", "setattr", "mknod",   "mkdir",  "unlink", "rmdir", "symlink",
-      "readlink", "rename",  "link",    "open",    "create", "read",   "write", "flush",
-      "release",  "fsync",   "opendir", "readdir", "statfs", "xattr",  "access"};
+      "lookup",  "getattr",  "setattr",   "mknod",          "mkdir",   "unlink",  "rmdir",
+      "symlink", "readlink", "rename",    "link",           "open",    "create",  "read",
+      "write",   "flush",    "release",   "fsync",          "opendir", "readdir", "statfs",
+      "xattr",   "access",   "fallocate", "copy_file_range"};
 
  private:
   const time_t start_ = time(nullptr);
@@ -676,6 +679,37 @@ void OpFsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
+// fallocate(2) and copy_file_range(2): metadata-only operations on the slices (lib/slice_ops.h).
+void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                 fuse_file_info* fi) {
+  Self(req).Count(FuseFs::kOpFallocate);
+  if (ino == kStatsIno) return (void)fuse_reply_err(req, EPERM);
+  std::shared_ptr<File> f = Self(req).GetFile(fi->fh);
+  if (f == nullptr) return (void)fuse_reply_err(req, EBADF);
+  if (offset < 0 || length <= 0) return (void)fuse_reply_err(req, EINVAL);
+  Status s = Self(req).fs().Fallocate(MakeContext(req), f.get(), mode,
+                                      static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
+  if (!s.ok()) return ReplyStatus(req, s);
+  fuse_reply_err(req, 0);
+}
+
+void OpCopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info* fi_in,
+                     fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                     int flags) {
+  Self(req).Count(FuseFs::kOpCopyFileRange);
+  if (ino_in == kStatsIno || ino_out == kStatsIno) return (void)fuse_reply_err(req, EXDEV);
+  std::shared_ptr<File> in = Self(req).GetFile(fi_in->fh);
+  std::shared_ptr<File> out = Self(req).GetFile(fi_out->fh);
+  if (in == nullptr || out == nullptr) return (void)fuse_reply_err(req, EBADF);
+  if (off_in < 0 || off_out < 0) return (void)fuse_reply_err(req, EINVAL);
+  uint64_t n = 0;
+  Status s = Self(req).fs().CopyFileRange(MakeContext(req), in.get(), static_cast<uint64_t>(off_in),
+                                          out.get(), static_cast<uint64_t>(off_out), len,
+                                          static_cast<uint32_t>(flags), &n);
+  if (!s.ok()) return ReplyStatus(req, s);
+  fuse_reply_write(req, n);
+}
+
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Self(req).Count(FuseFs::kOpOpendir);
   FuseFs& self = Self(req);
@@ -971,6 +1005,8 @@ fuse_lowlevel_ops MakeOps() {
   ops.getlk = OpGetlk;
   ops.setlk = OpSetlk;
   ops.flock = OpFlock;
+  ops.fallocate = OpFallocate;
+  ops.copy_file_range = OpCopyFileRange;
   return ops;
 }
 

@@ -382,6 +382,40 @@ JFS_EXPORT int jfs_fstat(jfs_file_t* f, jfs_stat_t* out);
  * since the last successful flush may be lost, which the error reports). */
 JFS_EXPORT int jfs_close(jfs_file_t* f);
 
+/* ---- added with slice operations (abi 1.3) ---- */
+
+/* fallocate(2) modes (Linux values). */
+#define JFS_FALLOC_KEEP_SIZE 0x01  /* do not change the file length */
+#define JFS_FALLOC_PUNCH_HOLE 0x02 /* the range reads as zeros; needs JFS_FALLOC_KEEP_SIZE */
+#define JFS_FALLOC_ZERO_RANGE 0x10 /* the range reads as zeros */
+
+/* fallocate(2) on a file open for writing (offset >= 0, len > 0). Mode 0 (or KEEP_SIZE) grows the
+ * length to offset+len unless KEEP_SIZE (no space is reserved in the object store: JuiceFS
+ * allocates on write); PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE make [offset, offset+len) read as
+ * zeros. Metadata only: no data objects are written. Errors: -EBADF not open for writing,
+ * -EISDIR, -EINVAL bad length/combination, -EOPNOTSUPP (= -ENOTSUP) other mode bits, -EFBIG,
+ * -EPERM immutable/append-only, -ENOSPC over the volume capacity. */
+JFS_EXPORT int jfs_fallocate(jfs_file_t* f, int mode, int64_t offset, int64_t len);
+
+/* copy_file_range(2) with explicit offsets (>= 0; the handles' positions are unchanged): copies
+ * up to `len` bytes from `in` at off_in to `out` at off_out, clamped to the source length, by
+ * sharing the source's data slices (metadata only, refcounted; no bytes are read or written).
+ * Both handles must belong to one volume (-EXDEV), `in` readable and `out` writable and not
+ * O_APPEND (-EBADF); flags must be 0 (-EINVAL); overlapping ranges of one file → -EINVAL.
+ * Returns the number of bytes copied (0 at or past the source's end) or -errno. */
+JFS_EXPORT int64_t jfs_copy_file_range(jfs_file_t* in, int64_t off_in, jfs_file_t* out,
+                                       int64_t off_out, uint64_t len, uint32_t flags);
+
+/* Clones the file, symlink or directory tree `src` to `dst` (which must not exist: -EEXIST),
+ * sharing file data (copy_file_range of every file); mode, owner (as root), times and xattrs are
+ * copied. Not atomic: after an error a partial copy may remain. */
+JFS_EXPORT int jfs_clone(jfs_fs_t* fs, const char* src, const char* dst);
+
+/* Compacts the slices of file `path` (or of every file below directory `path`): each chunk's
+ * data is rewritten as one slice and the old slices are released. Safe while other clients read
+ * and write; needs write permission on each file (-EACCES). */
+JFS_EXPORT int jfs_compact(jfs_fs_t* fs, const char* path);
+
 /* ---------------------------------------------------------------------------------------------
  * Locks
  *
@@ -575,8 +609,7 @@ JFS_EXPORT int jfs_lremovexattr(jfs_fs_t* fs, const char* path, const char* name
  * grow with the volume. A volume that changes meanwhile gives a dump that is not one snapshot.
  * Errors: -EINVAL bad URL or flags, -ENOENT not formatted or no such subdir, -EIO engine or write
  * failure. Message: jfs_last_open_error(). */
-JFS_EXPORT int jfs_dump(const char* meta_url, const char* path, const char* subdir,
-                        uint32_t flags);
+JFS_EXPORT int jfs_dump(const char* meta_url, const char* path, const char* subdir, uint32_t flags);
 
 /* Loads a JuiceFS JSON dump (plain or gzipped; "-" = standard input) into the EMPTY database at
  * `meta_url` (any engine), rebuilding link counts, reference counts and usage counters.

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -503,6 +504,71 @@ void Permissions() {
 
 }  // namespace
 
+// A short fingerprint of a file's bytes (FNV-1a) and its length.
+std::string Fingerprint(const std::string& path) {
+  std::string data = ReadFile(path);
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : data) h = (h ^ c) * 1099511628211ULL;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "len=%zu fnv=%016llx", data.size(),
+                static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// fallocate(2) and copy_file_range(2): results, sizes and contents as the local kernel gives them.
+// ZERO_RANGE is left out: tmpfs does not support it.
+void SliceOps() {
+  CHECK("mkdir s", mkdir(P("s").c_str(), 0755));
+  std::string data;
+  for (int i = 0; i < 300000; ++i) data += static_cast<char>('a' + i % 23);
+  WriteFile("s/a", data);
+  int fd = open(P("s/a").c_str(), O_RDWR);
+  CHECK("fallocate grow", fallocate(fd, 0, 290000, 20000));
+  StatLine("stat after fallocate grow", P("s/a"));
+  CHECK("fallocate keep size", fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20));
+  StatLine("stat after fallocate keep size", P("s/a"));
+  CHECK("punch hole", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1000, 70000));
+  CHECK("punch hole past the end",
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 305000, 100000));
+  CHECK("punch hole without keep size", fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 10));
+  CHECK("fallocate zero length", fallocate(fd, 0, 0, 0));
+  close(fd);
+  std::printf("content after fallocate: %s\n", Fingerprint(P("s/a")).c_str());
+  StatLine("stat after punch", P("s/a"));
+  fd = open(P("s/a").c_str(), O_RDONLY);
+  CHECK("fallocate read-only fd", fallocate(fd, 0, 0, 10));
+  close(fd);
+
+  int in = open(P("s/a").c_str(), O_RDONLY);
+  int out = open(P("s/b").c_str(), O_RDWR | O_CREAT, 0644);
+  if (write(out, "0123456789", 10) < 0) std::perror("write");
+  loff_t oi = 500, oo = 5;
+  errno = 0;
+  ssize_t n = copy_file_range(in, &oi, out, &oo, 200000, 0);
+  std::printf("copy_file_range: %zd %s\n", n, ErrName(n < 0 ? errno : 0));
+  oi = 299990, oo = 400000;
+  n = copy_file_range(in, &oi, out, &oo, 1000, 0);
+  std::printf("copy_file_range at the end: %zd %s\n", n, ErrName(n < 0 ? errno : 0));
+  oi = 400000, oo = 0;
+  n = copy_file_range(in, &oi, out, &oo, 1000, 0);
+  std::printf("copy_file_range past the end: %zd %s\n", n, ErrName(n < 0 ? errno : 0));
+  oi = 0, oo = 10;
+  n = copy_file_range(out, &oi, out, &oo, 100, 0);
+  std::printf("copy_file_range overlapping: %zd %s\n", n, ErrName(n < 0 ? errno : 0));
+  oi = 0, oo = 0;
+  n = copy_file_range(out, &oi, in, &oo, 100, 0);
+  std::printf("copy_file_range to a read-only fd: %zd %s\n", n, ErrName(n < 0 ? errno : 0));
+  n = copy_file_range(in, &oi, out, &oo, 100, 1);
+  std::printf("copy_file_range flags: %zd %s\n", n, ErrName(n < 0 ? errno : 0));
+  close(in);
+  close(out);
+  std::printf("content after copy_file_range: %s\n", Fingerprint(P("s/b")).c_str());
+  StatLine("stat after copy_file_range", P("s/b"));
+  // The copy is independent of its source.
+  WriteFile("s/a", "gone");
+  std::printf("copy after rewriting the source: %s\n", Fingerprint(P("s/b")).c_str());
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: posix_check DIR\n");
@@ -522,5 +588,6 @@ int main(int argc, char** argv) {
   Attrs();
   Names();
   Permissions();
+  SliceOps();
   return 0;
 }

@@ -2157,6 +2157,9 @@ void RunMetaConformance(const MetaBackend& backend) {
   SECTION("job gates") {
     TestGate(backend);
   }
+  SECTION("slice operations") {
+    TestSliceOps(backend);
+  }
 }
 
 }  // namespace jfs::meta::testing

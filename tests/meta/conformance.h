@@ -25,4 +25,7 @@ void RunMetaConformance(const MetaBackend& backend);
 // Directory statistics and quotas (tests/meta/conformance_quota.cc); part of RunMetaConformance.
 void RunQuotaConformance(const MetaBackend& backend);
 
+// The slice maintenance cases (tests/meta/conformance_slices.cc), part of RunMetaConformance.
+void TestSliceOps(const MetaBackend& backend);
+
 }  // namespace jfs::meta::testing

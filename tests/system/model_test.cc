@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <juicefs/juicefs.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -585,16 +586,22 @@ class ModelTest {
       void (ModelTest::*fn)();
     };
     static const Op kOps[] = {
-        {14, &ModelTest::OpOpen},       {5, &ModelTest::OpClose},     {12, &ModelTest::OpPwrite},
-        {6, &ModelTest::OpWrite},       {8, &ModelTest::OpPread},     {5, &ModelTest::OpRead},
-        {3, &ModelTest::OpLseek},       {4, &ModelTest::OpFtruncate}, {3, &ModelTest::OpTruncate},
-        {3, &ModelTest::OpFsync},       {3, &ModelTest::OpFstat},     {6, &ModelTest::OpMkdir},
-        {3, &ModelTest::OpRmdir},       {5, &ModelTest::OpUnlink},    {8, &ModelTest::OpRename},
-        {3, &ModelTest::OpLink},        {3, &ModelTest::OpSymlink},   {2, &ModelTest::OpReadlink},
-        {2, &ModelTest::OpChmod},       {3, &ModelTest::OpStat},      {1, &ModelTest::OpUtimens},
-        {1, &ModelTest::OpMknod},       {3, &ModelTest::OpSetxattr},  {2, &ModelTest::OpGetxattr},
-        {1, &ModelTest::OpRemovexattr}, {1, &ModelTest::OpListxattr}, {2, &ModelTest::OpListdir},
-        {1, &ModelTest::OpRealpath},    {1, &ModelTest::OpAccess},
+        {14, &ModelTest::OpOpen},         {5, &ModelTest::OpClose},
+        {12, &ModelTest::OpPwrite},       {6, &ModelTest::OpWrite},
+        {8, &ModelTest::OpPread},         {5, &ModelTest::OpRead},
+        {3, &ModelTest::OpLseek},         {4, &ModelTest::OpFtruncate},
+        {3, &ModelTest::OpTruncate},      {3, &ModelTest::OpFsync},
+        {3, &ModelTest::OpFstat},         {6, &ModelTest::OpMkdir},
+        {3, &ModelTest::OpRmdir},         {5, &ModelTest::OpUnlink},
+        {8, &ModelTest::OpRename},        {3, &ModelTest::OpLink},
+        {3, &ModelTest::OpSymlink},       {2, &ModelTest::OpReadlink},
+        {2, &ModelTest::OpChmod},         {3, &ModelTest::OpStat},
+        {1, &ModelTest::OpUtimens},       {1, &ModelTest::OpMknod},
+        {3, &ModelTest::OpSetxattr},      {2, &ModelTest::OpGetxattr},
+        {1, &ModelTest::OpRemovexattr},   {1, &ModelTest::OpListxattr},
+        {2, &ModelTest::OpListdir},       {1, &ModelTest::OpRealpath},
+        {1, &ModelTest::OpAccess},        {3, &ModelTest::OpFallocate},
+        {3, &ModelTest::OpCopyFileRange}, {1, &ModelTest::OpCompact},
     };
     int total = 0;
     for (auto& op : kOps) total += op.weight;
@@ -782,6 +789,63 @@ class ModelTest {
     const int jr = jfs_ftruncate(h.jf.get(), static_cast<int64_t>(len));
     const int64_t lr = Sys(ftruncate(h.fd.get(), static_cast<off_t>(len)));
     Results("ftruncate", jr, lr);
+  }
+
+  // fallocate(2): mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE (± KEEP_SIZE).
+  void OpFallocate() {
+    if (handles_.empty()) return OpOpen();
+    Handle& h = PickHandle("fallocate");
+    static const int kModes[] = {0,
+                                 FALLOC_FL_KEEP_SIZE,
+                                 FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                 FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                 FALLOC_FL_ZERO_RANGE,
+                                 FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE};
+    const int mode = rng_.Pick(kModes);
+    const uint64_t size = h.is_dir ? 0 : LocalSize(h.fd.get());
+    const uint64_t off = rng_.Chance(0.8) ? rng_.Below(size + 1) : GenOffset(size);
+    const uint64_t len =
+        std::max<uint64_t>(1, std::min(GenLen(), kMaxFile - std::min(off, kMaxFile - 1)));
+    Note(Str("mode=", mode, " off=", off, " len=", len));
+    const int64_t lr =
+        Sys(fallocate(h.fd.get(), mode, static_cast<off_t>(off), static_cast<off_t>(len)));
+    if (lr == -EOPNOTSUPP) return Note("(skipped: the local file system does not support it)");
+    const int jr =
+        jfs_fallocate(h.jf.get(), mode, static_cast<int64_t>(off), static_cast<int64_t>(len));
+    Results("fallocate", jr, lr);
+  }
+
+  // copy_file_range(2) with explicit offsets between two open handles (possibly one file).
+  void OpCopyFileRange() {
+    if (handles_.size() < 2) return OpOpen();
+    Handle& in = *handles_[rng_.Below(handles_.size())];
+    Handle& out = *handles_[rng_.Below(handles_.size())];
+    Begin(Str("copy_file_range h", in.id, "(", in.path, ") -> h", out.id, "(", out.path, ")"));
+    if (in.is_dir || out.is_dir) return Note("(skipped: directory)");
+    const uint64_t isize = LocalSize(in.fd.get());
+    const uint64_t osize = LocalSize(out.fd.get());
+    uint64_t off_in = rng_.Chance(0.9) ? rng_.Below(isize + 1) : GenOffset(isize);
+    uint64_t off_out = rng_.Chance(0.8) ? rng_.Below(osize + 1) : GenOffset(osize);
+    off_in = std::min(off_in, kMaxFile), off_out = std::min(off_out, kMaxFile);
+    const uint64_t len = std::min(GenLen(), kMaxFile - off_out);
+    Note(Str("off_in=", off_in, " off_out=", off_out, " len=", len));
+    loff_t li = static_cast<loff_t>(off_in), lo = static_cast<loff_t>(off_out);
+    const int64_t lr = Sys(copy_file_range(in.fd.get(), &li, out.fd.get(), &lo, len, 0));
+    if (lr == -EXDEV || lr == -EOPNOTSUPP) return Note("(skipped: local file system)");
+    const int64_t jr = jfs_copy_file_range(in.jf.get(), static_cast<int64_t>(off_in), out.jf.get(),
+                                           static_cast<int64_t>(off_out), len, 0);
+    Results("copy_file_range", jr, lr);
+  }
+
+  // `jfs compact` of a random path: changes no visible byte (checked by the next comparisons).
+  void OpCompact() {
+    const std::string rel = GenPath(Kind::kAny);
+    Begin(Str("compact ", rel));
+    const int jr = jfs_compact(fs_.get(), JPath(rel).c_str());
+    Note(Str("-> ", Rc(jr)));
+    if (jr < 0 && jr != -ENOENT && jr != -ENOTDIR && jr != -ELOOP && jr != -ENAMETOOLONG) {
+      Fail(Str("compact: ", Rc(jr), " [", jfs_last_error(fs_.get()), "]"));
+    }
   }
 
   void OpFsync() {
