@@ -36,6 +36,7 @@ struct SliceFixture {
     f.uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f1";
     f.bucket = "/tmp/jfs-conformance/";
     f.compression = "none";
+    f.trash_days = 0;  // the cases check slices freed at unlink, not kept in the trash
     REQUIRE_OK(m->Init(f, false));
     REQUIRE_OK(m->Load(nullptr));
     REQUIRE_OK(m->NewSession(SessionInfo{"1.0.0-test", "host", {}, "/mnt", 0, 1}));
