@@ -102,12 +102,12 @@ public final class JuiceFSChannel implements SeekableByteChannel {
 
   // Reads into a Java array. Copying through native memory (Native.read) keeps the GC free while
   // the library waits on object storage, but the second copy halves the speed of reads served
-  // from memory. So a read that was fast (at least ~1 GB/s, or under PIN_BASE_NANOS when small:
+  // from memory. So a read that was fast (under PIN_BASE_NANOS plus 1 ns per byte, i.e. ~1 GB/s:
   // the data came from memory or the local cache) makes the next one go straight into the pinned
   // array (Native.readPinned, no copy); a pinned read that turned out slow switches back to
   // copying. A GC thus waits on a pinned read only when a cache miss follows fast reads, and then
   // for one read. Races on pinReads between threads only pick the other (correct) path.
-  private static final long PIN_BASE_NANOS = 100_000;
+  private static final long PIN_BASE_NANOS = 1_000_000;  // scheduling noise on a busy machine
   private boolean pinReads;
 
   private int heapRead(long f, byte[] b, int off, int len, long pos) {
