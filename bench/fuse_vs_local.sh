@@ -2,8 +2,11 @@
 # jfs mount vs the local disk vs libfuse's passthrough_ll (the FUSE baseline), in one run:
 #   bench/fuse_vs_local.sh JFS [SIZE_MIB]
 # Volume: SQLite + a local-directory bucket in a temp dir on the same disk as the local runs.
-# Big-file sequential write/read with fio (1 MiB psync, end_fsync; reads after dropping the page
-# cache when allowed), metadata ops (create/stat/unlink of empty files) with a small Python loop.
+# Big-file sequential write/read with fio (1 MiB psync, end_fsync), metadata ops (create/stat/unlink
+# of empty files) with a small Python loop. Reads start cold on every target without needing
+# drop_caches (not allowed on shared machines): posix_fadvise(DONTNEED) evicts the read file from
+# the page cache and, behind a FUSE mount, also the files that back it (jfs: the volume's block
+# files in the local bucket; passthrough_ll: its source file), so each target reads from the disk.
 # Prints MiB/s and ops/s per target and the ratios the issue asks for, plus the load average
 # (the machine is shared: numbers are only comparable within one run). Needs root, /dev/fuse,
 # fio, gcc and libfuse3-dev. Not a test.
@@ -31,7 +34,23 @@ gcc -O2 -Wall "$EX/passthrough_ll.c" -I"$EX" -o "$T/passthrough_ll" $(pkg-config
 "$JFS" format "sqlite3://$T/meta.db" fusebench --bucket "$T/data" --trash-days 0 >/dev/null
 "$JFS" mount "sqlite3://$T/meta.db" "$MNT" -d
 
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+# Evicts every regular file under the given paths from the page cache (clean pages only: the
+# writes ended with fsync, and `sync` covers the files behind the FUSE mounts).
+evict() {
+  sync
+  python3 - "$@" <<'PY'
+import os, sys
+for top in sys.argv[1:]:
+    for root, _, files in os.walk(top):
+        for f in files:
+            try:
+                fd = os.open(os.path.join(root, f), os.O_RDONLY)
+            except OSError:
+                continue
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
+PY
+}
 
 # fio bandwidth in MiB/s of one job: $1 dir, $2 rw (write|read)
 fio_bw() {
@@ -69,7 +88,11 @@ declare -A W R M
 for target in local jfs pt; do
   case $target in local) dir=$T/local ;; jfs) dir=$MNT ;; pt) dir=$PT ;; esac
   W[$target]=$(fio_bw "$dir" write)
-  drop_caches
+  case $target in
+    local) evict "$dir" ;;
+    jfs) evict "$dir" "$T/data" ;;
+    pt) evict "$dir" "$T/ptsrc" ;;
+  esac
   R[$target]=$(fio_bw "$dir" read)
   rm -f "$dir"/seq.*
   M[$target]=$(meta_ops "$dir")

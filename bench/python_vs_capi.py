@@ -52,7 +52,10 @@ def main():
 
         def c_write(path):
             fh = _lib.file_p()
-            assert lib.jfs_create(h, path.encode(), 0o644, ctypes.byref(fh)) == 0
+            # jfs_open as jfs_create does (the binding declares jfs_open's argument types; an
+            # undeclared function would get the 64-bit handle truncated to an int)
+            flags = os.O_CREAT | os.O_WRONLY | os.O_TRUNC
+            assert lib.jfs_open(h, path.encode(), flags, 0o644, ctypes.byref(fh)) == 0
             for _ in range(a.mib):
                 assert lib.jfs_write(fh, cbuf, MIB) == MIB
             assert lib.jfs_close(fh) == 0

@@ -288,6 +288,27 @@ JNI_FN(jint, read)(JNIEnv* env, jclass, jlong f, jbyteArray b, jint off, jint le
   return static_cast<jint>(n);
 }
 
+// As read, but straight into the Java array, pinned with GetPrimitiveArrayCritical for the length
+// of the library call (no bounce copy). While pinned, a garbage collection may have to wait for
+// this call, so the Java side uses it only for reads it expects to be served from memory or the
+// local cache (see JuiceFSChannel.heapRead). jfs_read/jfs_pread call no JNI function, as a
+// critical region requires.
+JNI_FN(jint, readPinned)
+(JNIEnv* env, jclass, jlong f, jbyteArray b, jint off, jint len, jlong pos) {
+  if (f == 0) return -EBADF;
+  if (!RangeOk(env, b, off, len)) return -EINVAL;
+  if (len > kMaxChunk) len = kMaxChunk;
+  if (len == 0) return 0;
+  void* base = env->GetPrimitiveArrayCritical(b, nullptr);
+  if (base == nullptr) return -ENOMEM;
+  char* p = static_cast<char*>(base) + off;
+  int64_t n = pos < 0 ? jfs_read(File(f), p, static_cast<uint64_t>(len))
+                      : jfs_pread(File(f), p, static_cast<uint64_t>(len), pos);
+  // Mode 0 copies back (a no-op for a pinned array) and frees any copy the JVM made.
+  env->ReleasePrimitiveArrayCritical(b, base, 0);
+  return static_cast<jint>(n);
+}
+
 JNI_FN(jint, readDirect)(JNIEnv* env, jclass, jlong f, jobject bb, jint off, jint len, jlong pos) {
   if (f == 0) return -EBADF;
   void* p = DirectAddress(env, bb, off, len);

@@ -38,6 +38,8 @@ final class Native {
 
   static native int read(long f, byte[] b, int off, int len, long pos);
 
+  static native int readPinned(long f, byte[] b, int off, int len, long pos);
+
   static native int readDirect(long f, ByteBuffer b, int off, int len, long pos);
 
   static native int write(long f, byte[] b, int off, int len, long pos);

@@ -79,6 +79,53 @@ class ClientTest {
     assertEquals(data.length, fs.stat("/f.bin").size());
   }
 
+  // byte[] reads take two native paths (copy through native memory, or straight into the pinned
+  // array after fast reads): both must fill exactly b[off..off+n) with the file's bytes.
+  @Test
+  void arrayReadsCopiedAndPinnedFillOnlyTheirRange() throws Exception {
+    byte[] data = random(2 * 1024 * 1024 + 5, 7);
+    try (OutputStream out = fs.newOutputStream("/p.bin")) {
+      out.write(data);
+    }
+    try (JuiceFSChannel ch = fs.openChannel("/p.bin")) {
+      long f = ch.handleForTest();
+      for (boolean pinned : new boolean[] {false, true}) {
+        byte[] buf = new byte[300_000];
+        java.util.Arrays.fill(buf, (byte) 0x5a);
+        int off = 1234, len = 200_000;
+        long pos = 1_000_003;
+        int n = pinned ? Native.readPinned(f, buf, off, len, pos) : Native.read(f, buf, off, len, pos);
+        assertEquals(len, n);
+        assertArrayEquals(java.util.Arrays.copyOfRange(data, (int) pos, (int) pos + len),
+            java.util.Arrays.copyOfRange(buf, off, off + len));
+        for (int i = 0; i < off; i++) assertEquals((byte) 0x5a, buf[i]);
+        for (int i = off + len; i < buf.length; i++) assertEquals((byte) 0x5a, buf[i]);
+        // short at end of file, 0 past it
+        n = pinned ? Native.readPinned(f, buf, 0, 100, data.length - 10)
+                   : Native.read(f, buf, 0, 100, data.length - 10);
+        assertEquals(10, n);
+        n = pinned ? Native.readPinned(f, buf, 0, 100, data.length + 1)
+                   : Native.read(f, buf, 0, 100, data.length + 1);
+        assertEquals(0, n);
+      }
+      // bad ranges and handles are refused, never a crash
+      assertEquals(-22, Native.readPinned(f, new byte[10], 5, 6, 0));
+      assertEquals(-22, Native.readPinned(f, new byte[10], -1, 2, 0));
+      assertEquals(-22, Native.readPinned(f, null, 0, 0, 0));
+      assertEquals(-9, Native.readPinned(0, new byte[10], 0, 10, 0));
+    }
+    // Many whole-file passes through the stream (the later ones warm, so pinned) read the same.
+    for (int round = 0; round < 5; round++) {
+      try (InputStream in = fs.newInputStream("/p.bin")) {
+        byte[] buf = new byte[1 << 20];
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        int n;
+        while ((n = in.read(buf, round, buf.length - round)) > 0) got.write(buf, round, n);
+        assertArrayEquals(data, got.toByteArray());
+      }
+    }
+  }
+
   @Test
   void appendAndCreateNewOptions() throws Exception {
     try (OutputStream out = fs.newOutputStream("/a.txt")) {
