@@ -699,7 +699,8 @@ const Dialect& MySQLDialect() {
     d.for_update = true;
     d.for_update_outer_join = true;
     d.force_index = true;
-    d.returning = false;            // no UPDATE ... RETURNING
+    d.returning = false;  // no UPDATE ... RETURNING
+    d.indices_agg = "GROUP_CONCAT(CONCAT(k.indx,';') SEPARATOR '')";
     d.index_if_not_exists = false;  // MySQL 8 lacks it; Exec treats "duplicate key name" as done
     d.concat_yields_text = false;
     d.table_exists =
