@@ -304,6 +304,11 @@ class MysqlConn final : public SqlConn {
   Status QueryBatch(std::span<const BatchStmt> stmts) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
     EnsureBegun();
+    if (batch_.empty() && stmts.size() == 1) {
+      // Nothing to send along (a single-statement read, e.g. a lookup): the prepared statement
+      // costs the server no parsing, and its binary rows the client no number parsing.
+      return Query(stmts[0].sql, stmts[0].params, stmts[0].on_row, nullptr);
+    }
     begin_in_batch_ = false;
     std::string text = std::move(batch_);
     const size_t skip = batch_count_;
