@@ -5,8 +5,15 @@
 // BaseMeta exactly as the library uses it; its median latency is printed next to its ratio to the
 // round trip and the goal (issue 4). Not a test: run by hand against running servers, e.g.
 //   build/bench/meta_sql_rtt [--ops 300] [URL...]
-// URLs default to $JFS_TEST_PG_URL and $JFS_TEST_MYSQL_URL. Tables use table_prefix=bench and are
-// dropped (Reset) before and after.
+// URLs default to $JFS_TEST_PG_URL and $JFS_TEST_MYSQL_URL. Tables use table_prefix=bench (or
+// --prefix P, to keep two runs on a shared server apart) and are dropped (Reset) before and after.
+//
+// Besides SELECT 1, the run measures a raw write floor on the same raw connection: BEGIN, one
+// UPDATE of one row, COMMIT, sent as our engine sends a write transaction (PostgreSQL: one
+// pipeline; MySQL: one multi-statement request). Write operations are also printed relative to it,
+// so that the server's own commit cost (durability settings, disk) is told apart from our
+// overhead. The test servers of scripts/servers.d run without durability (PostgreSQL fsync=off;
+// MariaDB innodb_flush_log_at_trx_commit=0, no binary log): a commit flushes nothing.
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <mysql.h>
@@ -97,7 +104,50 @@ double PgRoundTrip(const std::string& url, int n) {
   return TimeOps(n, one);
 }
 
-double MysqlRoundTrip(const std::string& url, int n) {
+// Median microseconds of BEGIN; UPDATE one row; COMMIT in one pipeline, on a scratch table.
+double PgWriteFloor(const std::string& url, const std::string& table, int n) {
+  std::unique_ptr<PGconn, PgFinish> c(PQconnectdb(url.c_str()));
+  if (PQstatus(c.get()) != CONNECTION_OK) Die("libpq: " + std::string(PQerrorMessage(c.get())));
+  PQsetNoticeProcessor(
+      c.get(), [](void*, const char*) {}, nullptr);  // "does not exist, skipping"
+  auto exec = [&](const std::string& sql) {
+    std::unique_ptr<PGresult, PgClear> r(PQexec(c.get(), sql.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) Die(sql + ": " + PQerrorMessage(c.get()));
+  };
+  exec("DROP TABLE IF EXISTS " + table);
+  exec("CREATE TABLE " + table + "(id BIGINT PRIMARY KEY, v BIGINT NOT NULL)");
+  exec("INSERT INTO " + table + " VALUES(1, 0)");
+  const std::string upd = "UPDATE " + table + " SET v=v+1 WHERE id=$1";
+  {
+    std::unique_ptr<PGresult, PgClear> r(PQprepare(c.get(), "floor", upd.c_str(), 0, nullptr));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) Die("prepare: " + upd);
+  }
+  if (!PQenterPipelineMode(c.get())) Die("libpq: no pipeline mode");
+  auto one = [&](int) {
+    const char* id = "1";
+    if (!PQsendQueryParams(c.get(), "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 1) ||
+        !PQsendQueryPrepared(c.get(), "floor", 1, &id, nullptr, nullptr, 1) ||
+        !PQsendQueryParams(c.get(), "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 1) ||
+        !PQpipelineSync(c.get())) {
+      Die("libpq send: " + std::string(PQerrorMessage(c.get())));
+    }
+    for (int i = 0; i < 3; i++) {
+      std::unique_ptr<PGresult, PgClear> r(PQgetResult(c.get()));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) Die("write floor failed");
+      while (std::unique_ptr<PGresult, PgClear> more{PQgetResult(c.get())}) {
+      }
+    }
+    std::unique_ptr<PGresult, PgClear> sync(PQgetResult(c.get()));
+    if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) Die("write floor: no sync");
+  };
+  TimeOps(20, one);
+  const double us = TimeOps(n, one);
+  PQexitPipelineMode(c.get());
+  exec("DROP TABLE " + table);
+  return us;
+}
+
+std::unique_ptr<MYSQL, MyClose> MysqlConnect(const std::string& url) {
   // mysql://user:pass@(host:port)/db
   std::string rest = url.substr(8);
   rest = rest.substr(0, rest.find('?'));
@@ -110,9 +160,25 @@ double MysqlRoundTrip(const std::string& url, int n) {
   std::string db = rest.substr(rest.find('/', close) + 1);
   std::unique_ptr<MYSQL, MyClose> m(mysql_init(nullptr));
   if (!mysql_real_connect(m.get(), host.c_str(), user.c_str(), pass.c_str(), db.c_str(), port,
-                          nullptr, 0)) {
+                          nullptr, CLIENT_MULTI_STATEMENTS)) {
     Die("mysql: " + std::string(mysql_error(m.get())));
   }
+  return m;
+}
+
+// Runs a (multi-statement) text and consumes every result.
+void MysqlRun(MYSQL* m, const std::string& sql) {
+  if (mysql_real_query(m, sql.data(), sql.size()) != 0) Die(sql + ": " + mysql_error(m));
+  for (;;) {
+    std::unique_ptr<MYSQL_RES, MyFree> r(mysql_store_result(m));
+    int next = mysql_next_result(m);
+    if (next > 0) Die(sql + ": " + mysql_error(m));
+    if (next < 0) break;
+  }
+}
+
+double MysqlRoundTrip(const std::string& url, int n) {
+  auto m = MysqlConnect(url);
   auto one = [&](int) {
     if (mysql_query(m.get(), "SELECT 1") != 0) Die("SELECT 1 failed");
     std::unique_ptr<MYSQL_RES, MyFree> r(mysql_store_result(m.get()));
@@ -121,16 +187,34 @@ double MysqlRoundTrip(const std::string& url, int n) {
   return TimeOps(n, one);
 }
 
+// Median microseconds of START TRANSACTION; UPDATE one row; COMMIT in one multi-statement request
+// (as the MySQL driver sends a write transaction's last round trip), on a scratch table.
+double MysqlWriteFloor(const std::string& url, const std::string& table, int n) {
+  auto m = MysqlConnect(url);
+  MysqlRun(m.get(), "DROP TABLE IF EXISTS " + table);
+  MysqlRun(m.get(), "CREATE TABLE " + table + "(id BIGINT PRIMARY KEY, v BIGINT NOT NULL)");
+  MysqlRun(m.get(), "INSERT INTO " + table + " VALUES(1, 0)");
+  const std::string txn = "START TRANSACTION;UPDATE " + table + " SET v=v+1 WHERE id=1;COMMIT";
+  auto one = [&](int) { MysqlRun(m.get(), txn); };
+  TimeOps(20, one);
+  const double us = TimeOps(n, one);
+  MysqlRun(m.get(), "DROP TABLE " + table);
+  return us;
+}
+
+std::string g_prefix = "bench";  // --prefix
+
 std::string WithPrefix(const std::string& url) {
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + "table_prefix=bench";
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "table_prefix=" + g_prefix;
 }
 
 struct Result {
-  Result(const char* o, double u, double g)
-      : op(o), us(u), goal(g), stmts(g_statements), waits(g_waits), cpu_us(g_cpu_us) {}
+  Result(const char* o, double u, double g, bool w = false)
+      : op(o), us(u), goal(g), write(w), stmts(g_statements), waits(g_waits), cpu_us(g_cpu_us) {}
   const char* op;
   double us;
   double goal;          // in round trips
+  bool write;           // a write transaction: also shown relative to the raw write floor
   double stmts, waits;  // per operation, as the drivers count them
   double cpu_us;        // client CPU per operation
 };
@@ -159,6 +243,9 @@ bool RunOne(const std::string& url, int n) {
   Check(m->Create(ctx, kRootIno, "f", 0644, 0, O_RDWR, &file, nullptr), "create f");
 
   const double rtt = pg ? PgRoundTrip(url, n * 2) : MysqlRoundTrip(url, n * 2);
+  const std::string floor_table = g_prefix + "_write_floor";
+  const double floor =
+      pg ? PgWriteFloor(url, floor_table, n) : MysqlWriteFloor(url, floor_table, n);
   std::vector<Result> results;
   Attr a;
   const bool chain = Want("create") || Want("mkdir") || Want("rename") || Want("unlink");
@@ -180,7 +267,7 @@ bool RunOne(const std::string& url, int n) {
                                        "create");
                                  Check(m->Close(ctx, ino), "close");
                                }),
-                       4});
+                       4, true});
     results.push_back(
         {"mkdir",
          TimeOps(n,
@@ -188,7 +275,7 @@ bool RunOne(const std::string& url, int n) {
                    Check(m->Mkdir(ctx, dir, "m" + std::to_string(i), 0755, 0, nullptr, nullptr),
                          "mkdir");
                  }),
-         4});
+         4, true});
     results.push_back({"rename",
                        TimeOps(n,
                                [&](int i) {
@@ -196,11 +283,11 @@ bool RunOne(const std::string& url, int n) {
                                                  "r" + std::to_string(i), 0, nullptr, nullptr),
                                        "rename");
                                }),
-                       5});
+                       5, true});
     results.push_back(
         {"unlink",
          TimeOps(n, [&](int i) { Check(m->Unlink(ctx, dir, "r" + std::to_string(i)), "unlink"); }),
-         4});
+         4, true});
   }
   if (Want("readdir")) {
     for (int i = 0; i < 1000; i++) {
@@ -232,17 +319,23 @@ bool RunOne(const std::string& url, int n) {
                                  s.pos = static_cast<uint32_t>(i) * 4096;
                                  Check(m->Write(ctx, file, 0, s.pos, s), "write");
                                }),
-                       3});
-  std::printf("\n%s  (one round trip = SELECT 1 = %.1f us)\n", url.substr(0, url.find(':')).c_str(),
-              rtt);
-  std::printf("  %-22s %10s %12s %8s      %s\n", "operation", "median us", "round trips", "goal",
-              "statements / waits per op, client CPU us");
+                       3, true});
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  std::printf(
+      "\n%s  (one round trip = SELECT 1 = %.1f us; raw write floor = BEGIN + UPDATE + "
+      "COMMIT in one request = %.1f us = %.2f round trips; load average %.2f)\n",
+      url.substr(0, url.find(':')).c_str(), rtt, floor, floor / rtt, load[0]);
+  std::printf("  %-22s %10s %12s %8s      %-28s %s\n", "operation", "median us", "round trips",
+              "goal", "statements / waits, CPU us", "x write floor");
   bool all = true;
   for (const Result& r : results) {
     double trips = r.us / rtt;
     all = all && trips <= r.goal;
-    std::printf("  %-22s %10.1f %12.2f %8.1f %-4s  %5.2f / %4.2f  %8.1f\n", r.op, r.us, trips,
-                r.goal, trips <= r.goal ? "ok" : "OVER", r.stmts, r.waits, r.cpu_us);
+    std::printf("  %-22s %10.1f %12.2f %8.1f %-4s  %5.2f / %4.2f  %8.1f", r.op, r.us, trips, r.goal,
+                trips <= r.goal ? "ok" : "OVER", r.stmts, r.waits, r.cpu_us);
+    if (r.write) std::printf("        %6.2f", r.us / floor);
+    std::printf("\n");
   }
   if (!g_keep) Check(m->Reset(), "reset");
   return all;
@@ -259,10 +352,12 @@ int main(int argc, char** argv) {
       n = std::max(20, std::atoi(argv[++i]));
     } else if (a == "--only" && i + 1 < argc) {
       g_only = argv[++i];
+    } else if (a == "--prefix" && i + 1 < argc) {
+      g_prefix = argv[++i];
     } else if (a == "--keep") {
       g_keep = true;
     } else if (a == "-h" || a == "--help") {
-      std::printf("usage: meta_sql_rtt [--ops N] [--keep] [--only OP] [URL...]\n");
+      std::printf("usage: meta_sql_rtt [--ops N] [--keep] [--only OP] [--prefix P] [URL...]\n");
       return 0;
     } else {
       urls.push_back(a);
@@ -277,5 +372,6 @@ int main(int argc, char** argv) {
   bool all = true;
   for (const std::string& url : urls) all = RunOne(url, n) && all;
   std::printf("\n%s\n", all ? "all goals met" : "some goals missed");
+  std::printf("(test servers of scripts/servers.d: no durability, a commit flushes nothing)\n");
   return 0;
 }

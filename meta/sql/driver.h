@@ -188,6 +188,10 @@ struct Dialect {
   bool returning = false;           // UPDATE ... RETURNING
   bool index_if_not_exists = true;  // CREATE INDEX IF NOT EXISTS
   bool concat_yields_text = false;  // SQLite: blob || blob is TEXT, so cast back to BLOB
+  // An aggregate of the integer column k.indx: each value in decimal followed by ';', all
+  // concatenated ("3;0;7;"), NULL for no rows. Each value's own terminator lets a reader tell a
+  // list the server cut short (MySQL's group_concat_max_len) from a whole one.
+  std::string indices_agg = "group_concat(k.indx||';','')";
   // PostgreSQL: an INSERT that gives a SERIAL column its value does not advance the column's
   // sequence, so after such an insert the sequence is moved past the largest id (else the next
   // INSERT without an id, e.g. JuiceFS adding an ACL, would collide).

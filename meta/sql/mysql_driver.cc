@@ -304,6 +304,11 @@ class MysqlConn final : public SqlConn {
   Status QueryBatch(std::span<const BatchStmt> stmts) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
     EnsureBegun();
+    if (batch_.empty() && stmts.size() == 1) {
+      // Nothing to send along (a single-statement read, e.g. a lookup): the prepared statement
+      // costs the server no parsing, and its binary rows the client no number parsing.
+      return Query(stmts[0].sql, stmts[0].params, stmts[0].on_row, nullptr);
+    }
     begin_in_batch_ = false;
     std::string text = std::move(batch_);
     const size_t skip = batch_count_;
@@ -699,7 +704,8 @@ const Dialect& MySQLDialect() {
     d.for_update = true;
     d.for_update_outer_join = true;
     d.force_index = true;
-    d.returning = false;            // no UPDATE ... RETURNING
+    d.returning = false;  // no UPDATE ... RETURNING
+    d.indices_agg = "GROUP_CONCAT(CONCAT(k.indx,';') SEPARATOR '')";
     d.index_if_not_exists = false;  // MySQL 8 lacks it; Exec treats "duplicate key name" as done
     d.concat_yields_text = false;
     d.table_exists =

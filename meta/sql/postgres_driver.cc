@@ -447,6 +447,7 @@ const Dialect& PostgresDialect() {
     d.autoincrement = "";  // BIGSERIAL / SERIAL imply it
     d.for_update = true;
     d.returning = true;
+    d.indices_agg = "string_agg(CAST(k.indx AS TEXT)||';','')";
     d.index_if_not_exists = true;
     d.concat_yields_text = false;
     d.explicit_serial_keeps_sequence = true;

@@ -25,7 +25,7 @@ struct SqlEngine::Statements {
   std::string table_exists, setting_table;
   std::string put_attr, update_attr, del_attr;
   std::string put_entry, del_entry, has_entries, list_entries, list_entries_plus, list_parents;
-  std::string lookup_plus, lookup_plus_locked, list_child_chunks;
+  std::string lookup_plus, lookup_plus_locked;
   size_t lookup_locked_params = 2;
   std::string put_symlink, del_symlink;
   std::string append_chunk, put_chunk, del_chunk, list_chunks;
@@ -105,18 +105,27 @@ struct SqlEngine::Statements {
         w("SELECT " + prefixed("p") + ",e.inode,e.type,c.inode," + prefixed("c") + " FROM " + node +
           " p LEFT JOIN " + edge + " e ON e.parent=p.inode AND e.name=? LEFT JOIN " + node +
           " c ON c.inode=e.inode WHERE p.inode=?");
-    // The same in write transactions, locking the three rows (FOR UPDATE). MySQL locks the rows
-    // of an outer join; PostgreSQL refuses to, so there each row is locked in its own CTE. SQLite
-    // locks the whole database instead. Parameters: name, parent (, parent again).
+    // The same in write transactions, locking the three rows (FOR UPDATE), plus the child's chunk
+    // indices (removing the child — unlink, rename over it — lists them next; fetching them here
+    // saves a statement): their count and their list (Dialect::indices_agg), which MySQL cuts at
+    // group_concat_max_len (the count then tells, and the list is read on its own). MySQL locks
+    // the rows of an outer join; PostgreSQL refuses to, so there each row is locked in its own
+    // CTE. SQLite locks the whole database instead. Parameters: name, parent (, parent again).
+    const std::string child_chunks = ",(SELECT COUNT(*) FROM " + chunk +
+                                     " k WHERE k.inode=c.inode),(SELECT " + d.indices_agg +
+                                     " FROM " + chunk + " k WHERE k.inode=c.inode)";
     if (!d.for_update || d.for_update_outer_join) {
-      lookup_plus_locked = lookup_plus + std::string(d.ForUpdate());
+      lookup_plus_locked = w("SELECT " + prefixed("p") + ",e.inode,e.type,c.inode," +
+                             prefixed("c") + child_chunks + " FROM " + node + " p LEFT JOIN " +
+                             edge + " e ON e.parent=p.inode AND e.name=? LEFT JOIN " + node +
+                             " c ON c.inode=e.inode WHERE p.inode=?" + std::string(d.ForUpdate()));
     } else {
       lookup_plus_locked =
           w("WITH e AS (SELECT inode,type FROM " + edge +
             " WHERE name=? AND parent=? FOR UPDATE), p AS (SELECT " + attr_cols + " FROM " + node +
             " WHERE inode=? FOR UPDATE), c AS (SELECT inode," + attr_cols + " FROM " + node +
             " WHERE inode=(SELECT inode FROM e) FOR UPDATE) SELECT " + prefixed("p") +
-            ",e.inode,e.type,c.inode," + prefixed("c") +
+            ",e.inode,e.type,c.inode," + prefixed("c") + child_chunks +
             " FROM p LEFT JOIN e ON true LEFT JOIN c ON true");
       lookup_locked_params = 3;
     }
@@ -139,8 +148,6 @@ struct SqlEngine::Statements {
     put_chunk = w(d.Upsert(chunk, {"inode", "indx", "slices"}, {"inode", "indx"}, {"slices"}));
     del_chunk = w("DELETE FROM " + chunk + " WHERE inode=? AND indx=?");
     list_chunks = w("SELECT indx FROM " + chunk + " WHERE inode=? ORDER BY indx");
-    list_child_chunks = w("SELECT c.inode,c.indx FROM " + edge + " e JOIN " + chunk +
-                          " c ON c.inode=e.inode WHERE e.parent=? AND e.name=?");
 
     new_ref = w("INSERT INTO " + ref + "(chunkid,size,refs) VALUES(?,?,1)");
     incr_ref = w("UPDATE " + ref + " SET refs=refs+? WHERE chunkid=? AND size=?");
@@ -923,22 +930,20 @@ class SqlTx final : public Tx {
     std::vector<std::pair<Ino, std::string>> wanted = std::move(wanted_);
     wanted_.clear();
     struct Reader {
-      enum Kind { kJoin, kChunks } kind;
+      enum Kind { kJoin, kJoinChunks } kind;  // kJoinChunks: lookup_plus_locked's chunk columns
       SqlTx* tx;
       Ino parent;
       const std::string* name;
       Status operator()(const Row& r) const {
-        if (kind == kChunks) {
-          tx->fetched_chunks_[static_cast<Ino>(r.Int(0))].insert(static_cast<uint32_t>(r.Int(1)));
-          return Status::OK();
-        }
-        return tx->Absorb(parent, *name, r);
+        JFS_RETURN_IF_ERROR(tx->Absorb(parent, *name, r));
+        if (kind == kJoinChunks && !r.IsNull(20)) tx->AbsorbChunks(r);
+        return Status::OK();
       }
     };
     std::vector<Reader> readers;
     std::vector<std::array<Param, 3>> params;
-    readers.reserve(wanted.size() * 4);  // no reallocation: batch items point into both
-    params.reserve(wanted.size() * 4);
+    readers.reserve(wanted.size());  // no reallocation: batch items point into both
+    params.reserve(wanted.size());
     std::vector<const std::pair<Ino, std::string>*> with_chunks;
     fetched_chunks_.clear();
     std::vector<BatchStmt> stmts;
@@ -960,13 +965,10 @@ class SqlTx final : public Tx {
       if (read_only_) {
         add(Reader::kJoin, q_.lookup_plus, w, {Param::Blob(w.second), w.first, Param()}, 2);
       } else {
-        add(Reader::kJoin, q_.lookup_plus_locked, w, {Param::Blob(w.second), w.first, w.first},
-            q_.lookup_locked_params);
-      }
-      if (!read_only_ && !child_known) {
-        // Removing the child (unlink, rename over it) lists its chunks next: fetch them along.
-        add(Reader::kChunks, q_.list_child_chunks, w, {w.first, Param::Blob(w.second)}, 2);
-        with_chunks.push_back(&w);
+        // Removing the child (unlink, rename over it) lists its chunks next: they come along.
+        add(child_known ? Reader::kJoin : Reader::kJoinChunks, q_.lookup_plus_locked, w,
+            {Param::Blob(w.second), w.first, w.first}, q_.lookup_locked_params);
+        if (!child_known) with_chunks.push_back(&w);
       }
     }
     if (stmts.empty()) return Status::OK();
@@ -981,12 +983,14 @@ class SqlTx final : public Tx {
       auto e = entries_.find(w);
       if (e != entries_.end() && e->second) attrs_.try_emplace(e->second->ino, std::nullopt);
     }
-    // The chunk lists of the children (none listed: none stored); a list this transaction
-    // already holds stays, since it includes the transaction's own changes.
+    // The chunk lists of the children (a child without one, e.g. a list cut short, has its
+    // chunks listed when asked); a list this transaction already holds stays, since it includes
+    // the transaction's own changes.
     for (const auto* w : with_chunks) {
       auto e = entries_.find(*w);
       if (e == entries_.end() || !e->second) continue;
-      chunks_.try_emplace(e->second->ino, std::move(fetched_chunks_[e->second->ino]));
+      auto f = fetched_chunks_.find(e->second->ino);
+      if (f != fetched_chunks_.end()) chunks_.try_emplace(f->first, std::move(f->second));
     }
     fetched_chunks_.clear();
     return Status::OK();
@@ -1010,6 +1014,32 @@ class SqlTx final : public Tx {
       attrs_[entry->ino] = a;
     }
     return Status::OK();
+  }
+
+  // The child's chunk columns of a lookup_plus_locked row (39: count, 40: "i;j;k;"), kept only
+  // when the list is whole: every value terminated, as many as counted.
+  void AbsorbChunks(const Row& r) {
+    const int64_t count = r.Int(39);
+    const std::string_view list = r.Bytes(40);
+    std::set<uint32_t> indices;
+    int64_t items = 0;
+    uint64_t v = 0;
+    bool digits = false;
+    for (char ch : list) {
+      if (ch == ';' && digits) {
+        indices.insert(static_cast<uint32_t>(v));
+        items++;
+        v = 0;
+        digits = false;
+      } else if (ch >= '0' && ch <= '9' && v <= UINT32_MAX) {
+        v = v * 10 + static_cast<uint64_t>(ch - '0');
+        digits = true;
+      } else {
+        return;  // not a list this statement makes
+      }
+    }
+    if (digits || items != count) return;  // cut short
+    fetched_chunks_[static_cast<Ino>(r.Int(20))] = std::move(indices);
   }
 
   const std::string& Sel(const ReadSql& sql) const { return sql[read_only_ ? 0 : 1]; }

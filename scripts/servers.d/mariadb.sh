@@ -1,5 +1,8 @@
 # MariaDB on 127.0.0.1:13306 for the mysql:// metadata engine tests (tooling.md §5). A scratch
 # data directory, no system config (--no-defaults); user jfs/jfspass owns database jfs.
+# A throwaway server without durability, like the PostgreSQL one (fsync=off): a commit flushes
+# neither the redo log (innodb_flush_log_at_trx_commit=0) nor a binary log (none), so latency
+# benchmarks (bench/meta_sql_rtt) measure the client and the server's work, not the disk.
 # Exports JFS_TEST_MYSQL_URL (JuiceFS's URL form).
 JFS_TEST_PACKAGES+=(mariadb-server mariadb-client)
 JFS_SERVERS+=(mariadb)
@@ -17,6 +20,7 @@ jfs_start_mariadb() {  # jfs_start_mariadb DIR
 mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/mysqld.sock" \\
   --port=13306 --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \\
   --log-error="$dir/err.log" --skip-name-resolve --innodb-flush-log-at-trx-commit=0 \\
+  --skip-log-bin --sync-binlog=0 \\
   --innodb-file-per-table=0 --innodb-doublewrite=0 --max-connections=500 >/dev/null 2>&1 </dev/null &
 i=0
 while [ \$i -lt 400 ]; do

@@ -395,6 +395,43 @@ TEST_CASE("Long values and large pages read back whole", "[sql][rows]") {
   CHECK(a.length == 40 * 4096);
 }
 
+TEST_CASE("Removing a file with many chunks frees every chunk", "[sql][rows]") {
+  // A write transaction's lookup brings the child's chunk list along (one aggregate column),
+  // which MySQL 8 cuts at group_concat_max_len (1024 bytes by default; MariaDB's default is 1 MiB):
+  // 300 chunks with 7-digit indices (2400 bytes) must all be freed either way.
+  INFO("engine " << Engine());
+  const std::string url = FreshUrl("chunks");
+  auto m = Formatted(url, "chunks");
+  Context ctx;
+  Ino file = 0, small = 0;
+  REQUIRE(m->Create(ctx, kRootIno, "f", 0644, 0, O_RDWR, &file, nullptr).ok());
+  REQUIRE(m->Close(ctx, file).ok());
+  REQUIRE(m->Create(ctx, kRootIno, "g", 0644, 0, O_RDWR, &small, nullptr).ok());
+  REQUIRE(m->Close(ctx, small).ok());
+  auto write = [&](Ino ino, uint32_t indx) {
+    uint64_t id = 0;
+    REQUIRE(m->NewSlice(ctx, &id).ok());
+    Slice s;
+    s.id = id;
+    s.size = s.len = 4096;
+    REQUIRE(m->Write(ctx, ino, indx, 0, s).ok());
+  };
+  for (uint32_t i = 0; i < 300; i++) write(file, 1000000 + i * 7);
+  for (uint32_t i = 0; i < 3; i++) write(small, i * 2);
+  RawDb raw;
+  REQUIRE(raw.ok());
+  const std::string p = "jfs_chunks_";  // the table prefix FreshMetaUrl chose (tag "chunks")
+  auto count = [&](Ino ino) {
+    return raw.Query("SELECT COUNT(*) FROM " + p + "chunk WHERE inode=" + std::to_string(ino));
+  };
+  CHECK(count(file) == Rows{{"300"}});
+  CHECK(count(small) == Rows{{"3"}});
+  REQUIRE(m->Unlink(ctx, kRootIno, "f").ok());
+  REQUIRE(m->Unlink(ctx, kRootIno, "g").ok());
+  CHECK(count(file) == Rows{{"0"}});
+  CHECK(count(small) == Rows{{"0"}});
+}
+
 TEST_CASE("Two clients racing on one directory lose nothing", "[sql][race]") {
   INFO("engine " << Engine());
   const std::string url = FreshUrl("race");
