@@ -903,7 +903,10 @@ void DavHandler::PropResponse(const Resource& r, int mode, const std::vector<Pro
   auto dead_names = [&](std::vector<std::string>* names) {
     names->clear();
     std::vector<std::string> all;
-    if (!vol_->ListXattr(ctx_, r.path, &all).ok()) return;
+    lib::InodeFs* ifs = dav_->inode_fs();
+    Status s = ifs != nullptr && r.ino != 0 ? ifs->ListXattr(ctx_, r.ino, &all)
+                                            : vol_->ListXattr(ctx_, r.path, &all);
+    if (!s.ok()) return;
     for (std::string& n : all) {
       if (n.compare(0, kXattrPrefix.size(), kXattrPrefix) == 0) names->push_back(std::move(n));
     }
@@ -923,7 +926,10 @@ void DavHandler::PropResponse(const Resource& r, int mode, const std::vector<Pro
         found += EmptyElement(ns, local);
       } else {
         std::string v;
-        if (vol_->GetXattr(ctx_, r.path, n, &v).ok()) found += v;
+        lib::InodeFs* ifs = dav_->inode_fs();
+        Status s = ifs != nullptr && r.ino != 0 ? ifs->GetXattr(ctx_, r.ino, n, &v)
+                                                : vol_->GetXattr(ctx_, r.path, n, &v);
+        if (s.ok()) found += v;
       }
     }
     // allprop with <D:include>: the named properties are reported too.
@@ -1536,7 +1542,9 @@ bool ParsePropXattrName(std::string_view xattr, std::string* ns, std::string* na
 }
 
 WebDav::WebDav(lib::Volume* volume, WebDavOptions opts)
-    : volume_(volume), opts_(std::move(opts)), auth_(opts_.auth) {}
+    : volume_(volume), opts_(std::move(opts)), auth_(opts_.auth) {
+  if (!lib::NewInodeFs(volume_, &ifs_).ok()) ifs_.reset();
+}
 
 Status WebDav::Init() {
   meta::Context ctx = RootCtx();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "lib/inode_fs.h"
 #include "lib/volume.h"
 #include "server/http/http_server.h"
 #include "server/webdav/auth.h"
@@ -40,12 +41,16 @@ class WebDav {
   std::unique_ptr<http::RequestHandler> NewHandler(const http::Request& req);
 
   lib::Volume* volume() const { return volume_; }
+  // The inode-level view, for reading properties of listed entries without a path walk each
+  // (null if it could not be made: the path API is used then).
+  lib::InodeFs* inode_fs() const { return ifs_.get(); }
   const WebDavOptions& options() const { return opts_; }
   const Authenticator& auth() const { return auth_; }
   LockTable& locks() { return locks_; }
 
  private:
   lib::Volume* volume_;
+  std::unique_ptr<lib::InodeFs> ifs_;
   WebDavOptions opts_;
   Authenticator auth_;
   LockTable locks_;
