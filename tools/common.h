@@ -60,6 +60,7 @@ void AddObjbenchCommand(CLI::App& app, Action* action);
 void AddDumpCommands(CLI::App& app, Action* action);
 void AddMountCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddGatewayCommand(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddWebDavCommand(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddQuotaCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 // `jfs info PATH` (tools/quota_cmds.cc): whether an argument names a path inside the volume
 // ("/dir" or "jfs:/dir"), and the directory summary of one.

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   jfs::tools::AddDumpCommands(app, &action);
   jfs::tools::AddMountCommands(app, global, &action);
   jfs::tools::AddGatewayCommand(app, global, &action);
+  jfs::tools::AddWebDavCommand(app, global, &action);
   jfs::tools::AddQuotaCommands(app, global, &action);
   jfs::tools::AddMaintenanceCommands(app, global, &action);
 
