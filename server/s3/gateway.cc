@@ -240,6 +240,25 @@ std::shared_ptr<const SortedDir> Gateway::CachedListing(const std::string& path,
   return it->second;
 }
 
+bool Gateway::KnownEtag(meta::Ino ino, const meta::Attr& a, std::string* etag) {
+  std::lock_guard<std::mutex> l(etag_mu_);
+  auto it = etags_.find(ino);
+  if (it == etags_.end()) return false;
+  const EtagMemo& m = it->second;
+  if (m.length != a.length || m.mtime != a.mtime || m.mtimensec != a.mtimensec) {
+    etags_.erase(it);
+    return false;
+  }
+  *etag = m.etag;
+  return true;
+}
+
+void Gateway::RememberEtag(meta::Ino ino, const meta::Attr& a, const std::string& etag) {
+  std::lock_guard<std::mutex> l(etag_mu_);
+  if (etags_.size() >= kEtagMemoMax) etags_.clear();
+  etags_[ino] = EtagMemo{a.length, a.mtime, a.mtimensec, etag};
+}
+
 void Gateway::CacheListing(const std::string& path, std::shared_ptr<const SortedDir> listing) {
   if (listing->kids.size() < kListingCacheMin) return;
   std::lock_guard<std::mutex> l(list_mu_);
@@ -441,15 +460,20 @@ class S3Handler : public http::RequestHandler {
   // The ETag of a file: the stored one while still valid, else a stand-in.
   std::string EtagOf(const std::string& path, const Attr& a, meta::Ino ino) {
     std::string v;
+    if (ino != 0 && gw_->KnownEtag(ino, a, &v)) return v;
     if (vol_->GetXattr(ctx_, path, kXattrEtag, &v).ok()) {
       size_t sp = v.find(' ');
       if (sp != std::string::npos && v.substr(sp + 1) == EtagStamp("", a).substr(1)) {
-        return v.substr(0, sp);
+        v.resize(sp);
+        if (ino != 0) gw_->RememberEtag(ino, a, v);
+        return v;
       }
     }
-    return sigv4::Sha256Hex(std::to_string(ino) + ":" + std::to_string(a.length) + ":" +
-                            std::to_string(a.mtime) + "." + std::to_string(a.mtimensec))
-        .substr(0, 32);
+    v = sigv4::Sha256Hex(std::to_string(ino) + ":" + std::to_string(a.length) + ":" +
+                         std::to_string(a.mtime) + "." + std::to_string(a.mtimensec))
+            .substr(0, 32);
+    if (ino != 0) gw_->RememberEtag(ino, a, v);
+    return v;
   }
 
   // ---- body plumbing ----
@@ -518,8 +542,10 @@ class S3Handler : public http::RequestHandler {
                 const std::vector<std::pair<std::string, std::string>>& xattrs, Attr* attr) {
     Status s = tmp_->Close();
     tmp_.reset();
-    if (s.ok()) s = vol_->Stat(ctx_, tmp_path_, attr, nullptr);
+    meta::Ino ino = 0;
+    if (s.ok()) s = vol_->Stat(ctx_, tmp_path_, attr, &ino);
     if (s.ok()) s = vol_->SetXattr(ctx_, tmp_path_, kXattrEtag, EtagStamp(etag, *attr), 0);
+    if (s.ok()) gw_->RememberEtag(ino, *attr, etag);
     for (const auto& [k, v] : xattrs) {
       if (!s.ok()) break;
       s = vol_->SetXattr(ctx_, tmp_path_, k, v, 0);

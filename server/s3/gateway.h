@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,14 @@ class Gateway {
   std::shared_ptr<const SortedDir> CachedListing(const std::string& path, meta::Ino ino,
                                                  const meta::Attr& dir_attr);
   void CacheListing(const std::string& path, std::shared_ptr<const SortedDir> listing);
+  // ETags the gateway read or wrote, by inode, valid while the file keeps the length and mtime
+  // they were computed for (the xattr stamp's rule): a listing reads each object's ETag xattr
+  // once, not once per listing. The gateway only sets ETags on files before renaming them in, so
+  // an inode's ETag never changes under a memo entry with the same length and mtime.
+  bool KnownEtag(meta::Ino ino, const meta::Attr& a, std::string* etag);
+  void RememberEtag(meta::Ino ino, const meta::Attr& a, const std::string& etag);
+  static constexpr size_t kEtagMemoMax = 1u << 20;  // entries; all dropped when reached
+
   static constexpr std::chrono::seconds kListingTtl{30};
   static constexpr size_t kListingCacheDirs = 16;   // directories kept (the newest ones)
   static constexpr size_t kListingCacheMin = 1000;  // smaller directories are not kept
@@ -74,6 +83,14 @@ class Gateway {
   std::string name_;
   std::mutex list_mu_;
   std::map<std::string, std::shared_ptr<const SortedDir>> listings_;  // by volume path
+  struct EtagMemo {
+    uint64_t length;
+    int64_t mtime;
+    uint32_t mtimensec;
+    std::string etag;
+  };
+  std::mutex etag_mu_;
+  std::unordered_map<meta::Ino, EtagMemo> etags_;
 };
 
 }  // namespace jfs::server::s3
