@@ -33,6 +33,12 @@ constexpr std::string_view kUploadsDir = "/.jfs-gateway/uploads";
 constexpr std::string_view kXattrEtag = "user.s3.etag";
 constexpr std::string_view kXattrPrefix = "user.s3.";
 constexpr std::string_view kXattrMeta = "user.s3.meta.";
+// Multipart uploads: parts of the common size ("stride", set by the first part at least
+// min_part_size long) are written into the upload's data file at (number - 1) x stride and
+// recorded by an empty part file whose kXattrPlaced is "<offset> <length>"; others are files.
+constexpr std::string_view kUploadData = "data";
+constexpr std::string_view kXattrStride = "user.s3.upload.stride";
+constexpr std::string_view kXattrPlaced = "user.s3.part.placed";
 constexpr size_t kMaxXmlBody = 2u << 20;
 // Body pieces at least this big are hashed on a helper thread while the connection's thread
 // writes them into the volume (MD5 alone runs at ~600 MB/s: done in line it halves PUT speed).
@@ -240,6 +246,22 @@ std::shared_ptr<const SortedDir> Gateway::CachedListing(const std::string& path,
   return it->second;
 }
 
+bool Gateway::ClaimPart(const std::string& part) {
+  std::lock_guard<std::mutex> l(parts_mu_);
+  return parts_busy_.insert(part).second;
+}
+
+void Gateway::ReleasePart(const std::string& part) {
+  std::lock_guard<std::mutex> l(parts_mu_);
+  parts_busy_.erase(part);
+}
+
+bool Gateway::UploadBusy(const std::string& id_slash) {
+  std::lock_guard<std::mutex> l(parts_mu_);
+  auto it = parts_busy_.lower_bound(id_slash);
+  return it != parts_busy_.end() && it->rfind(id_slash, 0) == 0;
+}
+
 bool Gateway::KnownEtag(meta::Ino ino, const meta::Attr& a, std::string* etag) {
   std::lock_guard<std::mutex> l(etag_mu_);
   auto it = etags_.find(ino);
@@ -361,6 +383,9 @@ class SideThread {
 class S3Handler : public http::RequestHandler {
  public:
   S3Handler(Gateway* gw, const Request& req) : gw_(gw), vol_(gw->volume()), req_(req) {}
+  ~S3Handler() override {
+    if (!place_upload_.empty()) gw_->ReleasePart(place_upload_);
+  }
 
   bool OnHeaders(Response* resp) override;
   bool OnBody(std::string_view data) override;
@@ -525,9 +550,16 @@ class S3Handler : public http::RequestHandler {
     return true;
   }
   bool WriteTemp(std::string_view data) {
+    if (placed_ && place_written_ + data.size() > place_len_) {
+      body_error_ = "IncompleteBody";
+      body_error_msg_ = "the body is longer than declared";
+      return false;
+    }
     while (!data.empty()) {
       uint64_t n = 0;
-      Status s = tmp_->Write(data.data(), data.size(), &n);
+      Status s = placed_ ? tmp_->Pwrite(data.data(), data.size(), place_off_ + place_written_, &n)
+                         : tmp_->Write(data.data(), data.size(), &n);
+      place_written_ += n;
       if (!s.ok() || n == 0) {
         body_error_ = "InternalError";
         body_error_msg_ = "writing the upload: " + s.ToString();
@@ -650,6 +682,20 @@ class S3Handler : public http::RequestHandler {
   bool CopySource(Response* r, std::string* path, Attr* attr);
   bool CopyRange(Response* r, const std::string& src, uint64_t off, uint64_t len);
   bool UploadDir(Response* r, std::string* dir);
+  bool StartPlacedPart(Response* r, bool* started);
+  // A placed part's region in the data file (false: the part file holds the bytes).
+  bool PlacedRegion(const std::string& part_path, uint64_t* off, uint64_t* len) {
+    std::string v;
+    if (!vol_->GetXattr(ctx_, part_path, kXattrPlaced, &v).ok()) return false;
+    size_t sp = v.find(' ');
+    return sp != std::string::npos && ParseUint(v.substr(0, sp), off) &&
+           ParseUint(v.substr(sp + 1), len);
+  }
+  uint64_t PartSize(const std::string& part_path, const Attr& a) {
+    uint64_t off = 0, len = 0;
+    return PlacedRegion(part_path, &off, &len) ? len : a.length;
+  }
+  bool FinishPlacedPart(Response* r);
   bool RemoveTree(const std::string& path);
 
   struct ListState {
@@ -676,6 +722,11 @@ class S3Handler : public http::RequestHandler {
   std::unique_ptr<ChunkDecoder> chunks_;
   Digest sha_{false}, md5_{true};
   SideThread hasher_;  // declared after the digests: joined before they go
+  // UploadPart written straight into the upload's data file at (part number - 1) x stride (see
+  // StartPlacedPart): tmp_ is then that file and tmp_path_ stays empty.
+  bool placed_ = false;
+  uint64_t place_off_ = 0, place_len_ = 0, place_written_ = 0, place_part_ = 0;
+  std::string place_upload_;
   Body body_ = Body::kDiscard;
   std::string buffer_;
   std::shared_ptr<lib::File> tmp_;
@@ -816,6 +867,11 @@ bool S3Handler::OnHeaders(Response* r) {
       }
     }
     if (op_ == Op::kPut && key_.back() == '/') return false;  // directory object: no file
+    if (op_ == Op::kUploadPart) {
+      bool started = false;
+      if (!StartPlacedPart(r, &started)) return true;
+      if (started) return false;
+    }
     return !StartTempFile(r);
   }
   if (op_ == Op::kDeleteObjects || op_ == Op::kComplete) body_ = Body::kBuffer;
@@ -1505,6 +1561,12 @@ void S3Handler::CreateUpload(Response* r) {
   const std::string id = RandomHex(16);
   const std::string dir = std::string(kUploadsDir) + "/" + id;
   Status s = vol_->Mkdir(ctx_, dir, 0700);
+  if (s.ok()) {
+    std::shared_ptr<lib::File> f;
+    s = vol_->OpenFile(ctx_, dir + "/" + std::string(kUploadData), O_WRONLY | O_CREAT | O_EXCL,
+                       0600, &f);
+    if (s.ok()) s = f->Close();
+  }
   auto meta = MetadataFromRequest();
   meta.emplace_back("user.s3.upload.bucket", bucket_);
   meta.emplace_back("user.s3.upload.key", key_);
@@ -1525,6 +1587,74 @@ std::string PartName(uint64_t n) {
   char buf[16];
   snprintf(buf, sizeof buf, "%05u", static_cast<unsigned>(n));
   return buf;
+}
+
+// Starts writing an UploadPart's body straight into the upload's data file when its declared
+// length fits the upload's stride (the first part at least min_part_size long sets it). *started
+// stays false when the part goes the ordinary way (a file of its own): unknown length, longer than
+// the stride, the same part being uploaded by another request right now. False: *r is the error.
+bool S3Handler::StartPlacedPart(Response* r, bool* started) {
+  *started = false;
+  std::string dir;
+  if (!UploadDir(r, &dir)) return false;
+  uint64_t n = 0, len = 0, stride = 0;
+  if (!ParseUint(Query("partNumber"), &n) || n < 1) return true;
+  const std::string cl = req_.Header(
+      auth_.mode == PayloadMode::kStreaming ? "x-amz-decoded-content-length" : "content-length");
+  if (cl.empty() || !ParseUint(cl, &len) || len == 0) return true;
+  std::string v;
+  Status s = vol_->GetXattr(ctx_, dir, kXattrStride, &v);
+  if (!s.ok()) {
+    if (len < gw_->options().min_part_size) return true;
+    s = vol_->SetXattr(ctx_, dir, kXattrStride, std::to_string(len), meta::kXattrCreate);
+    if (s.Is(EEXIST))
+      s = vol_->GetXattr(ctx_, dir, kXattrStride, &v);  // another part won
+    else if (s.ok())
+      v = std::to_string(len);
+    if (!s.ok()) return true;
+  }
+  if (!ParseUint(v, &stride) || stride == 0 || len > stride) return true;
+  const std::string claim = Query("uploadId") + "/" + PartName(n);
+  if (!gw_->ClaimPart(claim)) return true;
+  place_upload_ = claim;
+  // The part's old record goes first: from now on its region holds other bytes.
+  s = vol_->Unlink(ctx_, dir + "/" + PartName(n));
+  if (s.ok() || s.IsNotFound()) {
+    s = vol_->OpenFile(ctx_, dir + "/" + std::string(kUploadData), O_WRONLY, 0, &tmp_);
+  }
+  if (!s.ok()) {
+    VolumeError(r, s, "storing the part");
+    return false;
+  }
+  placed_ = true;
+  place_off_ = (n - 1) * stride;
+  place_len_ = len;
+  place_part_ = n;
+  body_ = Body::kFile;
+  *started = true;
+  return true;
+}
+
+// The placed part's bytes are in: records it (an empty file with the ETag and the region).
+bool S3Handler::FinishPlacedPart(Response* r) {
+  Status s = tmp_->Close();
+  tmp_.reset();
+  placed_ = false;
+  if (!s.ok()) {
+    VolumeError(r, s, "storing the part");
+    return false;
+  }
+  if (place_written_ != place_len_) {
+    Error(r, "IncompleteBody",
+          "You did not provide the number of bytes specified by the Content-Length HTTP header.");
+    return false;
+  }
+  std::string dir = std::string(kUploadsDir) + "/" + Query("uploadId");
+  if (!StartTempFile(r)) return false;
+  Attr a;
+  const std::string region = std::to_string(place_off_) + " " + std::to_string(place_len_);
+  if (!SealTemp(r, md5_hex_, {{std::string(kXattrPlaced), region}}, &a)) return false;
+  return Publish(r, dir + "/" + PartName(place_part_));
 }
 
 void S3Handler::UploadPart(Response* r, bool copy) {
@@ -1552,6 +1682,12 @@ void S3Handler::UploadPart(Response* r, bool copy) {
       len = b1 - a1 + 1;
     }
     if (!CopyRange(r, src, off, len)) return;
+  }
+  if (placed_) {
+    if (!FinishPlacedPart(r)) return;
+    Empty(r, 200);
+    r->SetHeader("ETag", "\"" + md5_hex_ + "\"");
+    return;
   }
   Attr a;
   if (!SealTemp(r, md5_hex_, {}, &a)) return;
@@ -1596,10 +1732,13 @@ void S3Handler::CompleteUpload(Response* r) {
     uint64_t number;
     std::string etag;
     uint64_t size;
+    std::string path;  // where the bytes are: the part file, or the data file at `off`
+    uint64_t off = 0;
+    bool placed = false;
   };
   std::vector<Part> parts;
   for (pugi::xml_node p : root.children("Part")) {
-    Part part{0, Unquote(p.child_value("ETag")), 0};
+    Part part{0, Unquote(p.child_value("ETag")), 0, {}, 0, false};
     if (!ParseUint(p.child_value("PartNumber"), &part.number) || part.number < 1 ||
         part.number > 10000) {
       return Error(r, "MalformedXML", "bad PartNumber");
@@ -1628,25 +1767,58 @@ void S3Handler::CompleteUpload(Response* r) {
                    "have been uploaded, or the specified entity tag may not match the part's "
                    "entity tag.");
     }
-    if (i + 1 < parts.size() && a.length < gw_->options().min_part_size) {
+    p.placed = PlacedRegion(path, &p.off, &p.size);
+    if (p.placed) {
+      p.path = dir + "/" + std::string(kUploadData);
+    } else {
+      p.size = a.length;
+      p.path = path;
+    }
+    if (i + 1 < parts.size() && p.size < gw_->options().min_part_size) {
       return Error(r, "EntityTooSmall",
                    "Your proposed upload is smaller than the minimum allowed object size.");
     }
-    p.size = a.length;
     md5s += raw;
   }
-  // Concatenate the parts into a new file aside, then rename it in.
-  if (!StartTempFile(r)) return;
-  std::string buf(kCopyBuffer, '\0');
+  // When parts 1..K are all there and 1..K-1 sit in the data file back to back, the data file is
+  // the object: the last part is copied in if it is a file of its own (at most one part's bytes),
+  // the file is cut after it (dropping unlisted parts placed beyond) and renamed in. Otherwise
+  // the parts are copied into a new file. Not while a part of this upload is being written.
+  uint64_t stride = 0;
+  std::string sv;
+  bool in_place = vol_->GetXattr(ctx_, dir, kXattrStride, &sv).ok() && ParseUint(sv, &stride) &&
+                  stride > 0 && !gw_->UploadBusy(Query("uploadId") + "/");
+  for (size_t i = 0; in_place && i < parts.size(); ++i) {
+    const Part& p = parts[i];
+    const bool last = i + 1 == parts.size();
+    in_place = p.number == i + 1 && (!p.placed || p.off == i * stride) &&
+               (last ? p.size <= stride : p.placed && p.size == stride);
+  }
+  std::vector<Part> copies;  // what to copy into tmp_, in order
   uint64_t out_off = 0;
   Status s;
-  for (const Part& p : parts) {
+  if (in_place) {
+    tmp_path_ = dir + "/" + std::string(kUploadData);
+    s = vol_->OpenFile(ctx_, tmp_path_, O_WRONLY, 0, &tmp_);
+    if (!s.ok()) {
+      tmp_path_.clear();
+      return VolumeError(r, s, "assembling the parts");
+    }
+    body_ = Body::kFile;
+    out_off = (parts.size() - 1) * stride;
+    if (!parts.back().placed) copies.push_back(parts.back());
+  } else {
+    if (!StartTempFile(r)) return;
+    copies = parts;
+  }
+  std::string buf(kCopyBuffer, '\0');
+  for (const Part& p : copies) {
     std::shared_ptr<lib::File> in;
-    s = vol_->OpenFile(ctx_, dir + "/" + PartName(p.number), O_RDONLY, 0, &in);
+    s = vol_->OpenFile(ctx_, p.path, O_RDONLY, 0, &in);
     uint64_t done = 0;
     while (s.ok() && done < p.size) {
       uint64_t n = 0;
-      s = in->Pread(buf.data(), std::min<uint64_t>(buf.size(), p.size - done), done, &n);
+      s = in->Pread(buf.data(), std::min<uint64_t>(buf.size(), p.size - done), p.off + done, &n);
       if (s.ok() && n == 0) s = Status::IOError("part shrank");
       uint64_t w = 0;
       if (s.ok()) s = tmp_->Pwrite(buf.data(), n, out_off, &w);
@@ -1654,10 +1826,18 @@ void S3Handler::CompleteUpload(Response* r) {
       out_off += n;
     }
     if (in) (void)in->Close();
-    if (!s.ok()) {
+    if (!s.ok()) break;
+  }
+  if (s.ok() && in_place) s = tmp_->Ftruncate((parts.size() - 1) * stride + parts.back().size);
+  if (!s.ok()) {
+    if (in_place) {
+      (void)tmp_->Close();
+      tmp_.reset();
+      tmp_path_.clear();  // the data file stays the upload's
+    } else {
       Discard();
-      return VolumeError(r, s, "assembling the parts");
     }
+    return VolumeError(r, s, "assembling the parts");
   }
   Digest md5(true);
   md5.Update(md5s);
@@ -1719,7 +1899,7 @@ void S3Handler::ListParts(Response* r) {
     x += "<Part>" + Tag("PartNumber", std::to_string(n)) +
          Tag("LastModified", Iso8601(e.attr.mtime, e.attr.mtimensec)) +
          Tag("ETag", "\"" + EtagOf(path, e.attr, e.inode) + "\"") +
-         Tag("Size", std::to_string(e.attr.length)) + "</Part>";
+         Tag("Size", std::to_string(PartSize(path, e.attr))) + "</Part>";
   }
   x += "</ListPartsResult>";
   Xml(r, x);

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -73,6 +74,12 @@ class Gateway {
   void RememberEtag(meta::Ino ino, const meta::Attr& a, const std::string& etag);
   static constexpr size_t kEtagMemoMax = 1u << 20;  // entries; all dropped when reached
 
+  // Multipart parts being written into an upload's data file, as "<upload id>/<part>": a second
+  // upload of the same part at the same time goes to a file of its own instead.
+  bool ClaimPart(const std::string& part);
+  void ReleasePart(const std::string& part);
+  bool UploadBusy(const std::string& id_slash);  // any part of "<upload id>/" claimed
+
   static constexpr std::chrono::seconds kListingTtl{30};
   static constexpr size_t kListingCacheDirs = 16;   // directories kept (the newest ones)
   static constexpr size_t kListingCacheMin = 1000;  // smaller directories are not kept
@@ -89,6 +96,8 @@ class Gateway {
     uint32_t mtimensec;
     std::string etag;
   };
+  std::mutex parts_mu_;
+  std::set<std::string> parts_busy_;
   std::mutex etag_mu_;
   std::unordered_map<meta::Ino, EtagMemo> etags_;
 };
