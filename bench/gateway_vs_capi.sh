@@ -40,8 +40,9 @@ t3=$(date +%s.%N); /usr/bin/aws --version >/dev/null; t4=$(date +%s.%N)
 presign() {
   python3 - "$EP" "$1" "$2" <<'PY'
 import sys, boto3
+from botocore.config import Config
 ep, method, key = sys.argv[1:4]
-c = boto3.client("s3", endpoint_url=ep, region_name="us-east-1")
+c = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", config=Config(signature_version="s3v4"))
 print(c.generate_presigned_url("put_object" if method == "PUT" else "get_object",
                                Params={"Bucket": "benchvol", "Key": key}, ExpiresIn=3600))
 PY
