@@ -4,9 +4,13 @@
 //   write PATH MIB     jfs_create + MIB x jfs_write(1 MiB) + jfs_close
 //   read PATH MIB      jfs_open + jfs_read(1 MiB) until EOF (checks MIB MiB came back) + close
 //   stat PATH N        N x jfs_stat (answers seconds for all N)
+//   mkfiles DIR N      jfs_mkdir DIR + N empty files DIR/f000000.. (jfs_create + jfs_close)
+//   ls DIR N           jfs_opendir + jfs_readdir to the end (checks N entries) + jfs_closedir
 //   quit
 //   build/bench/capi_io META-URL
 #include <fcntl.h>
+
+#include <cstdio>
 
 #include <iostream>
 #include <sstream>
@@ -49,6 +53,25 @@ int main(int argc, char** argv) {
       jfs_stat_t st;
       for (long long i = 0; i < n; ++i)
         bench::Check(jfs_stat(fs.get(), path.c_str(), &st), "jfs_stat", fs.get());
+    } else if (cmd == "mkfiles") {
+      bench::Check(jfs_mkdir(fs.get(), path.c_str(), 0755), "jfs_mkdir", fs.get());
+      char name[32];
+      for (long long i = 0; i < n; ++i) {
+        snprintf(name, sizeof name, "/f%06lld", i);
+        jfs_file_t* f = nullptr;
+        bench::Check(jfs_create(fs.get(), (path + name).c_str(), 0644, &f), "jfs_create", fs.get());
+        bench::Check(jfs_close(f), "jfs_close", fs.get());
+      }
+    } else if (cmd == "ls") {
+      jfs_dir_t* d = nullptr;
+      bench::Check(jfs_opendir(fs.get(), path.c_str(), &d), "jfs_opendir", fs.get());
+      long long count = 0;
+      const jfs_dirent_t* e = nullptr;
+      int rc;
+      while ((rc = jfs_readdir(d, &e)) > 0) ++count;
+      bench::Check(rc, "jfs_readdir", fs.get());
+      bench::Check(jfs_closedir(d), "jfs_closedir", fs.get());
+      if (count != n) bench::Die("ls " + path + ": " + std::to_string(count) + " entries");
     } else {
       bench::Die("unknown command: " + line);
     }

@@ -182,7 +182,11 @@ class PrefetchStore final : public ChunkStore {
 
   void EvictLocked(std::unordered_map<Key, std::shared_ptr<Entry>, KeyHash>::iterator it) {
     Entry& e = *it->second;
-    if (e.cached) lru_.erase(e.where);
+    // A reader that waited for this entry may still hold it: `where` must not look valid then.
+    if (e.cached) {
+      lru_.erase(e.where);
+      e.cached = false;
+    }
     charged_ -= e.charge;
     entries_.erase(it);
   }

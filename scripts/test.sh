@@ -47,10 +47,12 @@ build() {  # build DIR "SUITE..."|all [meson options...]: configures DIR, builds
 build build all || fail_early "error: build failed (log: $RUN_DIR/build-build.log)"
 if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
   # The unit suite, plus the S3 integration tests (suite 's3': object, lib and tools on s3rver),
-  # which cost about three minutes more and cover the libcurl/SigV4/retry code only a server reaches.
+  # which cost about three minutes more and cover the libcurl/SigV4/retry code only a server reaches,
+  # and the `jfs gateway` end-to-end tests (suite 'gateway': only tools/jfs more to build; about
+  # 1.5 minutes; a sanitizer report or leak makes the gateway exit non-zero, which the tests check).
   # -O1 with line tables only (-g1): the usual sanitizer settings, and 3-5x faster to compile
   # than -O2 -g (the Catch2 test files dominate); reports still name file and line.
-  build build-asan "unit s3" -Db_sanitize=address,undefined -Db_lundef=false \
+  build build-asan "unit s3 gateway" -Db_sanitize=address,undefined -Db_lundef=false \
     -Doptimization=1 -Dc_args=-g1 -Dcpp_args=-g1 ||
     fail_early "error: sanitizer build failed (log: $RUN_DIR/build-build-asan.log)"
 fi
@@ -73,8 +75,9 @@ run_suite build all --no-suite asan-integration --timeout-multiplier 2
 if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
   # 'asan-integration': the system tests on the server engines (Redis, Redis Cluster, PostgreSQL,
   # MySQL) with fewer model operations; built with 'unit' (same programs). 's3': the S3
-  # integration tests (object, lib and tools on s3rver).
-  run_suite build-asan asan --suite unit --suite asan-integration --suite s3 --timeout-multiplier 4
+  # integration tests (object, lib and tools on s3rver). 'gateway': jfs gateway under ASan.
+  run_suite build-asan asan --suite unit --suite asan-integration --suite s3 --suite gateway \
+    --timeout-multiplier 4
 fi
 
 jfs_stop_servers

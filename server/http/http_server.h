@@ -93,6 +93,7 @@ struct ServerOptions {
   unsigned idle_timeout_seconds = 60;     // a connection silent this long is closed
   unsigned max_connections = 256;
   size_t response_block_size = 1u << 20;  // bytes pulled from a BodySource at a time
+  size_t connection_memory = 1u << 20;    // per connection: headers + request body buffer
 };
 
 class Server {

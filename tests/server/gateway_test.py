@@ -224,6 +224,29 @@ def test_list(s3):
     r = s3.list_objects_v2(Bucket=b, Prefix="enc/", EncodingType="url")
     check([urllib.parse.unquote_plus(o["Key"]) for o in r["Contents"]] == ["enc/a b+c"] and "%" in r["Contents"][0]["Key"],
           "encoding-type=url %r" % r["Contents"])
+    # a directory big enough for the gateway to keep its sorted listing between pages: changes
+    # made between two listings (through S3 and through the library) show in the second one
+    big = os.path.join(TMP, "bigtree", "big")
+    os.makedirs(big)
+    for i in range(1500):
+        open(os.path.join(big, "k%05d" % (i * 2)), "w").close()
+    check(jfs("--meta", META, "cp", "-r", os.path.dirname(big), "jfs:/bl").returncode == 0, "jfs cp -r big")
+
+    def list_big(page):
+        keys = []
+        for pg in s3.get_paginator("list_objects_v2").paginate(Bucket=b, Prefix="bl/big/", PaginationConfig={"PageSize": page}):
+            keys += [o["Key"] for o in pg.get("Contents", [])]
+        return keys
+    want = ["bl/big/k%05d" % (i * 2) for i in range(1500)]
+    check(list_big(400) == want, "big directory across pages")
+    r = s3.list_objects_v2(Bucket=b, Prefix="bl/big/k0100", MaxKeys=3)
+    check([o["Key"] for o in r["Contents"]] == ["bl/big/k01000", "bl/big/k01002", "bl/big/k01004"], "big dir prefix %r" % r["Contents"])
+    s3.put_object(Bucket=b, Key="bl/big/k00001", Body=b"new")
+    s3.delete_object(Bucket=b, Key="bl/big/k00000")
+    check(jfs("--meta", META, "rm", "jfs:/bl/big/k00002").returncode == 0, "jfs rm")
+    want = ["bl/big/k00001"] + want[2:]
+    got = list_big(700)
+    check(got == want, "changes show in the next listing: %r" % got[:4])
     # the work directory never shows
     r = s3.list_objects_v2(Bucket=b, Delimiter="/")
     check(not any(p["Prefix"].startswith(".jfs") for p in r.get("CommonPrefixes", [])), "work dir hidden")
@@ -255,6 +278,33 @@ def test_multipart(s3):
     h = s3.head_object(Bucket=b, Key="mp/big.bin")
     check(h["ContentType"] == "video/x" and h["Metadata"] == {"m": "1"}, "multipart metadata")
     check(err_code(lambda: s3.list_parts(Bucket=b, Key="mp/big.bin", UploadId=uid)) == "NoSuchUpload", "upload gone after completion")
+    # Parts of one size are written in place into the upload's data file; completion then keeps
+    # that file. Uploaded last part first, a part re-uploaded with other bytes, a part past the
+    # listed ones (dropped), and a completion with a gap (parts copied instead).
+    d2 = os.urandom(3 * part + 777)
+    def upload(key, order, extra=()):
+        uid = s3.create_multipart_upload(Bucket=b, Key=key)["UploadId"]
+        et = {}
+        for n in order:
+            et[n] = s3.upload_part(Bucket=b, Key=key, UploadId=uid, PartNumber=n, Body=d2[(n - 1) * part:n * part])["ETag"]
+        for n, body in extra:
+            et[n] = s3.upload_part(Bucket=b, Key=key, UploadId=uid, PartNumber=n, Body=body)["ETag"]
+        return uid, et
+    uid, et = upload("mp/rev.bin", [4, 3, 2, 1], [(2, b"z" * part), (5, b"q" * part)])
+    lp = s3.list_parts(Bucket=b, Key="mp/rev.bin", UploadId=uid)
+    check([(p["PartNumber"], p["Size"]) for p in lp["Parts"]] == [(1, part), (2, part), (3, part), (4, 777), (5, part)], "ListParts sizes %r" % lp["Parts"])
+    et[2] = s3.upload_part(Bucket=b, Key="mp/rev.bin", UploadId=uid, PartNumber=2, Body=d2[part:2 * part])["ETag"]  # right bytes again
+    s3.complete_multipart_upload(Bucket=b, Key="mp/rev.bin", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": n, "ETag": et[n]} for n in (1, 2, 3, 4)]})
+    check(lib_cat("/mp/rev.bin") == d2, "in-place multipart (last part first, re-upload, extra part)")
+    uid, et = upload("mp/gap.bin", [1, 2, 4])
+    s3.complete_multipart_upload(Bucket=b, Key="mp/gap.bin", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": n, "ETag": et[n]} for n in (1, 2, 4)]})
+    check(lib_cat("/mp/gap.bin") == d2[:2 * part] + d2[3 * part:], "multipart with a gap in part numbers")
+    uid, et = upload("mp/mixed.bin", [1], [(2, b"s" * (part + 1)), (3, b"t" * 10)])
+    s3.complete_multipart_upload(Bucket=b, Key="mp/mixed.bin", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": n, "ETag": et[n]} for n in (1, 2, 3)]})
+    check(lib_cat("/mp/mixed.bin") == d2[:part] + b"s" * (part + 1) + b"t" * 10, "multipart with a longer middle part")
     # too-small parts, upload part copy, abort
     up = s3.create_multipart_upload(Bucket=b, Key="mp/small")
     e1 = s3.upload_part(Bucket=b, Key="mp/small", UploadId=up["UploadId"], PartNumber=1, Body=b"x" * 100)["ETag"]
