@@ -383,6 +383,10 @@ class RedisTx : public Tx {
     writes_.push_back({"DEL", key});
     return Status::OK();
   }
+  Status ListChunksBelow(Ino ino, uint64_t length, std::vector<uint32_t>* indices) override {
+    NoteLength(ino, length);
+    return ListChunks(ino, indices);
+  }
   // Redis has no index of a file's chunks; like JuiceFS, the candidates are the indices below the
   // file's length (the largest this transaction saw), checked with EXISTS in one round trip.
   Status ListChunks(Ino ino, std::vector<uint32_t>* indices) override {

@@ -126,7 +126,8 @@ std::string FreshUrl(const std::string& tag) {
   return url;
 }
 
-std::unique_ptr<Meta> Formatted(const std::string& url, const std::string& name) {
+std::unique_ptr<Meta> Formatted(const std::string& url, const std::string& name,
+                                int trash_days = 1) {
   std::unique_ptr<Meta> m;
   Status st = NewMeta(url, &m, true);
   INFO(url << ": " << st.ToString());
@@ -134,6 +135,7 @@ std::unique_ptr<Meta> Formatted(const std::string& url, const std::string& name)
   Format f;
   f.name = name;
   f.uuid = "7e0d2a52-0000-4000-8000-0000000000f1";
+  f.trash_days = trash_days;
   st = m->Init(f, false);
   INFO(st.ToString());
   REQUIRE(st.ok());
@@ -401,7 +403,7 @@ TEST_CASE("Removing a file with many chunks frees every chunk", "[sql][rows]") {
   // 300 chunks with 7-digit indices (2400 bytes) must all be freed either way.
   INFO("engine " << Engine());
   const std::string url = FreshUrl("chunks");
-  auto m = Formatted(url, "chunks");
+  auto m = Formatted(url, "chunks", /*trash_days=*/0);  // removed for real, not trashed
   Context ctx;
   Ino file = 0, small = 0;
   REQUIRE(m->Create(ctx, kRootIno, "f", 0644, 0, O_RDWR, &file, nullptr).ok());
