@@ -49,6 +49,7 @@
 #include "lib/volume.h"
 #include "meta/types.h"
 #include "tools/common.h"
+#include "tools/serve.h"
 #include "util/status.h"
 
 namespace jfs::tools {
@@ -1071,20 +1072,7 @@ bool ParseVolumeOptions(const MountArgs& a, const jfs_volume_options_t& c, lib::
   }
   vo->backup_meta = backup;
   vo->backup_skip_trash = a.backup_skip_trash;
-  if (c.buffer_size != 0) vo->buffer_size = c.buffer_size;
-  if (c.upload_threads != 0) vo->upload_threads = c.upload_threads;
-  if (c.download_threads != 0) vo->download_threads = c.download_threads;
-  vo->prefetch = c.prefetch;
-  vo->cache_dir = c.cache_dir != nullptr ? std::string(c.cache_dir) : DefaultCacheDir();
-  vo->cache_size = c.cache_size << 20;
-  vo->free_space_ratio = c.free_space_ratio;
-  if (c.cache_eviction != nullptr) vo->cache_eviction = c.cache_eviction;
-  if (c.verify_cache_checksum != nullptr) vo->verify_cache_checksum = c.verify_cache_checksum;
-  vo->writeback = (c.flags & JFS_VOLUME_WRITEBACK) != 0;
-  if (vo->writeback && vo->cache_size == 0) {
-    *err = "--writeback needs the disk cache (--cache-size)";
-    return false;
-  }
+  if (!ToLibVolumeOptions(c, vo, err)) return false;
   vo->read_only = a.read_only;
   vo->mount_point = a.mountpoint;
   return true;
