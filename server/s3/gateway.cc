@@ -13,7 +13,9 @@
 #include <mutex>
 #include <pugixml.hpp>
 #include <sstream>
+
 #include <thread>
+#include "server/common.h"
 
 #include "object/sigv4.h"
 
@@ -49,15 +51,6 @@ constexpr std::string_view kKeptHeaders[] = {"content-type",        "content-enc
                                              "content-disposition", "cache-control",
                                              "content-language",    "expires"};
 
-meta::Context RootCtx() {
-  meta::Context c;
-  c.uid = 0;
-  c.gids = {0};
-  c.umask = 022;
-  c.check_permission = false;
-  return c;
-}
-
 int HttpStatusOf(std::string_view code) {
   static const std::pair<std::string_view, int> kTable[] = {
       {"AccessDenied", 403},
@@ -84,33 +77,6 @@ int HttpStatusOf(std::string_view code) {
   return 400;
 }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string Tag(std::string_view name, std::string_view value) {
   return "<" + std::string(name) + ">" + XmlEscape(value) + "</" + std::string(name) + ">";
 }
@@ -124,17 +90,6 @@ std::string Iso8601(int64_t sec, uint32_t nsec) {
   char out[48];
   snprintf(out, sizeof out, "%s.%03uZ", buf, nsec / 1000000);
   return out;
-}
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    // Fall back to time and address: uniqueness, not secrecy, is what matters here.
-    std::string t =
-        std::to_string(std::time(nullptr)) + std::to_string(reinterpret_cast<uintptr_t>(&raw));
-    return sigv4::Sha256Hex(t).substr(0, bytes * 2);
-  }
-  return sigv4::Hex(raw);
 }
 
 std::string Unquote(std::string_view etag) {
@@ -204,28 +159,6 @@ bool ParseUint(std::string_view s, uint64_t* v) {
   *v = x;
   return true;
 }
-
-class FileSource : public http::BodySource {
- public:
-  FileSource(std::shared_ptr<lib::File> f, uint64_t base, uint64_t length)
-      : f_(std::move(f)), base_(base), length_(length) {}
-  ~FileSource() override { (void)f_->Close(); }
-  Status Read(uint64_t offset, char* buf, size_t size, size_t* n) override {
-    *n = 0;
-    if (offset >= length_) return Status::OK();
-    uint64_t want = std::min<uint64_t>(size, length_ - offset);
-    uint64_t got = 0;
-    Status s = f_->Pread(buf, want, base_ + offset, &got);
-    if (!s.ok()) return s;
-    if (got == 0) return Status::IOError("file shrank while being sent");
-    *n = static_cast<size_t>(got);
-    return Status::OK();
-  }
-
- private:
-  std::shared_ptr<lib::File> f_;
-  uint64_t base_, length_;
-};
 
 }  // namespace
 

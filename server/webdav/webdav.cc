@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "server/common.h"
+
 namespace jfs::server::webdav {
 
 namespace {
@@ -29,53 +31,6 @@ constexpr std::string_view kTmpDir = "/.jfs-webdav/tmp";
 constexpr std::string_view kXattrPrefix = "user.dav.";
 constexpr size_t kCopyBuffer = 4u << 20;
 constexpr std::string_view kDavNs = "DAV:";
-
-meta::Context RootCtx() {
-  meta::Context c;
-  c.uid = 0;
-  c.gids = {0};
-  c.umask = 022;
-  c.check_permission = false;
-  return c;
-}
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    raw = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 std::string StatusLine(int code) {
   switch (code) {
@@ -280,28 +235,6 @@ constexpr std::string_view kMultiStatusHead =
     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">";
 
 // ---- a request body read into memory ----
-
-class FileSource : public http::BodySource {
- public:
-  FileSource(std::shared_ptr<lib::File> f, uint64_t base, uint64_t length)
-      : f_(std::move(f)), base_(base), length_(length) {}
-  ~FileSource() override { (void)f_->Close(); }
-  Status Read(uint64_t offset, char* buf, size_t size, size_t* n) override {
-    *n = 0;
-    if (offset >= length_) return Status::OK();
-    uint64_t want = std::min<uint64_t>(size, length_ - offset);
-    uint64_t got = 0;
-    Status s = f_->Pread(buf, want, base_ + offset, &got);
-    if (!s.ok()) return s;
-    if (got == 0) return Status::IOError("file shrank while being sent");
-    *n = static_cast<size_t>(got);
-    return Status::OK();
-  }
-
- private:
-  std::shared_ptr<lib::File> f_;
-  uint64_t base_, length_;
-};
 
 struct Resource {
   std::string path;
