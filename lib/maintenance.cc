@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -46,18 +45,14 @@ struct ScanState {
 };
 
 // Adds the chunk records of file `ino` to st->slices.
-// `length` (of a deleted inode) adds the chunk indices below it: engines without a chunk index
-// (Redis) find a file's chunks through its length.
+// `length` > 0: the inode is deleted and that was its length (delfiles), through which engines
+// without a chunk index (Redis) find its chunks (Tx::ListChunksBelow).
 Status ScanChunks(meta::Engine& e, Ino ino, ScanState* st, uint64_t length = 0) {
   return e.Txn(
       [&](Tx& tx) {
-        std::vector<uint32_t> listed;
-        JFS_RETURN_IF_ERROR(tx.ListChunks(ino, &listed));
-        std::set<uint32_t> all(listed.begin(), listed.end());
-        const uint64_t n =
-            std::min<uint64_t>((length + meta::kChunkSize - 1) / meta::kChunkSize, 1ULL << 32);
-        for (uint64_t i = 0; i < n; ++i) all.insert(static_cast<uint32_t>(i));
-        std::vector<uint32_t> indices(all.begin(), all.end());
+        std::vector<uint32_t> indices;
+        JFS_RETURN_IF_ERROR(length > 0 ? tx.ListChunksBelow(ino, length, &indices)
+                                       : tx.ListChunks(ino, &indices));
         for (uint32_t indx : indices) {
           std::string records;
           Status s = tx.GetChunk(ino, indx, &records);

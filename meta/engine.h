@@ -130,9 +130,9 @@ class Tx {
   virtual Status DeleteChunk(Ino ino, uint32_t indx) = 0;
   // Chunk indices stored for `ino`, ascending (used when deleting a file's data).
   virtual Status ListChunks(Ino ino, std::vector<uint32_t>* indices) = 0;
-  // ListChunks of a file whose attr may be gone, `length` being its last known length (delfiles
+  // ListChunks of a file whose attr is gone, `length` being its last known length (delfiles
   // keeps it): engines with a chunk index ignore it; Redis, which has none, probes the indices
-  // below it.
+  // below it (instead of below the attr's length, which it cannot read any more).
   virtual Status ListChunksBelow(Ino ino, uint64_t /*length*/, std::vector<uint32_t>* indices) {
     return ListChunks(ino, indices);
   }
