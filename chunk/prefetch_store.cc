@@ -90,7 +90,10 @@ class PrefetchStore final : public ChunkStore {
       const uint64_t to = std::min<uint64_t>(uint64_t{off} + len, bstart + blen);
       char* out = dst + (from - off);
       std::shared_ptr<Entry> e;
-      JFS_RETURN_IF_ERROR(Block(Key{id, i}, size, blen, window > 0, &e));
+      // A read of a whole block fetches it as a block (the same bytes) even when not sequential:
+      // concurrent readers of that block then share one fetch, whoever comes first.
+      const bool whole = from == bstart && to == bstart + blen;
+      JFS_RETURN_IF_ERROR(Block(Key{id, i}, size, blen, window > 0 || whole, &e));
       if (e) {
         std::memcpy(out, e->data.get() + (from - bstart), to - from);
       } else {  // not sequential, or no memory for the whole block: just the bytes asked for

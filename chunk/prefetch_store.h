@@ -4,7 +4,8 @@
 //
 // Slices are immutable (a slice id is never reused for other bytes), so a cached block is never
 // stale; Remove drops a slice's blocks. Reads that do not look sequential go straight to the
-// inner store as ranged reads, so random small reads never fetch whole blocks.
+// inner store as ranged reads, so random small reads never fetch whole blocks; a read of a whole
+// block is fetched and cached as one (it costs no extra bytes).
 //
 // Thread-safety: as ChunkStore. Writers are the inner store's.
 #pragma once
