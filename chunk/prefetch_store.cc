@@ -25,7 +25,7 @@ constexpr uint64_t kMaxSliceSize = uint64_t{1} << 26;
 // Sequential-read state is kept for this many slices at most (then forgotten all at once).
 constexpr size_t kMaxStreams = 1024;
 // How far out of order the reads of a sequential run may arrive (see TrackLocked).
-constexpr uint64_t kReorderBytes = uint64_t{4} << 20;
+constexpr uint64_t kReorderBytes = uint64_t{16} << 20;
 
 struct Key {
   uint64_t id;

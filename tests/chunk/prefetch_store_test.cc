@@ -178,19 +178,19 @@ TEST_CASE("sequential reads arriving out of order fetch each block once", "[chun
 
 TEST_CASE("a sequential run broken by a far read resumes readahead", "[chunk][prefetch]") {
   Fixture f;
-  const uint32_t size = 128 * kBlock;  // 8 MiB: a read at block 100 is far from block 4
+  const uint32_t size = 512 * kBlock;  // 32 MiB: a read at block 400 is far from block 4
   const std::string data = f.Write(1, size, 5);
   for (uint32_t off = 0; off < 4 * kBlock; off += 16 * KiB) f.Read(1, size, off, 16 * KiB);
-  CHECK(f.Read(1, size, 100 * kBlock + 7, 100) == data.substr(100 * kBlock + 7, 100));
-  for (uint32_t off = 110 * kBlock; off < size; off += 16 * KiB) {
+  CHECK(f.Read(1, size, 400 * kBlock + 7, 100) == data.substr(400 * kBlock + 7, 100));
+  for (uint32_t off = 450 * kBlock; off < size; off += 16 * KiB) {
     CHECK(f.Read(1, size, off, 16 * KiB) == data.substr(off, 16 * KiB));
   }
   auto gets = f.objects->GetsPerKey();
-  CHECK(gets[jfs::chunk::BlockKey(1, 100, kBlock, false)] == 1);  // the far read: ranged, once
-  for (uint32_t b = 111; b < 128; ++b) {
+  CHECK(gets[jfs::chunk::BlockKey(1, 400, kBlock, false)] == 1);  // the far read: ranged, once
+  for (uint32_t b = 451; b < 512; ++b) {
     const std::string key = jfs::chunk::BlockKey(1, b, kBlock, false);
     INFO(key);
-    CHECK(gets[key] == 1);  // the second read at block 110 restarted the run
+    CHECK(gets[key] == 1);  // the second read at block 450 restarted the run
   }
 }
 
