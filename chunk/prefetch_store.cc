@@ -24,6 +24,8 @@ namespace {
 constexpr uint64_t kMaxSliceSize = uint64_t{1} << 26;
 // Sequential-read state is kept for this many slices at most (then forgotten all at once).
 constexpr size_t kMaxStreams = 1024;
+// How far out of order the reads of a sequential run may arrive (see TrackLocked).
+constexpr uint64_t kReorderBytes = uint64_t{16} << 20;
 
 struct Key {
   uint64_t id;
@@ -149,12 +151,20 @@ class PrefetchStore final : public ChunkStore {
 
  private:
   struct Stream {
-    uint64_t next = 0;    // slice offset where the last read ended
-    uint32_t window = 0;  // readahead in blocks; 0 = not sequential
+    uint64_t last_off = 0, last_end = 0;  // the previous read of the slice
+    uint64_t hi = 0;                      // furthest end read by the current sequential run
+    uint32_t window = 0;                  // readahead in blocks; 0 = not sequential
   };
 
   // Records a read of [off, off+len) of slice `id`; returns the readahead window in blocks
-  // (0 when the read does not continue the previous one and does not start the slice).
+  // (0 when the read is not part of a sequential run).
+  //
+  // A run starts with a read at offset 0 or one adjacent to the previous read (on either side:
+  // two reads of a sequential reader may arrive swapped). Once running, reads may arrive out of
+  // order within kReorderBytes of the furthest read: a FUSE mount serves the kernel's readahead
+  // (several requests in flight) with several threads, so a sequential reader's requests reach
+  // this layer reordered. A read further away ends the run; random reads rarely start one, as
+  // they are seldom exactly adjacent to the read before.
   uint32_t TrackLocked(uint64_t id, uint32_t off, uint32_t len) {
     if (cfg_.memory == 0) return 0;
     auto it = streams_.find(id);
@@ -166,12 +176,22 @@ class PrefetchStore final : public ChunkStore {
     const uint32_t max_window = static_cast<uint32_t>(std::max<uint64_t>(
         1, std::min<uint64_t>(static_cast<uint64_t>(std::max(cfg_.readahead_blocks, 1)),
                               cfg_.memory / 2 / bs_)));
-    if (off == s.next && (s.window > 0 || off == 0)) {
+    const uint64_t end = uint64_t{off} + len;
+    bool sequential;
+    if (s.window > 0) {
+      sequential = off + kReorderBytes >= s.hi && off <= s.hi + kReorderBytes;
+    } else {
+      sequential = off == 0 || off == s.last_end || end == s.last_off;
+      if (sequential) s.hi = std::max(s.last_end, end);
+    }
+    if (sequential) {
       s.window = s.window == 0 ? 1 : std::min(s.window * 2, max_window);
+      s.hi = std::max(s.hi, end);
     } else {
       s.window = 0;
     }
-    s.next = off + len;
+    s.last_off = off;
+    s.last_end = end;
     return s.window;
   }
 

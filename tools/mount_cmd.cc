@@ -331,10 +331,14 @@ void ReplyAttr(fuse_req_t req, Ino ino, const Attr& a) {
 
 // ---- operations ---------------------------------------------------------------------------------
 
+// Kernel readahead of a FUSE file: one default block (4 MiB) ahead, in requests of up to
+// max_write (1 MiB); the volume's block readahead goes further (see RaiseKernelReadahead).
+constexpr uint32_t kKernelReadahead = 4u << 20;
+
 void OpInit(void* userdata, fuse_conn_info* conn) {
   auto* self = static_cast<FuseFs*>(userdata);
   conn->max_write = 1u << 20;
-  conn->max_readahead = std::max(conn->max_readahead, 1u << 20);
+  conn->max_readahead = std::max(conn->max_readahead, kKernelReadahead);
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
@@ -1078,6 +1082,54 @@ bool ParseVolumeOptions(const MountArgs& a, const jfs_volume_options_t& c, lib::
   return true;
 }
 
+// The kernel reads a FUSE file ahead by at most its mount's bdi read_ahead_kb (128 KiB unless
+// raised, whatever max_readahead says), in requests of that size: a big sequential read then costs
+// a round trip per 128 KiB and the kernel's window lags far behind the volume's block readahead.
+// Raises it for this mount's own bdi to `kib` (JuiceFS's docs advise the same by hand). Best
+// effort: it needs root and sysfs, and a failure only costs speed. `real_mountpoint` is the
+// canonical path (resolved before mounting: resolving it now would ask this very mount).
+void RaiseKernelReadahead(const std::string& real_mountpoint, uint32_t kib) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen("/proc/self/mountinfo", "re"), &std::fclose);
+  if (!f) return;
+  auto unescape = [](const std::string& in) {  // mountinfo writes ' ', '\t', '\n', '\\' as \ooo
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '\\' && i + 3 < in.size()) {
+        const std::string oct = in.substr(i + 1, 3);
+        if (oct.size() == 3 &&
+            std::all_of(oct.begin(), oct.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+          out += static_cast<char>(std::stoi(oct, nullptr, 8));
+          i += 3;
+          continue;
+        }
+      }
+      out += in[i];
+    }
+    return out;
+  };
+  std::string dev;  // "major:minor" of the last (topmost) FUSE mount on the mount point
+  char line[8192];
+  while (std::fgets(line, sizeof(line), f.get()) != nullptr) {
+    // id parent major:minor root mountpoint options... - fstype source superoptions
+    char id[32], parent[32], majmin[64], root[4096], mp[4096];
+    if (std::sscanf(line, "%31s %31s %63s %4095s %4095s", id, parent, majmin, root, mp) != 5) {
+      continue;
+    }
+    const char* sep = std::strstr(line, " - ");
+    if (sep == nullptr || std::strncmp(sep + 3, "fuse", 4) != 0) continue;
+    if (unescape(mp) == real_mountpoint) dev = majmin;
+  }
+  if (dev.empty()) return;
+  const std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  const std::string v = std::to_string(kib) + "\n";
+  if (::write(fd, v.data(), v.size()) < 0) {
+    // Not fatal: reads work, with the kernel's default readahead.
+  }
+  ::close(fd);
+}
+
 // Runs the mount in this process until it is unmounted or signalled. `ready` is the background
 // parent's pipe (inactive in the foreground).
 int ServeMount(const MountArgs& a, const jfs_volume_options_t& c, ReadyPipe& ready) {
@@ -1118,11 +1170,16 @@ int ServeMount(const MountArgs& a, const jfs_volume_options_t& c, ReadyPipe& rea
   if (fuse_set_signal_handlers(se.get()) != 0) {
     return StartFailure(ready, "cannot install signal handlers");
   }
+  char real[PATH_MAX];
+  const std::string real_mountpoint =
+      realpath(a.mountpoint.c_str(), real) != nullptr ? real : a.mountpoint;
   if (fuse_session_mount(se.get(), a.mountpoint.c_str()) != 0) {
     fuse_remove_signal_handlers(se.get());
     return StartFailure(ready, "cannot mount on " + a.mountpoint +
                                    " (see the message above; needs /dev/fuse and fusermount3)");
   }
+  // The kernel clamps it to the max_readahead of the INIT reply (OpInit), which comes later.
+  RaiseKernelReadahead(real_mountpoint, kKernelReadahead / 1024);
   if (ready.active()) {
     // Detach from the terminal before the parent exits: stdio to the log (or /dev/null).
     const char* log = a.log_file.empty() ? "/dev/null" : a.log_file.c_str();

@@ -138,6 +138,9 @@ rw)
   umount_wait "$MNT" "$MOUNT_PID"
   mount_fg "$MNT" -o allow_other
   timeout 60 cmp "$MNT/fuzz" "$T/model" || fail "after remount the file differs (seed $SEED)"
+  # The kernel reads ahead 4 MiB in 1 MiB requests (its default is 128 KiB, one request each).
+  RA=$(cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb") || fail "no bdi for the mount"
+  [ "$RA" = 4096 ] || fail "kernel readahead of the mount is $RA KiB, not 4096"
   # Big sequential files across block and chunk boundaries.
   head -c $((70 << 20)) /dev/urandom >"$T/big"
   timeout 120 dd if="$T/big" of="$MNT/big" bs=1M status=none || fail "dd to the mount"
