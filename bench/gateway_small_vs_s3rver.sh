@@ -3,7 +3,8 @@
 # `jfs gateway` (SQLite + local-directory volume) vs directly into @20minutes/s3rver 4.0.4, both on
 # this machine, in the same run. Starts its own s3rver and gateway on free loopback ports (never the
 # shared test server) and stops them (by PID) at the end. Prints objects/s, the ratio and the load
-# average. Not a test.
+# average, and each server's CPU time per PUT (the clients share the same CPUs: on a small machine
+# the 16 Python clients dominate and bound both rates). Not a test.
 #   bench/gateway_small_vs_s3rver.sh BUILD_DIR [OBJECTS_PER_CLIENT]   (default 200)
 # s3rver 4.0.4 is looked for in $S3RVER4_DIR (default .test-tools/s3rver4 of the repo, where
 # scripts/servers.d/s3.sh installs it).
@@ -33,12 +34,14 @@ printf "require(%s).parseAsync(process.argv);\n" "'$CLI'" >"$T/s3rver.js"
 node --openssl-legacy-provider "$T/s3rver.js" -d "$T/s3rver" -a 127.0.0.1 -p "$SPORT" --silent \
   --configure-bucket smallbench >"$T/s3rver.log" 2>&1 &
 PIDS+=($!)
+SPID=$!
 # The gateway over a fresh volume.
 META="sqlite3://$T/meta.db"
 "$JFS" format "$META" smallbench --storage file --bucket "$T/data" >/dev/null
 "$JFS" gateway "$META" 127.0.0.1:0 --port-file "$T/port" --access-key benchadmin \
   --secret-key benchsecret123 2>"$T/gateway.log" &
 PIDS+=($!)
+GPID=$!
 for _ in $(seq 1 200); do
   [ -s "$T/port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null && break
   sleep 0.1
@@ -46,12 +49,17 @@ done
 GPORT=$(cat "$T/port")
 
 unset AWS_CA_BUNDLE
-python3 - "$SPORT" "$GPORT" "$CLIENTS" "$N" <<'PY'
+python3 - "$SPORT" "$GPORT" "$CLIENTS" "$N" "$SPID" "$GPID" <<'PY'
 import multiprocessing as mp, os, sys, time
 import boto3
 from botocore.config import Config
 
-sport, gport, clients, n = map(int, sys.argv[1:5])
+sport, gport, clients, n, spid, gpid = map(int, sys.argv[1:7])
+
+
+def cpu_seconds(pid):  # user + system time of a server process so far
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 body = os.urandom(16 << 10)
 
 
@@ -80,13 +88,17 @@ def run(ep, ak, sk):
     return clients * n / wall
 
 
+c0 = cpu_seconds(spid)
 s3rver = run("http://127.0.0.1:%d" % sport, "S3RVER", "S3RVER")
+s3rver_cpu = (cpu_seconds(spid) - c0) / (clients * (n + 1)) * 1000
+c0 = cpu_seconds(gpid)
 gw = run("http://127.0.0.1:%d" % gport, "benchadmin", "benchsecret123")
-print("%d clients x %d PUTs of 16 KiB    objects/s" % (clients, n))
-print("s3rver 4.0.4 (direct)          %10.0f" % s3rver)
-print("jfs gateway (SQLite + dir)     %10.0f" % gw)
-print("ratio gateway / s3rver         %10.2fx" % (gw / s3rver))
+gw_cpu = (cpu_seconds(gpid) - c0) / (clients * (n + 1)) * 1000
+print("%d clients x %d PUTs of 16 KiB    objects/s   server CPU ms/PUT" % (clients, n))
+print("s3rver 4.0.4 (direct)          %10.0f   %17.2f" % (s3rver, s3rver_cpu))
+print("jfs gateway (SQLite + dir)     %10.0f   %17.2f" % (gw, gw_cpu))
+print("ratio gateway / s3rver         %10.2fx  %16.2fx less CPU" % (gw / s3rver, s3rver_cpu / gw_cpu))
 print("load average: %.2f %.2f %.2f (%d CPUs)" % (*os.getloadavg(), os.cpu_count()))
 PY
 # Check the gateway wrote real files.
-"$JFS" --meta "$META" stat jfs:/c15/o$(printf %05d $((N - 1))) >/dev/null
+"$JFS" --meta "$META" stat "jfs:/c15/o$(printf %05d $((N - 1)))" >/dev/null
