@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end test of `jfs gateway` with real S3 clients on loopback: boto3, the aws CLI and curl.
 
-Usage: gateway_test.py JFS_BINARY [GROUP...]   (groups: basic list multipart bad cli all)
+Usage: gateway_test.py JFS_BINARY [GROUP...]   (groups: basic list multipart bad cli rclone s3fs
+                                          buckets tls timeout all)
 
 Formats a SQLite + local-directory volume in a temporary directory, starts the gateway on a free
 port, runs the checks, then stops it with SIGTERM (which must exit 0). Every check compares with
@@ -534,6 +535,130 @@ def test_timeout():
         stop_gateway(p)
 
 
+def make_tree(root):
+    """A tree of files for the sync tests: empty, small, multipart-sized, odd names, nesting."""
+    files = {
+        "empty": b"",
+        "small.txt": b"hello gateway\n",
+        "dir one/space name.txt": b"spaces",
+        "dir one/ünïcödé.bin": os.urandom(1000),
+        "deep/a/b/c/d.dat": os.urandom(70000),
+        "deep/a/plus+sign&amp.txt": b"plus",
+        "big.bin": os.urandom(12 << 20),
+    }
+    for i in range(30):
+        files["many/f%03d" % i] = str(i).encode() * (i + 1)
+    for rel, data in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    return files
+
+
+def read_tree(root):
+    out = {}
+    for d, _, names in os.walk(root):
+        for n in names:
+            path = os.path.join(d, n)
+            out[os.path.relpath(path, root)] = open(path, "rb").read()
+    return out
+
+
+def test_rclone(port):
+    """rclone (the Debian package) syncs a tree into the gateway and back; the library sees it."""
+    env = dict(os.environ, RCLONE_CONFIG=os.path.join(TMP, "rclone.conf"))
+    env.pop("AWS_CA_BUNDLE", None)  # plain HTTP; rclone 1.60 fails on a CA bundle with its transport
+    open(env["RCLONE_CONFIG"], "w").write(
+        "[gw]\ntype = s3\nprovider = Other\naccess_key_id = %s\nsecret_access_key = %s\n"
+        "endpoint = http://127.0.0.1:%d\nregion = us-east-1\nforce_path_style = true\n" % (AK, SK, port))
+    # small cut-off and chunks so big.bin goes up as a multipart upload of 3 parts
+    opts = ["--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "--transfers", "4", "--retries", "1",
+            "--low-level-retries", "1"]
+
+    def rclone(*args):
+        r = subprocess.run(["/usr/bin/rclone", *opts, *args], env=env, capture_output=True)
+        check(r.returncode == 0, "rclone %s: %s" % (" ".join(args), r.stderr[-800:]))
+        return r
+
+    src, back = os.path.join(TMP, "rc-src"), os.path.join(TMP, "rc-back")
+    files = make_tree(src)
+    rclone("sync", src, "gw:%s/rc" % VOL)
+    for rel, data in files.items():
+        check(lib_cat("/rc/" + rel) == data, "rclone upload of %r is the file for the library" % rel)
+    rclone("check", src, "gw:%s/rc" % VOL)
+    listed = json.loads(rclone("lsjson", "-R", "--files-only", "gw:%s/rc" % VOL).stdout or b"[]")
+    check(sorted(x["Path"] for x in listed) == sorted(files), "rclone lsjson lists the tree: %r" % sorted(x["Path"] for x in listed)[:8])
+    check(all(x["Size"] == len(files[x["Path"]]) for x in listed if x["Path"] in files), "rclone lsjson sizes")
+    rclone("sync", "gw:%s/rc" % VOL, back)
+    check(read_tree(back) == files, "rclone sync back returns the same tree")
+    # a second sync after local changes: changed, new and deleted files, server-side move
+    os.remove(os.path.join(src, "many/f007"))
+    open(os.path.join(src, "small.txt"), "wb").write(b"changed")
+    open(os.path.join(src, "deep/new.txt"), "wb").write(b"new")
+    rclone("sync", src, "gw:%s/rc" % VOL)
+    check(lib_cat("/rc/many/f007") is None, "rclone sync deletes on the volume")
+    check(lib_cat("/rc/small.txt") == b"changed" and lib_cat("/rc/deep/new.txt") == b"new", "rclone sync updates")
+    rclone("moveto", "gw:%s/rc/dir one/space name.txt" % VOL, "gw:%s/rc/moved/space name.txt" % VOL)
+    check(lib_cat("/rc/moved/space name.txt") == b"spaces" and lib_cat("/rc/dir one/space name.txt") is None,
+          "rclone moveto (server-side copy + delete)")
+    # files written through the library are seen by rclone
+    r = jfs("--meta", META, "cp", os.path.join(src, "small.txt"), "jfs:/rc/fromlib.txt")
+    check(r.returncode == 0, "jfs cp: %s" % r.stderr[-300:])
+    check(rclone("cat", "gw:%s/rc/fromlib.txt" % VOL).stdout == b"changed", "rclone reads a file the library wrote")
+    rclone("purge", "gw:%s/rc" % VOL)
+    check(jfs("--meta", META, "stat", "jfs:/rc").returncode != 0, "rclone purge removes the tree and its dirs")
+
+
+def test_s3fs(port):
+    """s3fs (the Debian package) mounts the gateway; files written there are files of the volume."""
+    mnt = os.path.join(TMP, "s3fs-mnt")
+    os.makedirs(mnt)
+    pw = os.path.join(TMP, "s3fs.passwd")
+    open(pw, "w").write("%s:%s\n" % (AK, SK))
+    os.chmod(pw, 0o600)
+    r = subprocess.run(["/usr/bin/s3fs", VOL, mnt, "-o", "passwd_file=" + pw, "-o", "url=http://127.0.0.1:%d" % port,
+                        "-o", "use_path_request_style", "-o", "sigv4", "-o", "endpoint=us-east-1",
+                        "-o", "stat_cache_expire=0", "-o", "enable_noobj_cache", "-o", "dbglevel=warn",
+                        "-o", "logfile=" + os.path.join(TMP, "s3fs.log")], capture_output=True)
+    check(r.returncode == 0, "s3fs mount: %s" % r.stderr[-500:])
+    if r.returncode != 0:
+        return
+    try:
+        for _ in range(100):
+            if os.path.ismount(mnt):
+                break
+            time.sleep(0.1)
+        check(os.path.ismount(mnt), "s3fs mounted")
+        data = os.urandom(3 << 20)
+        os.makedirs(os.path.join(mnt, "fs/sub"))
+        with open(os.path.join(mnt, "fs/sub/a.bin"), "wb") as f:
+            f.write(data)
+        with open(os.path.join(mnt, "fs/b.txt"), "w") as f:
+            f.write("bee")
+        check(lib_cat("/fs/sub/a.bin") == data, "file written through s3fs is the file for the library")
+        check(sorted(os.listdir(os.path.join(mnt, "fs"))) == ["b.txt", "sub"], "s3fs lists: %r" % os.listdir(os.path.join(mnt, "fs")))
+        os.rename(os.path.join(mnt, "fs/b.txt"), os.path.join(mnt, "fs/sub/c.txt"))
+        check(lib_cat("/fs/sub/c.txt") == b"bee" and lib_cat("/fs/b.txt") is None, "rename through s3fs")
+        with open(os.path.join(mnt, "fs/sub/c.txt"), "a") as f:
+            f.write("-more")
+        check(lib_cat("/fs/sub/c.txt") == b"bee-more", "append through s3fs")
+        r = jfs("--meta", META, "cp", "/etc/hostname", "jfs:/fs/fromlib")
+        check(r.returncode == 0 and open(os.path.join(mnt, "fs/fromlib"), "rb").read() == open("/etc/hostname", "rb").read(),
+              "s3fs reads a file the library wrote")
+        check(open(os.path.join(mnt, "fs/sub/a.bin"), "rb").read() == data, "read back through s3fs")
+        os.remove(os.path.join(mnt, "fs/sub/a.bin"))
+        os.remove(os.path.join(mnt, "fs/sub/c.txt"))
+        os.rmdir(os.path.join(mnt, "fs/sub"))
+        os.remove(os.path.join(mnt, "fs/fromlib"))
+        check(lib_cat("/fs/sub/a.bin") is None, "delete through s3fs")
+        check(jfs("--meta", META, "stat", "jfs:/fs/sub").returncode != 0, "rmdir through s3fs")
+    finally:
+        u = subprocess.run(["fusermount", "-u", mnt], capture_output=True)
+        if u.returncode != 0:
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
 def main():
     r = jfs("format", META, VOL, "--storage", "file", "--bucket", os.path.join(TMP, "data"))
     if r.returncode != 0:
@@ -552,6 +677,10 @@ def main():
             test_bad(s3, port)
         if GROUPS & {"all", "cli"}:
             test_cli(port)
+        if GROUPS & {"all", "rclone"}:
+            test_rclone(port)
+        if GROUPS & {"all", "s3fs"}:
+            test_s3fs(port)
     finally:
         stop_gateway(p)
     if GROUPS & {"all", "buckets"}:
