@@ -10,9 +10,9 @@
 // with the kernel's lock_owner as owner, so they hold across mounts and library clients; a
 // blocking request polls until granted and ends with EINTR when the kernel interrupts it (a
 // signal to the waiting process). A process's POSIX locks on a file go at its flush (close of any
-// descriptor), a flock at the release of its open file description, as JuiceFS does. fallocate,
-// copy_file_range, ioctl and poll are not implemented either (ENOSYS / EOPNOTSUPP to programs; cp
-// falls back to read/write).
+// descriptor), a flock at the release of its open file description, as JuiceFS does. fallocate
+// and copy_file_range are metadata operations on the slices (lib/slice_ops.h); ioctl and poll are
+// not implemented (ENOSYS / EOPNOTSUPP to programs).
 //
 // `.stats` in the mount root is answered here (counters of this mount), never by the volume.
 #define FUSE_USE_VERSION 35
