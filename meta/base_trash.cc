@@ -277,16 +277,16 @@ Status BaseMeta::CleanupDelSlices(int64_t now, bool all, uint64_t* released) {
   const int64_t edge = now - 24 * static_cast<int64_t>(days > 0 ? days : 0) * 3600;
   for (const DelSliceRecord& r : recs) {
     if (!all && r.deleted >= edge) continue;
-    std::vector<std::pair<uint64_t, uint32_t>> slices;
-    JFS_RETURN_IF_ERROR(DecodeDelayedSlices(r.slices, &slices));
     // One transaction per record: the record goes with the references it held, or neither.
+    bool mine = false;
     JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
-      std::vector<DelSliceRecord> now_recs;
-      JFS_RETURN_IF_ERROR(tx.ListDelSlices(&now_recs));
-      bool present = false;
-      for (const DelSliceRecord& c : now_recs)
-        present = present || (c.id == r.id && c.deleted == r.deleted);
-      if (!present) return Status::OK();  // another client released it meanwhile
+      mine = false;
+      std::string data;
+      Status gs = tx.GetDelSlices(r.id, r.deleted, &data);
+      if (gs.IsNotFound()) return Status::OK();  // another client released it meanwhile
+      JFS_RETURN_IF_ERROR(gs);
+      std::vector<std::pair<uint64_t, uint32_t>> slices;
+      JFS_RETURN_IF_ERROR(DecodeDelayedSlices(data, &slices));
       JFS_RETURN_IF_ERROR(tx.RemoveDelSlices(r.id, r.deleted));
       for (const auto& [id, size] : slices) {
         int64_t refs = 0;
@@ -298,9 +298,10 @@ Status BaseMeta::CleanupDelSlices(int64_t now, bool all, uint64_t* released) {
           fx.freed_slices.emplace_back(id, size);
         }
       }
+      mine = true;
       return Status::OK();
     }));
-    if (released) ++*released;
+    if (released && mine) ++*released;
   }
   return Status::OK();
 }

@@ -175,6 +175,10 @@ class Tx {
   virtual Status AddDelSlices(uint64_t /*id*/, int64_t /*deleted*/, std::string_view /*slices*/) {
     return Status::NotSupported("delayed slices are not supported by this engine");
   }
+  // One record's slices; missing → ENOENT (in write transactions the row is locked / watched).
+  virtual Status GetDelSlices(uint64_t /*id*/, int64_t /*deleted*/, std::string* /*slices*/) {
+    return Status::NotSupported("delayed slices are not supported by this engine");
+  }
   virtual Status RemoveDelSlices(uint64_t /*id*/, int64_t /*deleted*/) {
     return Status::NotSupported("delayed slices are not supported by this engine");
   }

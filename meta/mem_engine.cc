@@ -359,6 +359,14 @@ class MemTx : public Tx {
     s_.delslices[{id, deleted}] = std::string(slices);
     return Status::OK();
   }
+  Status GetDelSlices(uint64_t id, int64_t deleted, std::string* slices) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    auto it = s_.delslices.find({id, deleted});
+    if (it == s_.delslices.end())
+      return Status::NotFound("no delayed slices " + std::to_string(id));
+    *slices = it->second;
+    return Status::OK();
+  }
   Status RemoveDelSlices(uint64_t id, int64_t deleted) override {
     JFS_RETURN_IF_ERROR(Enter(true));
     SaveKey(&undo_, s_.delslices, std::make_pair(id, deleted));

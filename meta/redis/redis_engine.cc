@@ -609,6 +609,13 @@ class RedisTx : public Tx {
     HSet(e_.Key("delSlices"), Dec(id) + "_" + std::to_string(deleted), std::string(slices));
     return Status::OK();
   }
+  Status GetDelSlices(uint64_t id, int64_t deleted, std::string* slices) override {
+    std::optional<std::string> v;
+    JFS_RETURN_IF_ERROR(HGet(e_.Key("delSlices"), Dec(id) + "_" + std::to_string(deleted), &v));
+    if (!v) return Status::NotFound("no delayed slices " + Dec(id));
+    *slices = std::move(*v);
+    return Status::OK();
+  }
   Status RemoveDelSlices(uint64_t id, int64_t deleted) override {
     JFS_RETURN_IF_ERROR(Writable());
     HDel(e_.Key("delSlices"), Dec(id) + "_" + std::to_string(deleted));

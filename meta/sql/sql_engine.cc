@@ -41,7 +41,7 @@ struct SqlEngine::Statements {
   ReadSql list_flocks, list_plocks;
   std::string put_flock, put_plock, del_flock, del_plock, del_sid_flocks, del_sid_plocks;
   std::string touch_node;
-  ReadSql get_dir_quota, get_ug_quota, get_dir_stat;
+  ReadSql get_dir_quota, get_ug_quota, get_dir_stat, get_delslices;
   std::string incr_dir_quota, incr_ug_quota, del_dir_quota, del_ug_quota;
   std::string put_dir_stat, incr_dir_stat, del_dir_stat;
   std::string put_setting;
@@ -180,6 +180,7 @@ struct SqlEngine::Statements {
     const std::string delslices = p + "delslices";
     add_delslices = w(
         d.Upsert(delslices, {"chunkid", "deleted", "slices"}, {"chunkid"}, {"deleted", "slices"}));
+    get_delslices = rw("SELECT slices FROM " + delslices + " WHERE chunkid=? AND deleted=?");
     del_delslices = w("DELETE FROM " + delslices + " WHERE chunkid=? AND deleted=?");
     list_delslices = w("SELECT chunkid, deleted, slices FROM " + delslices + " ORDER BY chunkid");
 
@@ -726,6 +727,16 @@ class SqlTx final : public Tx {
   Status AddDelSlices(uint64_t id, int64_t deleted, std::string_view slices) override {
     JFS_RETURN_IF_ERROR(Writable());
     return Run(q_.add_delslices, {id, deleted, Param::Blob(slices)});
+  }
+
+  Status GetDelSlices(uint64_t id, int64_t deleted, std::string* slices) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_delslices), {id, deleted}, [&](const Row& r) {
+      found = true;
+      slices->assign(r.Bytes(0));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("no delayed slices " + Num(id));
   }
 
   Status RemoveDelSlices(uint64_t id, int64_t deleted) override {

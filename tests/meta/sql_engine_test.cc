@@ -613,6 +613,10 @@ TEST_CASE("Delayed slices are 12-byte records keyed by the compacted slice", "[s
   CHECK(decoded ==
         std::vector<std::pair<uint64_t, uint32_t>>{{0x0102030405060708ULL, 4096}, {9, 100}});
   CHECK(DecodeDelayedSlices("12345", &decoded).code() == EIO);
+  std::string got;
+  REQUIRE(Read(*e, [&](Tx& tx) { return tx.GetDelSlices(77, 1700000000, &got); }).ok());
+  CHECK(got == recs);
+  CHECK(Read(*e, [&](Tx& tx) { return tx.GetDelSlices(77, 1, &got); }).code() == ENOENT);
   REQUIRE(Write(*e, [&](Tx& tx) { return tx.RemoveDelSlices(77, 1700000000); }).ok());
   REQUIRE(Write(*e, [&](Tx& tx) { return tx.RemoveDelSlices(77, 1700000000); }).ok());  // gone: OK
   CHECK(raw.One("SELECT count(*) FROM jfs_delslices") == "1");
