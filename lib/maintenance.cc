@@ -123,14 +123,28 @@ Status ScanAll(meta::Engine& e, const ProgressFn& progress, ScanState* st) {
   // Sustained inodes (no entry any more) and files waiting for their data to go.
   std::vector<meta::SessionRecord> sessions;
   std::vector<meta::DelFileRecord> delfiles;
+  std::vector<meta::DelSliceRecord> delslices;
   JFS_RETURN_IF_ERROR(e.Txn(
       [&](Tx& tx) {
         JFS_RETURN_IF_ERROR(tx.GetCounter("usedSpace", &st->sum.stored_used_space));
         JFS_RETURN_IF_ERROR(tx.GetCounter("totalInodes", &st->sum.stored_total_inodes));
         JFS_RETURN_IF_ERROR(tx.ListSessions(&sessions));
-        return tx.ListDelFiles(&delfiles);
+        JFS_RETURN_IF_ERROR(tx.ListDelFiles(&delfiles));
+        Status ds = tx.ListDelSlices(&delslices);
+        return ds.Is(ENOTSUP) ? Status::OK() : ds;
       },
       /*read_only=*/true));
+  // Slices replaced by compactions while the trash is on are still referenced (§6.2).
+  for (const meta::DelSliceRecord& r : delslices) {
+    std::vector<std::pair<uint64_t, uint32_t>> slices;
+    JFS_RETURN_IF_ERROR(meta::DecodeDelayedSlices(r.slices, &slices)
+                            .WithContext("delayed slices of " + std::to_string(r.id)));
+    for (const auto& [id, size] : slices) {
+      st->sum.delslices++;
+      st->sum.delslice_bytes += size;
+      if (id != 0) st->slices.emplace(id, size);
+    }
+  }
   for (const meta::SessionRecord& sr : sessions) {
     std::vector<Ino> inodes;
     JFS_RETURN_IF_ERROR(

@@ -27,8 +27,9 @@ struct ScanSummary {
   uint64_t trash_entries = 0, trash_bytes = 0;             // below .trash (hour dirs excluded)
   uint64_t sustained = 0;                                  // open-but-unlinked inodes
   uint64_t delfiles = 0, delfile_bytes = 0;                // files waiting for data deletion
-  uint64_t slices = 0;                                     // distinct non-zero slices referenced
-  int64_t used_space = 0, total_inodes = 0;                // recomputed from the inodes
+  uint64_t delslices = 0, delslice_bytes = 0;  // slices compactions replaced, kept for the trash
+  uint64_t slices = 0;                         // distinct non-zero slices referenced
+  int64_t used_space = 0, total_inodes = 0;    // recomputed from the inodes
   int64_t stored_used_space = 0, stored_total_inodes = 0;  // the counters as stored
 };
 

@@ -134,6 +134,7 @@ class BaseMeta : public Meta {
   Status DeleteFileData(Ino ino, uint64_t length) override;
   Status ListDelFiles(std::vector<DelFileRecord>* out) override;
   Status CleanupTrash(int64_t now, bool all, uint64_t* removed) override;
+  Status CleanupDelSlices(int64_t now, bool all, uint64_t* released) override;
   Status TryGate(std::string_view name, int64_t now, int64_t window, bool* won) override;
 
  private:

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "meta/base.h"
+#include "meta/codec.h"
 
 namespace jfs::meta {
 
@@ -266,9 +267,50 @@ Status BaseMeta::ListDelFiles(std::vector<DelFileRecord>* out) {
 
 // ---- trash expiry ------------------------------------------------------------------------
 
+Status BaseMeta::CleanupDelSlices(int64_t now, bool all, uint64_t* released) {
+  if (released) *released = 0;
+  std::vector<DelSliceRecord> recs;
+  Status ls = ReadOnly([&](Tx& tx) { return tx.ListDelSlices(&recs); });
+  if (ls.Is(ENOTSUP)) return Status::OK();  // an engine that never records them
+  JFS_RETURN_IF_ERROR(ls);
+  const int days = trash_days_.load();
+  const int64_t edge = now - 24 * static_cast<int64_t>(days > 0 ? days : 0) * 3600;
+  for (const DelSliceRecord& r : recs) {
+    if (!all && r.deleted >= edge) continue;
+    // One transaction per record: the record goes with the references it held, or neither.
+    bool mine = false;
+    JFS_RETURN_IF_ERROR(Mutate([&](Tx& tx, Effects& fx) {
+      mine = false;
+      std::string data;
+      Status gs = tx.GetDelSlices(r.id, r.deleted, &data);
+      if (gs.IsNotFound()) return Status::OK();  // another client released it meanwhile
+      JFS_RETURN_IF_ERROR(gs);
+      std::vector<std::pair<uint64_t, uint32_t>> slices;
+      JFS_RETURN_IF_ERROR(DecodeDelayedSlices(data, &slices));
+      JFS_RETURN_IF_ERROR(tx.RemoveDelSlices(r.id, r.deleted));
+      for (const auto& [id, size] : slices) {
+        int64_t refs = 0;
+        Status st = tx.IncrSliceRef(id, size, -1, &refs);
+        if (st.IsNotFound()) continue;
+        JFS_RETURN_IF_ERROR(st);
+        if (refs <= 0) {
+          JFS_RETURN_IF_ERROR(tx.DeleteSliceRef(id, size));
+          fx.freed_slices.emplace_back(id, size);
+        }
+      }
+      mine = true;
+      return Status::OK();
+    }));
+    if (released && mine) ++*released;
+  }
+  return Status::OK();
+}
+
 Status BaseMeta::CleanupTrash(int64_t now, bool all, uint64_t* removed) {
   uint64_t n = 0;
   if (removed) *removed = 0;
+  // §6.5: the same job releases the slices compactions replaced more than TrashDays ago.
+  JFS_RETURN_IF_ERROR(CleanupDelSlices(now, all, nullptr));
   std::vector<Entry> hours;
   {
     std::string cursor;

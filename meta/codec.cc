@@ -649,6 +649,22 @@ void AppendDelayedSlice(std::string* out, uint64_t id, uint32_t size) {
   Put32(out, size);
 }
 
+Status DecodeDelayedSlices(std::string_view data, std::vector<std::pair<uint64_t, uint32_t>>* out) {
+  out->clear();
+  if (data.size() % kDelayedSliceSize != 0) {
+    return Status::IOError("delayed slice records: length " + std::to_string(data.size()) +
+                           " is not a multiple of 12");
+  }
+  for (size_t at = 0; at < data.size(); at += kDelayedSliceSize) {
+    uint64_t id = 0;
+    uint32_t size = 0;
+    for (size_t i = 0; i < 8; ++i) id = id << 8 | static_cast<uint8_t>(data[at + i]);
+    for (size_t i = 8; i < 12; ++i) size = size << 8 | static_cast<uint8_t>(data[at + i]);
+    out->emplace_back(id, size);
+  }
+  return Status::OK();
+}
+
 // ---- Format -----------------------------------------------------------------------------------
 
 std::string EncodeFormat(const Format& f) {

@@ -31,6 +31,9 @@ Status DecodeSlices(std::string_view data, std::vector<Slice>* out);
 
 // Delayed-slice record (id u64, size u32).
 void AppendDelayedSlice(std::string* out, uint64_t id, uint32_t size);
+constexpr size_t kDelayedSliceSize = 12;
+// A concatenation of delayed-slice records (id, size); a length not divisible by 12 → EIO.
+Status DecodeDelayedSlices(std::string_view data, std::vector<std::pair<uint64_t, uint32_t>>* out);
 
 // Format JSON (format.md §4.1): keys are the Go field names, written in Go struct order with
 // omitempty rules; unknown keys read are kept in Format::extra_json and written back.

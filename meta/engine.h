@@ -170,6 +170,23 @@ class Tx {
     return Status::NotSupported("listing deleted files is not supported by this engine");
   }
 
+  // Slices a compaction replaced while the trash is on (delSlices / jfs_delslices): `slices` is
+  // DelSliceRecord::slices. Remove is OK when missing. Engines without them say ENOTSUP.
+  virtual Status AddDelSlices(uint64_t /*id*/, int64_t /*deleted*/, std::string_view /*slices*/) {
+    return Status::NotSupported("delayed slices are not supported by this engine");
+  }
+  // One record's slices; missing → ENOENT (in write transactions the row is locked / watched).
+  virtual Status GetDelSlices(uint64_t /*id*/, int64_t /*deleted*/, std::string* /*slices*/) {
+    return Status::NotSupported("delayed slices are not supported by this engine");
+  }
+  virtual Status RemoveDelSlices(uint64_t /*id*/, int64_t /*deleted*/) {
+    return Status::NotSupported("delayed slices are not supported by this engine");
+  }
+  virtual Status ListDelSlices(std::vector<DelSliceRecord>* out) {  // ordered by id
+    out->clear();
+    return Status::NotSupported("delayed slices are not supported by this engine");
+  }
+
   // POSIX ACL rules by id (jfs_acl / acl hash). BaseMeta does not enforce ACLs yet; dump/load
   // carry them so a volume keeps them. Missing → ENOENT. Engines without them say ENOTSUP.
   virtual Status GetAcl(uint32_t /*id*/, AclRule* /*rule*/) {

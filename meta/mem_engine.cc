@@ -28,7 +28,8 @@ struct MemEngine::Store {
   std::map<std::pair<Ino, std::string>, std::string> xattrs;
   std::map<std::string, int64_t> counters;
   std::map<std::pair<uint64_t, Ino>, bool> sustained;
-  std::map<Ino, std::pair<uint64_t, int64_t>> delfiles;  // ino → (length, when)
+  std::map<Ino, std::pair<uint64_t, int64_t>> delfiles;           // ino → (length, when)
+  std::map<std::pair<uint64_t, int64_t>, std::string> delslices;  // (id, deleted) → records
   std::map<uint64_t, std::pair<int64_t, std::string>> sessions;
   // (kind, ino, sid, owner) → "R"/"W" (flock) or packed plock records.
   std::map<std::tuple<int, Ino, uint64_t, uint64_t>, std::string> locks;
@@ -350,6 +351,32 @@ class MemTx : public Tx {
     JFS_RETURN_IF_ERROR(Enter(false));
     out->clear();
     for (const auto& [ino, v] : s_.delfiles) out->push_back({ino, v.first, v.second});
+    return Status::OK();
+  }
+  Status AddDelSlices(uint64_t id, int64_t deleted, std::string_view slices) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    SaveKey(&undo_, s_.delslices, std::make_pair(id, deleted));
+    s_.delslices[{id, deleted}] = std::string(slices);
+    return Status::OK();
+  }
+  Status GetDelSlices(uint64_t id, int64_t deleted, std::string* slices) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    auto it = s_.delslices.find({id, deleted});
+    if (it == s_.delslices.end())
+      return Status::NotFound("no delayed slices " + std::to_string(id));
+    *slices = it->second;
+    return Status::OK();
+  }
+  Status RemoveDelSlices(uint64_t id, int64_t deleted) override {
+    JFS_RETURN_IF_ERROR(Enter(true));
+    SaveKey(&undo_, s_.delslices, std::make_pair(id, deleted));
+    s_.delslices.erase({id, deleted});
+    return Status::OK();
+  }
+  Status ListDelSlices(std::vector<DelSliceRecord>* out) override {
+    JFS_RETURN_IF_ERROR(Enter(false));
+    out->clear();
+    for (const auto& [k, v] : s_.delslices) out->push_back({k.first, k.second, v});
     return Status::OK();
   }
 

@@ -270,6 +270,10 @@ class Meta {
   // Deletes for real the trash hour directories older than TrashDays (+2 h, as JuiceFS) at `now`
   // (unix seconds), or all of them with `all`, with their entries. *removed = entries deleted.
   virtual Status CleanupTrash(int64_t now, bool all, uint64_t* removed) = 0;
+  // Releases the slices compactions replaced while the trash was on (delSlices, §6.2) once
+  // TrashDays have passed since (all: every record): their references drop, slices reaching none
+  // are deleted (OnDeleteSlice). *released = records handled. CleanupTrash runs it first.
+  virtual Status CleanupDelSlices(int64_t now, bool all, uint64_t* released) = 0;
   // JuiceFS's setIfSmall gate for background jobs run by one client at a time: when counter
   // `name` is <= now - window, sets it to now and *won = true; otherwise *won = false.
   virtual Status TryGate(std::string_view name, int64_t now, int64_t window, bool* won) = 0;

@@ -19,6 +19,12 @@ namespace {
 // Chunk indexes are uint32 and JuiceFS documents 2^31 chunks: the largest file offset + 1.
 constexpr uint64_t kMaxFileSize = uint64_t{1} << (kChunkBits + 31);
 
+int64_t UnixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void TouchData(Attr* a) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
@@ -126,6 +132,19 @@ Status BaseMeta::CompactChunk(const Context&, Ino ino, uint32_t indx, const std:
       JFS_RETURN_IF_ERROR(tx.PutChunk(ino, indx, next));
     }
     if (merged.id != 0) JFS_RETURN_IF_ERROR(tx.NewSliceRef(merged.id, merged.size));
+    if (trash_days_.load() > 0 && merged.id != 0) {
+      // Trash on (§6.2): the replaced slices keep their references, recorded in delSlices under
+      // the new id, and are released when the trash period is over (CleanupDelSlices).
+      std::string records;
+      for (size_t i = skipped; i < old.size(); ++i) {
+        if (old[i].id != 0) AppendDelayedSlice(&records, old[i].id, old[i].size);
+      }
+      if (!records.empty()) {
+        JFS_RETURN_IF_ERROR(tx.AddDelSlices(merged.id, UnixSeconds(), records));
+      }
+      done = true;
+      return Status::OK();
+    }
     for (size_t i = skipped; i < old.size(); ++i) {
       const Slice& s = old[i];
       if (s.id == 0) continue;

@@ -242,6 +242,14 @@ struct DelFileRecord {
   int64_t expire = 0;  // unix seconds when it was queued
 };
 
+// Slices replaced by a compaction while the trash is on (format.md §2.1 delSlices, §3.1
+// jfs_delslices, §6.2): kept, with their references, until TrashDays after `deleted`.
+struct DelSliceRecord {
+  uint64_t id = 0;      // the new (compacted) slice id
+  int64_t deleted = 0;  // unix seconds of the compaction
+  std::string slices;   // concatenated 12-byte {id u64, size u32} big-endian records
+};
+
 // Volume-wide usage, as reported by statfs.
 struct StatFS {
   uint64_t total_space = 0;

@@ -265,6 +265,8 @@ int AddStatistic(std::string_view cmd, const std::string& url, nlohmann::ordered
   j["TrashFileSize"] = s.trash_bytes;
   j["PendingDeletedFileCount"] = s.delfiles;
   j["PendingDeletedFileSize"] = s.delfile_bytes;
+  j["TrashSliceCount"] = s.delslices;  // JuiceFS's names for the delSlices records
+  j["TrashSliceSize"] = s.delslice_bytes;
   j["SustainedFileCount"] = s.sustained;
   (*out)["Statistic"] = std::move(j);
   return kExitOk;

@@ -603,6 +603,44 @@ class RedisTx : public Tx {
     return Status::OK();
   }
 
+  // delSlices: field "{id}_{deleted}" → 12-byte records (format.md §2.1).
+  Status AddDelSlices(uint64_t id, int64_t deleted, std::string_view slices) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    HSet(e_.Key("delSlices"), Dec(id) + "_" + std::to_string(deleted), std::string(slices));
+    return Status::OK();
+  }
+  Status GetDelSlices(uint64_t id, int64_t deleted, std::string* slices) override {
+    std::optional<std::string> v;
+    JFS_RETURN_IF_ERROR(HGet(e_.Key("delSlices"), Dec(id) + "_" + std::to_string(deleted), &v));
+    if (!v) return Status::NotFound("no delayed slices " + Dec(id));
+    *slices = std::move(*v);
+    return Status::OK();
+  }
+  Status RemoveDelSlices(uint64_t id, int64_t deleted) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    HDel(e_.Key("delSlices"), Dec(id) + "_" + std::to_string(deleted));
+    return Status::OK();
+  }
+  Status ListDelSlices(std::vector<DelSliceRecord>* out) override {
+    out->clear();
+    const std::string key = e_.Key("delSlices");
+    std::map<std::string, std::string> all;
+    JFS_RETURN_IF_ERROR(HGetAll(key, &all));
+    for (auto& [field, value] : all) {
+      const size_t us = field.find('_');
+      int64_t id = 0, deleted = 0;
+      if (us == std::string::npos || !ParseI64(field.substr(0, us), &id) ||
+          !ParseI64(field.substr(us + 1), &deleted)) {
+        return Status::IOError("bad field in " + key);
+      }
+      out->push_back({static_cast<uint64_t>(id), deleted, std::move(value)});
+    }
+    std::sort(out->begin(), out->end(), [](const DelSliceRecord& a, const DelSliceRecord& b) {
+      return a.id != b.id ? a.id < b.id : a.deleted < b.deleted;
+    });
+    return Status::OK();
+  }
+
   // ---- ACLs and quotas (format.md §2.2, §2.4; stored, not enforced yet) ----
   Status GetAcl(uint32_t id, AclRule* rule) override {
     std::optional<std::string> v;

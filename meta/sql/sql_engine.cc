@@ -34,13 +34,14 @@ struct SqlEngine::Statements {
   std::string incr_counter, incr_counter_returning, ins_counter, init_counter;
   std::string add_sustained, del_sustained, list_sustained;
   std::string add_delfile, del_delfile, list_delfiles;
+  std::string add_delslices, del_delslices, list_delslices;
   std::string get_acl, put_acl, resync_acl_id, put_dir_quota, put_ug_quota, list_dir_quota,
       list_ug_quota;
   std::string put_session, del_session, list_sessions;
   ReadSql list_flocks, list_plocks;
   std::string put_flock, put_plock, del_flock, del_plock, del_sid_flocks, del_sid_plocks;
   std::string touch_node;
-  ReadSql get_dir_quota, get_ug_quota, get_dir_stat;
+  ReadSql get_dir_quota, get_ug_quota, get_dir_stat, get_delslices;
   std::string incr_dir_quota, incr_ug_quota, del_dir_quota, del_ug_quota;
   std::string put_dir_stat, incr_dir_stat, del_dir_stat;
   std::string put_setting;
@@ -176,6 +177,12 @@ struct SqlEngine::Statements {
         w(d.Upsert(delfile, {"inode", "length", "expire"}, {"inode"}, {"length", "expire"}));
     del_delfile = w("DELETE FROM " + delfile + " WHERE inode=?");
     list_delfiles = w("SELECT inode, length, expire FROM " + delfile + " ORDER BY inode");
+    const std::string delslices = p + "delslices";
+    add_delslices = w(
+        d.Upsert(delslices, {"chunkid", "deleted", "slices"}, {"chunkid"}, {"deleted", "slices"}));
+    get_delslices = rw("SELECT slices FROM " + delslices + " WHERE chunkid=? AND deleted=?");
+    del_delslices = w("DELETE FROM " + delslices + " WHERE chunkid=? AND deleted=?");
+    list_delslices = w("SELECT chunkid, deleted, slices FROM " + delslices + " ORDER BY chunkid");
 
     const std::string acl = p + "acl", dir_quota = p + "dir_quota",
                       ug_quota = p + "user_group_quota", group = d.Quote("group");
@@ -713,6 +720,34 @@ class SqlTx final : public Tx {
     out->clear();
     return Run(q_.list_delfiles, {}, [&](const Row& r) {
       out->push_back({static_cast<Ino>(r.Int(0)), static_cast<uint64_t>(r.Int(1)), r.Int(2)});
+      return Status::OK();
+    });
+  }
+
+  Status AddDelSlices(uint64_t id, int64_t deleted, std::string_view slices) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.add_delslices, {id, deleted, Param::Blob(slices)});
+  }
+
+  Status GetDelSlices(uint64_t id, int64_t deleted, std::string* slices) override {
+    bool found = false;
+    JFS_RETURN_IF_ERROR(Run(Sel(q_.get_delslices), {id, deleted}, [&](const Row& r) {
+      found = true;
+      slices->assign(r.Bytes(0));
+      return Status::OK();
+    }));
+    return found ? Status::OK() : Status::NotFound("no delayed slices " + Num(id));
+  }
+
+  Status RemoveDelSlices(uint64_t id, int64_t deleted) override {
+    JFS_RETURN_IF_ERROR(Writable());
+    return Run(q_.del_delslices, {id, deleted});
+  }
+
+  Status ListDelSlices(std::vector<DelSliceRecord>* out) override {
+    out->clear();
+    return Run(q_.list_delslices, {}, [&](const Row& r) {
+      out->push_back({static_cast<uint64_t>(r.Int(0)), r.Int(1), std::string(r.Bytes(2))});
       return Status::OK();
     });
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "lib/internal.h"
 #include "lib/maintenance.h"
 #include "lib/volume.h"
 #include "meta/engine.h"
@@ -127,6 +128,57 @@ TEST_CASE("trash and restore across two client processes", "[maint]") {
   CHECK(fr.ok());
   CHECK(fr.counters_ok);
   CHECK(fr.scan.trash_entries == 1);
+}
+
+TEST_CASE("directory quotas filled by one client process are enforced in another", "[maint]") {
+  TrashVolume tv(0);
+  auto quota_of = [&](Volume& v, const std::string& path, meta::QuotaRecord* rec) {
+    Ino ino = 0;
+    Attr a;
+    REQUIRE_OK(v.Stat(tv.ctx, path, &a, &ino));
+    REQUIRE_OK(CoreOf(v)->meta().GetQuota(tv.ctx, ino, rec));
+  };
+  {
+    std::unique_ptr<Volume> v;
+    REQUIRE_OK(Volume::Open(tv.url, {}, &v));
+    for (const char* d : {"/qs", "/qi"}) REQUIRE_OK(v->Mkdir(tv.ctx, d, 0777));
+    Ino qs = 0, qi = 0;
+    Attr a;
+    REQUIRE_OK(v->Stat(tv.ctx, "/qs", &a, &qs));
+    REQUIRE_OK(v->Stat(tv.ctx, "/qi", &a, &qi));
+    REQUIRE_OK(CoreOf(*v)->meta().SetQuota(tv.ctx, qs, 1 << 20, 0));  // 1 MiB
+    REQUIRE_OK(CoreOf(*v)->meta().SetQuota(tv.ctx, qi, 0, 2));        // 2 inodes
+    REQUIRE_OK(v->Close());
+  }
+  // Process 1 fills both: 1 MiB of data, 2 directories.
+  CHECK(InChild([&] {
+          std::unique_ptr<Volume> v;
+          if (!Volume::Open(tv.url, {}, &v).ok()) return 1;
+          if (!WriteFile(*v, tv.ctx, "/qs/a", RandomBytes(1 << 20, 3)).ok()) return 2;
+          if (!v->Mkdir(tv.ctx, "/qi/a", 0755).ok()) return 3;
+          if (!v->Mkdir(tv.ctx, "/qi/b", 0755).ok()) return 4;
+          return v->Close().ok() ? 0 : 5;
+        }) == 0);
+  // Process 2 gets EDQUOT for one more byte and one more inode; elsewhere nothing is limited.
+  CHECK(InChild([&] {
+          std::unique_ptr<Volume> v;
+          if (!Volume::Open(tv.url, {}, &v).ok()) return 1;
+          if (WriteFile(*v, tv.ctx, "/qs/b", "x").code() != EDQUOT) return 10;
+          if (v->Mkdir(tv.ctx, "/qi/c", 0755).code() != EDQUOT) return 11;
+          if (!WriteFile(*v, tv.ctx, "/free", RandomBytes(1 << 20, 4)).ok()) return 12;
+          if (!v->Mkdir(tv.ctx, "/freedir", 0755).ok()) return 13;
+          return v->Close().ok() ? 0 : 14;
+        }) == 0);
+  // A third client (this process) sees the usage and the limits too.
+  std::unique_ptr<Volume> v;
+  REQUIRE_OK(Volume::Open(tv.url, {}, &v));
+  meta::QuotaRecord rs, ri;
+  quota_of(*v, "/qs", &rs);
+  quota_of(*v, "/qi", &ri);
+  CHECK(rs.used_space >= (1 << 20));
+  CHECK(ri.used_inodes == 2);
+  CHECK_ERRNO(v->Mkdir(tv.ctx, "/qi/d", 0755), EDQUOT);
+  REQUIRE_OK(v->Close());
 }
 
 TEST_CASE("data of removed files is deleted in the background and Close waits", "[maint]") {

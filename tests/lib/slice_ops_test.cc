@@ -4,9 +4,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <thread>
 
 #include "lib/internal.h"
+#include "lib/maintenance.h"
 #include "tests/lib/test_util.h"
 
 using namespace jfs;
@@ -308,10 +311,13 @@ TEST_CASE("the write path compacts a chunk in the background after many slices",
 
 TEST_CASE("compaction under load: overwrites, readers and compactions, no wrong byte, no EIO",
           "[slices]") {
+  // Trash on: replaced slices are kept in delSlices (§6.2) and must count as referenced.
+  const int trash_days = GENERATE(0, 1);
+  INFO("trash days " << trash_days);
   VolumeOptions o;
-  o.compact_delete_delay = 0;         // old slices go at the next tick: readers must re-resolve
-  TestVolume tv(64, o);               // 64 KiB blocks: many objects per slice
-  constexpr uint64_t kRegions = 256;  // 1 MiB file
+  o.compact_delete_delay = 0;  // old slices go at the next tick: readers must re-resolve
+  TestVolume tv(64, o, "testvol", trash_days);  // 64 KiB blocks: many objects per slice
+  constexpr uint64_t kRegions = 256;            // 1 MiB file
   {
     auto f = Open(*tv.vol, tv.ctx, "/hot", O_WRONLY | O_CREAT);
     for (uint64_t r = 0; r < kRegions; ++r) Pwrite(*f, r * kRegion, RegionBytes(r, 0));
@@ -411,6 +417,30 @@ TEST_CASE("compaction under load: overwrites, readers and compactions, no wrong 
   std::string got = Slurp(*tv.vol, tv.ctx, "/hot");
   REQUIRE(got.size() == kRegions * kRegion);
   for (uint64_t r = 0; r < kRegions; ++r) CHECK(RegionVersion(r, got.data() + r * kRegion) >= 0);
+  // gc finds nothing leaked (objects of any age considered), fsck finds nothing missing.
+  setenv("JFS_GC_SKIPPEDTIME", "0", 1);
+  GcReport gr;
+  REQUIRE_OK(Gc(tv.url, false, nullptr, &gr));
+  CHECK(gr.leaked == 0);
+  CHECK(gr.referenced == gr.objects);
+  FsckReport fr;
+  REQUIRE_OK(Fsck(tv.url, false, nullptr, &fr));
+  CHECK(fr.missing_objects == 0);
+  CHECK(fr.counters_ok);
+  if (trash_days > 0) {
+    // The replaced slices wait for the trash period; releasing them leaves the merged slice.
+    CHECK(gr.scan.delslices > 0);
+    CHECK(tv.Objects("chunks").size() > 16);
+    uint64_t released = 0;
+    REQUIRE_OK(CoreOf(*tv.vol)->meta().CleanupDelSlices(std::time(nullptr), true, &released));
+    CHECK(released > 0);
+    REQUIRE_OK(Gc(tv.url, false, nullptr, &gr));
+    CHECK(gr.leaked == 0);
+    CHECK(gr.scan.delslices == 0);
+  } else {
+    CHECK(gr.scan.delslices == 0);
+  }
+  unsetenv("JFS_GC_SKIPPEDTIME");
   // 1 MiB in 64 KiB blocks: exactly the merged slice's 16 objects remain.
   CHECK(tv.Objects("chunks").size() == 16);
 }

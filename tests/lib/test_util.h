@@ -64,14 +64,14 @@ struct TestVolume {
   Context ctx;  // root
 
   explicit TestVolume(uint32_t block_kib = 4096, VolumeOptions vopts = {},
-                      const std::string& name = "testvol") {
+                      const std::string& name = "testvol", int trash_days = 0) {
     url = "sqlite3://" + dir.path() + "/meta.db";
     bucket = dir.path() + "/data/";
     FormatOptions fo;
     fo.name = name;
     fo.bucket = bucket;
     fo.block_size_kib = block_kib;
-    fo.trash_days = 0;  // deletions free data at once (no trash)
+    fo.trash_days = trash_days;  // 0 (default): deletions free data at once
     REQUIRE_OK(Format(url, fo, &format));
     REQUIRE_OK(Volume::Open(url, vopts, &vol));
   }

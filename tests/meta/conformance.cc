@@ -2160,6 +2160,9 @@ void RunMetaConformance(const MetaBackend& backend) {
   SECTION("slice operations") {
     TestSliceOps(backend);
   }
+  SECTION("delayed slices") {
+    TestDelSlices(backend);
+  }
 }
 
 }  // namespace jfs::meta::testing

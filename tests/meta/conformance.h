@@ -27,5 +27,7 @@ void RunQuotaConformance(const MetaBackend& backend);
 
 // The slice maintenance cases (tests/meta/conformance_slices.cc), part of RunMetaConformance.
 void TestSliceOps(const MetaBackend& backend);
+// Slices replaced by compactions while the trash is on (delSlices), part of RunMetaConformance.
+void TestDelSlices(const MetaBackend& backend);
 
 }  // namespace jfs::meta::testing

@@ -1,6 +1,7 @@
 // Conformance cases for the slice maintenance operations of Meta (meta/meta.h): ReadChunk,
 // CompactChunk, Fallocate and CopyFileRange. Run on every engine through RunMetaConformance.
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <set>
@@ -28,7 +29,7 @@ using SliceKey = std::pair<uint64_t, uint32_t>;
 constexpr uint64_t kMiB = 1 << 20;
 
 struct SliceFixture {
-  explicit SliceFixture(const MetaBackend& b) {
+  explicit SliceFixture(const MetaBackend& b, int trash_days = 0) {
     m = b.new_database();
     REQUIRE(m);
     Format f;
@@ -36,7 +37,7 @@ struct SliceFixture {
     f.uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f1";
     f.bucket = "/tmp/jfs-conformance/";
     f.compression = "none";
-    f.trash_days = 0;  // the cases check slices freed at unlink, not kept in the trash
+    f.trash_days = trash_days;  // 0: the cases check slices freed at unlink, not kept in the trash
     REQUIRE_OK(m->Init(f, false));
     REQUIRE_OK(m->Load(nullptr));
     REQUIRE_OK(m->NewSession(SessionInfo{"1.0.0-test", "host", {}, "/mnt", 0, 1}));
@@ -383,6 +384,107 @@ void TestSliceOps(const MetaBackend& b) {
     auto views = f.Read(src, 0);
     REQUIRE(views.size() == 1);
     CHECK(views[0] == SliceView{id, 100, 0, 100});
+  }
+}
+
+void TestDelSlices(const MetaBackend& b) {
+  SliceFixture f(b, /*trash_days=*/1);
+  Context& root = f.root;
+  Meta& m = *f.m;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  constexpr int64_t kDay = 24 * 3600;
+  auto compact = [&](Meta& meta, Ino ino) {
+    std::vector<Slice> old;
+    REQUIRE_OK(meta.ReadChunk(root, ino, 0, &old));
+    uint64_t id = 0;
+    REQUIRE_OK(meta.NewSlice(root, &id));
+    bool replaced = false;
+    std::vector<std::pair<uint64_t, uint32_t>> released;
+    REQUIRE_OK(
+        meta.CompactChunk(root, ino, 0, old, 0, Slice{0, id, 100, 0, 100}, &replaced, &released));
+    CHECK(replaced);
+    CHECK(released.empty());  // kept for the trash period, not handed back
+    return id;
+  };
+
+  SECTION("with the trash on, replaced slices wait TrashDays, then go") {
+    Ino ino = f.File("a");
+    uint64_t s1 = f.Write(ino, 0, 0, 100);
+    uint64_t s2 = f.Write(ino, 0, 10, 20);
+    uint64_t merged = compact(m, ino);
+    CHECK(f.Records(ino, 0) == std::vector<Slice>{Slice{0, merged, 100, 0, 100}});
+    CHECK(f.Deleted().empty());
+    uint64_t released = 9;
+    REQUIRE_OK(m.CleanupDelSlices(now, false, &released));
+    CHECK(released == 0);  // younger than TrashDays
+    REQUIRE_OK(m.CleanupDelSlices(now + kDay - 3600, false, &released));
+    CHECK(released == 0);
+    CHECK(f.Deleted().empty());
+    REQUIRE_OK(m.CleanupDelSlices(now + kDay + 60, false, &released));
+    CHECK(released == 1);
+    CHECK(f.Deleted() == std::set<SliceKey>{{s1, 100}, {s2, 20}});
+    REQUIRE_OK(m.CleanupDelSlices(now + 2 * kDay, true, &released));
+    CHECK(released == 0);
+    CHECK(f.Deleted().empty());
+    CHECK(f.Records(ino, 0) == std::vector<Slice>{Slice{0, merged, 100, 0, 100}});
+  }
+
+  SECTION("a replaced slice still referenced elsewhere keeps its data") {
+    Ino a = f.File("a"), c = f.File("c");
+    uint64_t s1 = f.Write(a, 0, 0, 100);
+    uint64_t s2 = f.Write(a, 0, 50, 10);
+    uint64_t copied = 0;
+    REQUIRE_OK(m.CopyFileRange(root, a, 0, c, 0, 100, 0, &copied, nullptr));
+    REQUIRE(copied == 100);
+    compact(m, a);
+    uint64_t released = 0;
+    REQUIRE_OK(m.CleanupDelSlices(now, true, &released));
+    CHECK(released == 1);
+    CHECK(f.Deleted().empty());  // c still reads s1 and s2
+    REQUIRE_OK(m.Unlink(root, kRootIno, "c"));
+    CHECK(f.Deleted().empty());  // c is in the trash, its slices with it
+    uint64_t removed = 0;
+    REQUIRE_OK(m.CleanupTrash(now, true, &removed));
+    CHECK(removed == 1);
+    CHECK(f.Deleted() == std::set<SliceKey>{{s1, 100}, {s2, 10}});
+  }
+
+  SECTION("trash expiry in another client releases them") {
+    Ino ino = f.File("x");
+    uint64_t s1 = f.Write(ino, 0, 0, 100);
+    uint64_t s2 = f.Write(ino, 0, 20, 10);
+    auto other = b.another_client();
+    REQUIRE(other);
+    REQUIRE_OK(other->Load(nullptr));
+    compact(*other, ino);
+    std::set<SliceKey> gone;
+    other->OnDeleteSlice([&](uint64_t id, uint32_t size) { gone.insert({id, size}); });
+    uint64_t removed = 0;
+    REQUIRE_OK(other->CleanupTrash(now, false, &removed));
+    CHECK(gone.empty());
+    REQUIRE_OK(other->CleanupTrash(now + kDay + 60, false, &removed));
+    CHECK(gone == std::set<SliceKey>{{s1, 100}, {s2, 10}});
+    other->OnDeleteSlice(nullptr);
+    CHECK(f.Deleted().empty());
+  }
+
+  SECTION("a lost compaction race records nothing") {
+    Ino ino = f.File("r");
+    f.Write(ino, 0, 0, 100);
+    std::vector<Slice> stale;
+    REQUIRE_OK(m.ReadChunk(root, ino, 0, &stale));
+    REQUIRE_OK(m.Truncate(root, ino, 0, false, nullptr));  // changes the list under the compaction
+    f.Write(ino, 0, 0, 50);
+    uint64_t id = 0;
+    REQUIRE_OK(m.NewSlice(root, &id));
+    bool replaced = true;
+    std::vector<std::pair<uint64_t, uint32_t>> released;
+    REQUIRE_OK(
+        m.CompactChunk(root, ino, 0, stale, 0, Slice{0, id, 100, 0, 100}, &replaced, &released));
+    CHECK_FALSE(replaced);
+    uint64_t n = 9;
+    REQUIRE_OK(m.CleanupDelSlices(now + 10 * kDay, true, &n));
+    CHECK(n == 0);
   }
 }
 

@@ -5,6 +5,7 @@
 // Databases / hash tags 51..54 and 57.
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <set>
 #include <string>
@@ -174,6 +175,73 @@ void CheckLayout(bool cluster) {
       CHECK(k.find('{') == 0);
     }
   }
+}
+
+// delSlices (format.md §2.1, §6.2): with the trash on, a compaction keeps the replaced slices
+// in a hash field "{newId}_{unix ts}" of 12-byte {id u64, size u32} BE records, their sliceRef
+// untouched, until the trash period is over.
+void CheckDelSlices(bool cluster) {
+  const std::string url = testing::RedisBaseUrl(cluster) + "/58";
+  std::unique_ptr<Meta> m = testing::FreshRedisMeta(url);
+  RawRedis raw(url);
+  Format fmt = TestFormat();
+  fmt.trash_days = 1;
+  REQUIRE_OK(m->Init(fmt, false));
+  REQUIRE_OK(m->Load(nullptr));
+  Context root;
+  Ino f = 0;
+  REQUIRE_OK(m->Mknod(root, kRootIno, "f", kTypeFile, 0644, 0, 0, &f, nullptr));
+  uint64_t s1 = 0, s2 = 0, merged = 0;
+  REQUIRE_OK(m->NewSlice(root, &s1));
+  REQUIRE_OK(m->Write(root, f, 0, 0, Slice{0, s1, 100, 0, 100}));
+  REQUIRE_OK(m->NewSlice(root, &s2));
+  REQUIRE_OK(m->Write(root, f, 0, 10, Slice{0, s2, 20, 0, 20}));
+  std::vector<Slice> old;
+  REQUIRE_OK(m->ReadChunk(root, f, 0, &old));
+  REQUIRE_OK(m->NewSlice(root, &merged));
+  const int64_t before = static_cast<int64_t>(std::time(nullptr));
+  bool replaced = false;
+  std::vector<std::pair<uint64_t, uint32_t>> released;
+  REQUIRE_OK(
+      m->CompactChunk(root, f, 0, old, 0, Slice{0, merged, 100, 0, 100}, &replaced, &released));
+  const int64_t after = static_cast<int64_t>(std::time(nullptr));
+  REQUIRE(replaced);
+  CHECK(released.empty());
+  CHECK(raw.Type("delSlices") == "hash");
+  redis::Reply all = raw.Do({"HGETALL", raw.Key("delSlices")});
+  REQUIRE(all->elements == 2);
+  const std::string field(all->element[0]->str, all->element[0]->len);
+  const std::string value(all->element[1]->str, all->element[1]->len);
+  const std::string prefix = std::to_string(merged) + "_";
+  REQUIRE(field.rfind(prefix, 0) == 0);
+  const int64_t ts = std::stoll(field.substr(prefix.size()));
+  CHECK(ts >= before);
+  CHECK(ts <= after);
+  CHECK(value == Be(s1, 8) + Be(100, 4) + Be(s2, 8) + Be(20, 4));
+  // Their references are kept (refcount 1: no sliceRef field), the merged slice is new (none).
+  CHECK(raw.Do({"EXISTS", raw.Key("sliceRef")})->integer == 0);
+
+  std::set<std::pair<uint64_t, uint32_t>> gone;
+  m->OnDeleteSlice([&](uint64_t id, uint32_t size) { gone.insert({id, size}); });
+  uint64_t n = 0;
+  REQUIRE_OK(m->CleanupDelSlices(after, false, &n));
+  CHECK(n == 0);
+  CHECK(raw.Do({"HLEN", raw.Key("delSlices")})->integer == 1);
+  REQUIRE_OK(m->CleanupDelSlices(after + 24 * 3600 + 1, false, &n));
+  CHECK(n == 1);
+  CHECK(gone == std::set<std::pair<uint64_t, uint32_t>>{{s1, 100}, {s2, 20}});
+  CHECK(raw.Do({"EXISTS", raw.Key("delSlices")})->integer == 0);
+  CHECK(raw.Do({"EXISTS", raw.Key("sliceRef")})->integer == 0);
+  m->OnDeleteSlice(nullptr);
+  REQUIRE_OK(m->Reset());
+}
+
+TEST_CASE("Redis delSlices are JuiceFS's (standalone)", "[meta][redis]") {
+  CheckDelSlices(false);
+}
+
+TEST_CASE("Redis delSlices are JuiceFS's (cluster)", "[meta][redis]") {
+  CheckDelSlices(true);
 }
 
 TEST_CASE("Redis keys, types and bytes are JuiceFS's (standalone)", "[meta][redis]") {

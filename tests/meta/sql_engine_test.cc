@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "meta/codec.h"
 #include "meta/engine.h"
 #include "meta/sql/sql_engine.h"
 #include "meta/sql/sqlite_driver.h"
@@ -584,6 +585,42 @@ TEST_CASE("Chunks are concatenated 24-byte records", "[sql]") {
   REQUIRE(Read(*e, [&](Tx& tx) { return tx.ListChunks(30, &indices); }).ok());
   CHECK(indices == std::vector<uint32_t>{7});
   CHECK(Read(*e, [&](Tx& tx) { return tx.GetChunk(30, 1, &records); }).code() == ENOENT);
+}
+
+TEST_CASE("Delayed slices are 12-byte records keyed by the compacted slice", "[sql]") {
+  TempDir dir;
+  std::string path = dir.File("meta.db");
+  auto e = OpenEngine(path);
+  std::string recs;
+  AppendDelayedSlice(&recs, 0x0102030405060708ULL, 4096);
+  AppendDelayedSlice(&recs, 9, 100);
+  REQUIRE(Write(*e, [&](Tx& tx) { return tx.AddDelSlices(77, 1700000000, recs); }).ok());
+  REQUIRE(Write(*e, [&](Tx& tx) { return tx.AddDelSlices(78, 1700000100, recs.substr(12)); }).ok());
+  RawDb raw(path);
+  CHECK(raw.Rows("SELECT chunkid, deleted, typeof(slices), hex(slices) FROM jfs_delslices "
+                 "ORDER BY chunkid") ==
+        std::vector<std::vector<std::string>>{
+            {"77", "1700000000", "blob", "010203040506070800001000000000000000000900000064"},
+            {"78", "1700000100", "blob", "000000000000000900000064"}});
+  std::vector<DelSliceRecord> list;
+  REQUIRE(Read(*e, [&](Tx& tx) { return tx.ListDelSlices(&list); }).ok());
+  REQUIRE(list.size() == 2);
+  CHECK(list[0].id == 77);
+  CHECK(list[0].deleted == 1700000000);
+  CHECK(list[0].slices == recs);
+  std::vector<std::pair<uint64_t, uint32_t>> decoded;
+  REQUIRE(DecodeDelayedSlices(list[0].slices, &decoded).ok());
+  CHECK(decoded ==
+        std::vector<std::pair<uint64_t, uint32_t>>{{0x0102030405060708ULL, 4096}, {9, 100}});
+  CHECK(DecodeDelayedSlices("12345", &decoded).code() == EIO);
+  std::string got;
+  REQUIRE(Read(*e, [&](Tx& tx) { return tx.GetDelSlices(77, 1700000000, &got); }).ok());
+  CHECK(got == recs);
+  CHECK(Read(*e, [&](Tx& tx) { return tx.GetDelSlices(77, 1, &got); }).code() == ENOENT);
+  REQUIRE(Write(*e, [&](Tx& tx) { return tx.RemoveDelSlices(77, 1700000000); }).ok());
+  REQUIRE(Write(*e, [&](Tx& tx) { return tx.RemoveDelSlices(77, 1700000000); }).ok());  // gone: OK
+  CHECK(raw.One("SELECT count(*) FROM jfs_delslices") == "1");
+  CHECK(Read(*e, [&](Tx& tx) { return tx.AddDelSlices(79, 1, recs); }).code() == EINVAL);
 }
 
 TEST_CASE("Slice references hold real counts", "[sql]") {

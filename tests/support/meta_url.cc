@@ -74,7 +74,9 @@ bool FreshMetaUrl(const std::string& dir, const std::string& tag, std::string* u
     *error = std::string(var) + " is not set (start the server with scripts/servers.sh)";
     return false;
   }
-  *url = WithTablePrefix(base, tag);
+  // JFS_TEST_TABLE_PREFIX (optional) keeps concurrent runs against one server apart.
+  const char* own = std::getenv("JFS_TEST_TABLE_PREFIX");
+  *url = WithTablePrefix(base, std::string(own ? own : "") + tag);
   return ResetDatabase(*url, error);
 }
 
