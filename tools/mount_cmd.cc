@@ -51,6 +51,7 @@
 #include "tools/common.h"
 #include "tools/serve.h"
 #include "util/status.h"
+#include "util/unique_fd.h"
 
 namespace jfs::tools {
 namespace {
@@ -1121,13 +1122,12 @@ void RaiseKernelReadahead(const std::string& real_mountpoint, uint32_t kib) {
   }
   if (dev.empty()) return;
   const std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) return;
   const std::string v = std::to_string(kib) + "\n";
-  if (::write(fd, v.data(), v.size()) < 0) {
+  if (::write(fd.get(), v.data(), v.size()) < 0) {
     // Not fatal: reads work, with the kernel's default readahead.
   }
-  ::close(fd);
 }
 
 // Runs the mount in this process until it is unmounted or signalled. `ready` is the background
