@@ -279,17 +279,22 @@ Status BaseMeta::DeleteChunk(Tx& tx, Effects& fx, Ino ino, uint32_t indx) {
   std::vector<Slice> slices;
   JFS_RETURN_IF_ERROR(DecodeSlices(records, &slices));
   for (const Slice& s : slices) {
-    if (s.id == 0) continue;
-    int64_t refs = 0;
-    st = tx.IncrSliceRef(s.id, s.size, -1, &refs);
-    if (st.IsNotFound()) continue;  // already released (e.g. by an older client); nothing to free
-    JFS_RETURN_IF_ERROR(st);
-    if (refs <= 0) {
-      JFS_RETURN_IF_ERROR(tx.DeleteSliceRef(s.id, s.size));
-      fx.freed_slices.emplace_back(s.id, s.size);
-    }
+    JFS_RETURN_IF_ERROR(DropSliceRef(tx, s.id, s.size, &fx.freed_slices));
   }
   return tx.DeleteChunk(ino, indx);
+}
+
+Status BaseMeta::DropSliceRef(Tx& tx, uint64_t id, uint32_t size,
+                              std::vector<std::pair<uint64_t, uint32_t>>* freed) {
+  if (id == 0) return Status::OK();
+  int64_t refs = 0;
+  Status st = tx.IncrSliceRef(id, size, -1, &refs);
+  if (st.IsNotFound()) return Status::OK();  // already released (e.g. by an older client)
+  JFS_RETURN_IF_ERROR(st);
+  if (refs > 0) return Status::OK();
+  JFS_RETURN_IF_ERROR(tx.DeleteSliceRef(id, size));
+  freed->emplace_back(id, size);
+  return Status::OK();
 }
 
 Status BaseMeta::FreeInode(Tx& tx, Effects& fx, Ino ino, const Attr& attr) {

@@ -176,6 +176,11 @@ class BaseMeta : public Meta {
   Status FreeInode(Tx& tx, Effects& fx, Ino ino, const Attr& attr);
   // Deletes chunk `indx` of `ino`, releasing one reference of each slice it names.
   Status DeleteChunk(Tx& tx, Effects& fx, Ino ino, uint32_t indx);
+  // Releases one reference of slice (id, size); when that was the last, deletes its counter and
+  // appends it to `*freed` (its objects are the caller's to delete after commit). A slice id 0
+  // (a hole) or one already released is nothing to do.
+  static Status DropSliceRef(Tx& tx, uint64_t id, uint32_t size,
+                             std::vector<std::pair<uint64_t, uint32_t>>* freed);
 
   // Runs `attempt` (one lock transaction; EAGAIN = conflict) until it succeeds, fails otherwise,
   // or `wait` gives up (LockWait). Waiters also wake when this client releases a lock.

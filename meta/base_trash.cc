@@ -289,14 +289,7 @@ Status BaseMeta::CleanupDelSlices(int64_t now, bool all, uint64_t* released) {
       JFS_RETURN_IF_ERROR(DecodeDelayedSlices(data, &slices));
       JFS_RETURN_IF_ERROR(tx.RemoveDelSlices(r.id, r.deleted));
       for (const auto& [id, size] : slices) {
-        int64_t refs = 0;
-        Status st = tx.IncrSliceRef(id, size, -1, &refs);
-        if (st.IsNotFound()) continue;
-        JFS_RETURN_IF_ERROR(st);
-        if (refs <= 0) {
-          JFS_RETURN_IF_ERROR(tx.DeleteSliceRef(id, size));
-          fx.freed_slices.emplace_back(id, size);
-        }
+        JFS_RETURN_IF_ERROR(DropSliceRef(tx, id, size, &fx.freed_slices));
       }
       mine = true;
       return Status::OK();

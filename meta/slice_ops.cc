@@ -146,16 +146,7 @@ Status BaseMeta::CompactChunk(const Context&, Ino ino, uint32_t indx, const std:
       return Status::OK();
     }
     for (size_t i = skipped; i < old.size(); ++i) {
-      const Slice& s = old[i];
-      if (s.id == 0) continue;
-      int64_t refs = 0;
-      Status r = tx.IncrSliceRef(s.id, s.size, -1, &refs);
-      if (r.IsNotFound()) continue;
-      JFS_RETURN_IF_ERROR(r);
-      if (refs <= 0) {
-        JFS_RETURN_IF_ERROR(tx.DeleteSliceRef(s.id, s.size));
-        freed.emplace_back(s.id, s.size);
-      }
+      JFS_RETURN_IF_ERROR(DropSliceRef(tx, old[i].id, old[i].size, &freed));
     }
     done = true;
     return Status::OK();
