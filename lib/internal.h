@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -219,7 +220,11 @@ class VolumeCore {
   std::mutex compact_mu_;  // guards the compaction queue, worker and delayed deletions
   std::condition_variable compact_cv_;
   std::deque<std::pair<Ino, uint32_t>> compact_queue_;
-  std::set<std::pair<Ino, uint32_t>> compact_queued_;
+  std::set<std::pair<Ino, uint32_t>> compact_queued_;  // queued or being compacted
+  // Chunks triggered again while being compacted: the running pass read the older records, so
+  // they are queued once more when it ends instead of the trigger being lost.
+  std::set<std::pair<Ino, uint32_t>> compact_again_;
+  std::optional<std::pair<Ino, uint32_t>> compact_running_;
   std::thread compact_worker_;
   bool compact_stop_ = false;
   // (due time in steady-clock seconds, slice id, slice size)

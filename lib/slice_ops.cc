@@ -101,7 +101,11 @@ void VolumeCore::MaybeCompact(InodeState& st, uint32_t indx) {
 void VolumeCore::ScheduleCompaction(Ino ino, uint32_t indx) {
   std::lock_guard lk(compact_mu_);
   if (compact_stop_ || compact_queue_.size() >= kMaxQueuedCompactions) return;
-  if (!compact_queued_.insert({ino, indx}).second) return;
+  if (!compact_queued_.insert({ino, indx}).second) {
+    // A queued pass will read the new records; a running one has read its records already.
+    if (compact_running_ == std::make_pair(ino, indx)) compact_again_.insert({ino, indx});
+    return;
+  }
   compact_queue_.emplace_back(ino, indx);
   if (!compact_worker_.joinable()) {
     try {
@@ -123,6 +127,7 @@ void VolumeCore::CompactionLoop() {
     if (compact_stop_) return;
     auto [ino, indx] = compact_queue_.front();
     compact_queue_.pop_front();
+    compact_running_.emplace(ino, indx);
     lk.unlock();
     Status s = CompactChunk(ino, indx, nullptr, nullptr, /*background=*/true);
     if (!s.ok() && !s.IsNotFound()) {
@@ -130,7 +135,12 @@ void VolumeCore::CompactionLoop() {
                  s.ToString().c_str());
     }
     lk.lock();
-    compact_queued_.erase({ino, indx});
+    compact_running_.reset();
+    if (compact_again_.erase({ino, indx}) != 0 && !compact_stop_) {
+      compact_queue_.emplace_back(ino, indx);  // stays in compact_queued_
+    } else {
+      compact_queued_.erase({ino, indx});
+    }
   }
 }
 
@@ -140,6 +150,7 @@ void VolumeCore::StopCompaction() {
     compact_stop_ = true;
     compact_queue_.clear();
     compact_queued_.clear();
+    compact_again_.clear();
   }
   compact_cv_.notify_all();
   if (compact_worker_.joinable() && compact_worker_.get_id() != std::this_thread::get_id()) {
