@@ -29,6 +29,7 @@ constexpr uint64_t kMaxSliceSize = uint64_t{1} << 26;  // one chunk, 64 MiB (for
 constexpr uint32_t kMinBlockSize = 64u << 10;
 constexpr uint32_t kMaxBlockSize = 16u << 20;
 constexpr int kMaxUploadThreads = 256;
+constexpr size_t kMaxSyncKeys = 256;  // ChunkStore::Sync of more blocks: one SyncAll instead
 
 // Length of block `indx` of a slice of `size` bytes: full blocks, then the remainder.
 uint32_t BlockLen(uint32_t indx, uint32_t size, uint32_t block_size) {
@@ -244,6 +245,7 @@ class ChunkStoreImpl final : public ChunkStore {
         }
         if (st.ok()) break;
       }
+      if (st.ok()) st = store_->Sync({key});
       if (st.ok()) config_.cache->Uploaded(key);
     } else if (st.IsNotFound()) {
       st = Status::OK();  // the slice was removed meanwhile
@@ -357,6 +359,28 @@ class ChunkStoreImpl final : public ChunkStore {
     if (!ds.ok()) return damaged(ds);
     std::memcpy(dst, plain.get() + from, len);
     return Status::OK();
+  }
+
+  Status Sync(const std::vector<std::pair<uint64_t, uint32_t>>& slices) override {
+    std::vector<std::string> keys;
+    for (const auto& [id, size] : slices) {
+      if (size > kMaxSliceSize) return Status::Invalid("slice size exceeds 64 MiB");
+      const uint32_t n = NumBlocks(size, config_.block_size);
+      for (uint32_t i = 0; i < n; ++i) {
+        keys.push_back(BlockKey(id, i, BlockLen(i, size, config_.block_size), config_.hash_prefix));
+      }
+      // Past this many blocks one syncfs costs less than a flush per file.
+      if (keys.size() > kMaxSyncKeys) return SyncAll();
+    }
+    if (keys.empty()) return Status::OK();
+    // Staged copies first: a block uploaded meanwhile was synced in the store by UploadStaged.
+    if (config_.cache && config_.writeback) JFS_RETURN_IF_ERROR(config_.cache->SyncStaged());
+    return store_->Sync(keys).WithContext("sync blocks");
+  }
+
+  Status SyncAll() override {
+    if (config_.cache && config_.writeback) JFS_RETURN_IF_ERROR(config_.cache->SyncStaged());
+    return store_->SyncAll().WithContext("sync data store");
   }
 
   Status Remove(uint64_t id, uint32_t size) override {

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "chunk/disk_cache.h"
 #include "object/object_store.h"
@@ -30,9 +32,10 @@ struct Config {
   // Local disk cache of blocks; null: none. Blocks read whole (and blocks written) are cached;
   // reads are served from it when it has the block.
   std::shared_ptr<DiskCache> cache;
-  // With a cache: a finished block is acknowledged once staged on the cache disk (fsync'd) and
-  // uploaded in the background by `upload_threads` more threads. Blocks staged by an earlier
-  // process (found when the cache opened) are uploaded from the start.
+  // With a cache: a finished block is acknowledged once staged on the cache disk (made durable
+  // by Sync/SyncAll, like a block in the file backend) and uploaded in the background by
+  // `upload_threads` more threads. Blocks staged by an earlier process (found when the cache
+  // opened) are uploaded from the start.
   bool writeback = false;
   // With a cache: threads fetching a whole block into the cache in the background after a read
   // of part of it missed (JuiceFS --prefetch). 0: none.
@@ -89,6 +92,13 @@ class ChunkStore {
   // cache) is about to need it.
   virtual void DropIdleBuffers() = 0;
   virtual ChunkStats Stats() = 0;
+  // Durability of finished slices (object::ObjectStore::Sync: the file backend and the writeback
+  // cache do not flush each block). Sync makes the blocks of the given (id, size) slices durable,
+  // wherever they are (staged or stored; removed slices are skipped); SyncAll every block
+  // finished so far. A block uploaded from the writeback cache is synced before its staged copy
+  // goes, so it never depends on a later Sync.
+  virtual Status Sync(const std::vector<std::pair<uint64_t, uint32_t>>& slices) = 0;
+  virtual Status SyncAll() = 0;
   // Waits until every block staged for writeback so far was uploaded (or failed to upload);
   // returns the first upload error since the last call. OK at once without writeback.
   virtual Status WaitWriteback() = 0;

@@ -156,11 +156,11 @@ uint32_t LoadLE32(const char* p) {
          static_cast<uint32_t>(static_cast<unsigned char>(p[3])) << 24;
 }
 
-// Writes `block` + checksums to `path` via a temporary file and a rename. `durable`: fsync the
-// file and its directory (staging).
-Status WriteBlockFile(const std::string& path, std::string_view block, bool durable) {
+// Writes `block` + checksums to `path` via a temporary file and a rename (no fsync: staged blocks
+// are made durable by SyncStaged when the file is fsync'd).
+Status WriteBlockFile(const std::string& path, std::string_view block) {
   const std::string dir = Parent(path);
-  if (!MakeDirs(dir, durable)) {
+  if (!MakeDirs(dir, false)) {
     return Status::IOError("cannot create cache directory " + dir + ": " + ErrnoText(errno));
   }
   static std::atomic<uint64_t> seq{0};
@@ -170,16 +170,13 @@ Status WriteBlockFile(const std::string& path, std::string_view block, bool dura
   if (fd.get() < 0) return Status::IOError("cannot create " + tmp + ": " + ErrnoText(errno));
   const std::string sums = Checksums(block);
   bool ok = WriteAll(fd.get(), block.data(), block.size()) &&
-            WriteAll(fd.get(), sums.data(), sums.size()) && (!durable || ::fsync(fd.get()) == 0);
+            WriteAll(fd.get(), sums.data(), sums.size());
   const int err = errno;
   if (fd.Close() != 0) ok = false;
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     const int e = ok ? errno : err;
     ::unlink(tmp.c_str());
     return Status::IOError("cannot write cache file " + path + ": " + ErrnoText(e));
-  }
-  if (durable && !FsyncDir(dir)) {
-    return Status::IOError("cannot sync cache directory " + dir + ": " + ErrnoText(errno));
   }
   return Status::OK();
 }
@@ -330,7 +327,8 @@ class DiskCacheImpl final : public DiskCache {
       Scan(d, d.root + "/rawstaging",
            [&](const std::string& key, const std::string& path, uint64_t size, uint64_t) {
              uint32_t blen = 0;
-             // A torn staged file was never acknowledged (Stage renames after fsync).
+             // A staged file torn by a crash before the fsync that would have made it durable
+             // (SyncStaged) has the wrong size (dropped here) or wrong checksums (ReadStaged).
              if (!ParseBlockLen(key, &blen) || size != FileSize(blen)) {
                ::unlink(path.c_str());
                return;
@@ -405,7 +403,7 @@ class DiskCacheImpl final : public DiskCache {
       it.atime = Now();
       AddLocked(d, key, it);  // not ready: readers miss it, other writers skip it
     }
-    Status st = WriteBlockFile(d.RawPath(key), block, false);
+    Status st = WriteBlockFile(d.RawPath(key), block);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = d.items.find(key);
     if (!st.ok()) {
@@ -423,6 +421,23 @@ class DiskCacheImpl final : public DiskCache {
     write_bytes_ += block.size();
   }
 
+  Status SyncStaged() override {
+    std::vector<std::string> roots;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& d : dirs_) {
+        if (d.usable && !d.staged.empty()) roots.push_back(d.root + "/rawstaging");
+      }
+    }
+    for (const auto& root : roots) {
+      Fd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (fd.get() < 0 || ::syncfs(fd.get()) != 0) {
+        return Status::IOError("cannot sync cache directory " + root + ": " + ErrnoText(errno));
+      }
+    }
+    return Status::OK();
+  }
+
   Status Stage(const std::string& key, std::string_view block) override {
     CacheDir& d = DirOf(key);
     {
@@ -432,7 +447,7 @@ class DiskCacheImpl final : public DiskCache {
     if (!HasFreeSpace(d, FileSize(static_cast<uint32_t>(block.size())))) {
       return Status::Error(ENOSPC, "cache disk of " + d.root + " is full");
     }
-    JFS_RETURN_IF_ERROR(WriteBlockFile(d.StagePath(key), block, true));
+    JFS_RETURN_IF_ERROR(WriteBlockFile(d.StagePath(key), block));
     std::lock_guard<std::mutex> lock(mu_);
     d.staged.insert(key);
     write_ops_++;

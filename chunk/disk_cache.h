@@ -8,8 +8,8 @@
 // File format: the block's `blen` data bytes, then one CRC-32C (Castagnoli, little endian) per
 // 32 KiB segment of the data (the last segment may be shorter). A file whose size is not exactly
 // that, or whose checksums do not match the data read, is deleted and reported as a miss: the
-// cache never returns wrong data. Files are written as "*.tmp" and renamed into place; staged
-// blocks are fsync'd (file and directories) before Stage returns.
+// cache never returns wrong data. Files are written as "*.tmp" and renamed into place, without
+// fsync; SyncStaged makes staged blocks durable (a file's fsync calls it).
 //
 // Failures of the cache disk (unwritable directory, disk full, I/O errors) never fail a read or a
 // write of the volume: Cache is best effort and Stage returns an error so the caller uploads
@@ -81,8 +81,11 @@ class DiskCache {
   virtual bool Contains(const std::string& key) = 0;
   // Stores a whole block, best effort (skipped when it does not fit or the disk fails).
   virtual void Cache(const std::string& key, std::string_view block) = 0;
-  // Writes a whole block to rawstaging durably (fsync'd). An error means it is not staged.
+  // Writes a whole block to rawstaging (not yet durable: see SyncStaged). An error means it is not
+  // staged.
   virtual Status Stage(const std::string& key, std::string_view block) = 0;
+  // Makes every block staged so far durable (syncfs of each cache disk holding staged blocks).
+  virtual Status SyncStaged() = 0;
   // Reads a staged block back (verified). ENOENT when it is no longer staged (removed).
   virtual Status ReadStaged(const std::string& key, std::string* block) = 0;
   // The staged block was uploaded: it moves into the cache (or is deleted when it does not fit).

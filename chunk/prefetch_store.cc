@@ -128,6 +128,10 @@ class PrefetchStore final : public ChunkStore {
   const Config& config() const override { return inner_->config(); }
   ChunkStats Stats() override { return inner_->Stats(); }
   Status WaitWriteback() override { return inner_->WaitWriteback(); }
+  Status Sync(const std::vector<std::pair<uint64_t, uint32_t>>& slices) override {
+    return inner_->Sync(slices);
+  }
+  Status SyncAll() override { return inner_->SyncAll(); }
 
   void DropIdleBuffers() override {
     inner_->DropIdleBuffers();

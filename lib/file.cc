@@ -189,8 +189,10 @@ Status FileImpl::Flush() {
 }
 
 Status FileImpl::Fsync() {
-  // A committed slice is durable: its blocks were stored before meta recorded it.
-  return Flush();
+  // Flush commits the pending slices (their blocks stored, meta recording them); the blocks of
+  // every slice committed for this inode since its last fsync are then made durable.
+  JFS_RETURN_IF_ERROR(Flush());
+  return core_->SyncInode(ino_);
 }
 
 Status FileImpl::Fstat(Attr* attr) {

@@ -194,6 +194,17 @@ class VolumeCore {
   void NoteProcessLock(Ino ino);
   bool TakeProcessLock(Ino ino);
 
+  // ---- durability (io.cc) ----
+  // Records that slice (id, size) of `ino` was committed but its blocks may not be durable yet
+  // (ChunkStore::Sync). Bounded: past kMaxUnsynced slices the records give way to "sync all".
+  void NoteUnsynced(Ino ino, uint64_t id, uint32_t size);
+  // Data recorded otherwise than by this process's writes to the inode (copy_file_range, clone)
+  // may reference unsynced slices of other inodes: the next SyncInode syncs everything.
+  void NoteUnsyncedAll();
+  // Makes every slice committed for `ino` (through any handle) durable. Serialized, so that an
+  // fsync never returns while another one is still flushing the same slices.
+  Status SyncInode(Ino ino);
+
   // Internal credentials for data-path meta calls (permissions were checked at open).
   const Context& data_ctx() const { return data_ctx_; }
 
@@ -229,6 +240,13 @@ class VolumeCore {
   bool compact_stop_ = false;
   // (due time in steady-clock seconds, slice id, slice size)
   std::deque<std::tuple<double, uint64_t, uint32_t>> delayed_deletes_;
+
+  static constexpr size_t kMaxUnsynced = 65536;
+  std::mutex sync_run_mu_;  // held through SyncInode
+  std::mutex unsynced_mu_;  // guards the three below
+  std::unordered_map<Ino, std::vector<std::pair<uint64_t, uint32_t>>> unsynced_;
+  size_t unsynced_count_ = 0;
+  bool unsynced_all_ = false;
 
   std::mutex mu_;  // guards inodes_, files_, next_file_id_
   std::unordered_map<Ino, std::shared_ptr<InodeState>> inodes_;

@@ -222,6 +222,7 @@ Status VolumeCore::CommitChunkLocked(InodeState& st, uint32_t indx) {
       rec.len = s.len;
       c = meta_->Write(data_ctx_, st.ino, indx, s.pos, rec);
       if (c.ok()) {
+        NoteUnsynced(st.ino, s.id, s.len);
         st.length = std::max(st.length, (uint64_t{indx} << meta::kChunkBits) + s.pos + s.len);
         MaybeCompact(st, indx);
       } else {
@@ -377,6 +378,59 @@ Status VolumeCore::Truncate(const Context& ctx, InodeState& st, uint64_t length,
   st.slices.clear();
   if (attr != nullptr) *attr = a;
   return Status::OK();
+}
+
+// ---- durability ------------------------------------------------------------------------------
+
+void VolumeCore::NoteUnsynced(Ino ino, uint64_t id, uint32_t size) {
+  std::lock_guard lk(unsynced_mu_);
+  if (unsynced_all_) return;
+  if (unsynced_count_ >= kMaxUnsynced) {
+    unsynced_.clear();
+    unsynced_count_ = 0;
+    unsynced_all_ = true;
+    return;
+  }
+  unsynced_[ino].emplace_back(id, size);
+  ++unsynced_count_;
+}
+
+void VolumeCore::NoteUnsyncedAll() {
+  std::lock_guard lk(unsynced_mu_);
+  unsynced_.clear();
+  unsynced_count_ = 0;
+  unsynced_all_ = true;
+}
+
+Status VolumeCore::SyncInode(Ino ino) {
+  std::lock_guard run(sync_run_mu_);
+  std::vector<std::pair<uint64_t, uint32_t>> slices;
+  bool all = false;
+  {
+    std::lock_guard lk(unsynced_mu_);
+    if (unsynced_all_) {
+      all = true;
+      unsynced_.clear();
+      unsynced_count_ = 0;
+      unsynced_all_ = false;
+    } else {
+      auto it = unsynced_.find(ino);
+      if (it == unsynced_.end()) return Status::OK();
+      slices = std::move(it->second);
+      unsynced_count_ -= slices.size();
+      unsynced_.erase(it);
+    }
+  }
+  Status s = all ? chunks_->SyncAll() : chunks_->Sync(slices);
+  if (!s.ok()) {
+    // Not durable: the next fsync tries again.
+    if (all) {
+      NoteUnsyncedAll();
+    } else {
+      for (const auto& [id, size] : slices) NoteUnsynced(ino, id, size);
+    }
+  }
+  return s;
 }
 
 }  // namespace jfs::lib

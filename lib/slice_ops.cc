@@ -227,6 +227,9 @@ Status VolumeCore::CompactChunk(Ino ino, uint32_t indx, bool* did, uint64_t* wri
       }
     }
     Status s = writer->Finish(r.size);
+    // The merged slice replaces records whose data may already be durable: it must be too,
+    // before meta swaps them.
+    if (s.ok()) s = chunks_->Sync({{id, r.size}});
     if (!s.ok()) {
       writer->Abort();
       return s;
@@ -310,6 +313,7 @@ Status CopyFileRange(File& in, uint64_t off_in, File& out, uint64_t off_out, uin
     meta::Attr a;
     JFS_RETURN_IF_ERROR(
         core.meta().CopyFileRange(ctx, src, off_in, st.ino, off_out, len, flags, &n, &a));
+    if (n > 0) core.NoteUnsyncedAll();  // the copied records may name unsynced slices
     st.length = a.length;
     st.slices.clear();
     if (copied) *copied = n;

@@ -47,7 +47,8 @@ struct VolumeOptions {
   double free_space_ratio = 0.1;                 // keep this share of the cache disk free
   std::string cache_eviction = "2-random";       // or "none"
   std::string verify_cache_checksum = "extend";  // none, full, shrink, extend
-  // With a cache: blocks are acknowledged once staged (fsync'd) on the cache disk and uploaded in
+  // With a cache: blocks are acknowledged once staged on the cache disk (durable at fsync) and
+  // uploaded in
   // the background; blocks staged by a process that died are uploaded at the next open.
   bool writeback = false;
   // With a cache: background whole-block fetches after a partial read missed (0: none).
@@ -213,8 +214,10 @@ class File {
   // SEEK_SET / SEEK_CUR / SEEK_END / SEEK_DATA / SEEK_HOLE. Negative result → EINVAL.
   virtual Status Lseek(int64_t offset, int whence, uint64_t* pos) = 0;
   virtual Status Ftruncate(uint64_t length) = 0;
-  // Makes written data visible to other clients and durable.
+  // Makes written data visible to other clients (blocks stored, slices recorded in meta).
   virtual Status Flush() = 0;
+  // Flush, then makes the blocks of every slice committed for this inode since its last fsync
+  // durable (ChunkStore::Sync: the file backend and the writeback cache do not flush each block).
   virtual Status Fsync() = 0;
   virtual Status Fstat(Attr* attr) = 0;
   // Flushes and releases the handle. Further calls → EBADF. Releases this handle's flock and

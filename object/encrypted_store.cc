@@ -280,6 +280,8 @@ class EncryptedStore final : public ObjectStore {
     return inner_->Put(key, framed);
   }
 
+  Status Sync(const std::vector<std::string>& keys) override { return inner_->Sync(keys); }
+  Status SyncAll() override { return inner_->SyncAll(); }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
   Status Head(std::string_view key, ObjectInfo* info) override { return inner_->Head(key, info); }
   Status List(std::string_view prefix, std::string_view marker, std::string_view delimiter,

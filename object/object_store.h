@@ -54,6 +54,15 @@ class ObjectStore {
   // Stores `data` under `key`, replacing any existing object atomically.
   virtual Status Put(std::string_view key, std::string_view data) = 0;
 
+  // Durability. A Put is visible to every reader when it returns; whether it also survives a
+  // power loss at that point is the backend's: S3 and mem answer yes, the file backend no (like
+  // JuiceFS's, it does not fsync each Put, which would cost a disk flush per block). Sync makes the
+  // named objects (and the directory entries leading to them) durable; keys that no longer exist
+  // are skipped. SyncAll makes every Put completed before the call durable. Both default to OK,
+  // which is right for backends whose Put is durable on return.
+  virtual Status Sync(const std::vector<std::string>& keys);
+  virtual Status SyncAll();
+
   // Removes the object. Deleting a key that does not exist succeeds (idempotent), as in S3.
   virtual Status Delete(std::string_view key) = 0;
 
@@ -77,7 +86,9 @@ Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectIn
 // Backends and wrappers. Each returns nullptr-free ownership to the caller.
 //
 // `file`: objects are files under `root` (created on demand); the directory layout mirrors the
-// keys. Put writes a temporary file in the same directory and renames it into place.
+// keys. Put writes a temporary file in the same directory and renames it into place, without
+// fsync; Sync fsyncs the files and their directories, SyncAll is a syncfs(2) of the root's
+// file system.
 Status NewFileStore(const std::string& root, std::unique_ptr<ObjectStore>* out);
 // `mem`: a process-local map, for unit tests.
 std::unique_ptr<ObjectStore> NewMemStore();

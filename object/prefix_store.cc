@@ -26,6 +26,16 @@ class PrefixStore final : public ObjectStore {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     return inner_->Put(Full(key), data);
   }
+  Status Sync(const std::vector<std::string>& keys) override {
+    std::vector<std::string> full;
+    full.reserve(keys.size());
+    for (const auto& k : keys) {
+      JFS_RETURN_IF_ERROR(CheckKey(k));
+      full.push_back(Full(k));
+    }
+    return inner_->Sync(full);
+  }
+  Status SyncAll() override { return inner_->SyncAll(); }
   Status Delete(std::string_view key) override {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     return inner_->Delete(Full(key));

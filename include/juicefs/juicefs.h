@@ -371,8 +371,11 @@ JFS_EXPORT int jfs_ftruncate(jfs_file_t* f, int64_t length);
 /* Makes data written so far visible to other clients (uploads it and commits it to metadata). */
 JFS_EXPORT int jfs_flush(jfs_file_t* f);
 
-/* Like jfs_flush; for JuiceFS the two are equally durable (committed data is in the database and
- * the object store). */
+/* jfs_flush, then makes the file's data durable: the blocks of every write committed for this file
+ * (through any handle of this volume) since its last fsync are flushed to stable storage where the
+ * data store does not do that on each write (the local-directory store and the writeback cache;
+ * S3 stores are durable on upload). Close and jfs_flush make data visible, not power-loss durable.
+ * Metadata durability is the engine's (README, "Durability"). */
 JFS_EXPORT int jfs_fsync(jfs_file_t* f);
 
 /* Attributes of the open file (size includes data not yet flushed). */

@@ -233,3 +233,30 @@ TEST_CASE("file: listing a big tree pages correctly", "[object]") {
   CHECK(level.front() == "chunks/1/10/");
   CHECK(level.back() == "chunks/1/19/");
 }
+
+TEST_CASE("file: Sync flushes named objects, skips gone ones, rejects bad keys", "[object]") {
+  jfs::testing::TempDir dir;
+  std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  REQUIRE(s->Put("chunks/0/0/1_0_5", "block").ok());
+  REQUIRE(s->Put("juicefs_uuid", "uuid").ok());
+  CHECK(s->Sync({"chunks/0/0/1_0_5", "juicefs_uuid"}).ok());
+  CHECK(s->Sync({}).ok());
+  // Deleted meanwhile (a removed slice), or a path through a regular file: nothing to flush.
+  CHECK(s->Sync({"chunks/0/0/2_0_5", "juicefs_uuid/x", "gone/dir/key"}).ok());
+  CHECK(s->Sync({"../escape"}).code() == EINVAL);
+  CHECK(s->Sync({"chunks/0/0/1_0_5", ""}).code() == EINVAL);
+  CHECK(s->SyncAll().ok());
+  // Through the volume prefix: the prefixed keys are flushed, bad keys still rejected.
+  auto p = jfs::object::WithPrefix(Open(root), "vol/");
+  REQUIRE(p->Put("chunks/0/0/3_0_5", "other").ok());
+  CHECK(p->Sync({"chunks/0/0/3_0_5"}).ok());
+  CHECK(p->Sync({"/abs"}).code() == EINVAL);
+  CHECK(p->SyncAll().ok());
+  // Sync changes nothing the store holds.
+  CHECK(FilesOnDisk(root) ==
+        std::set<std::string>{"chunks/0/0/1_0_5", "juicefs_uuid", "vol/chunks/0/0/3_0_5"});
+  // A root that went away is an error, not a silent success.
+  fs::remove_all(root);
+  CHECK_FALSE(s->SyncAll().ok());
+}
