@@ -48,8 +48,8 @@ struct VolumeOptions {
   std::string cache_eviction = "2-random";       // or "none"
   std::string verify_cache_checksum = "extend";  // none, full, shrink, extend
   // With a cache: blocks are acknowledged once staged on the cache disk (durable at fsync) and
-  // uploaded in
-  // the background; blocks staged by a process that died are uploaded at the next open.
+  // uploaded in the background; blocks staged by a process that died are uploaded at the next
+  // open.
   bool writeback = false;
   // With a cache: background whole-block fetches after a partial read missed (0: none).
   int prefetch = 1;

@@ -225,9 +225,9 @@ JFS_EXPORT int jfs_format(const char* meta_url, const char* name, const jfs_form
 
 #define JFS_VOLUME_READ_ONLY 0x1 /* no writes, no session registered */
 /* Writeback (JuiceFS --writeback; needs the disk cache): a written block is acknowledged once
- * stored and fsync'd in the cache directory, and uploaded in the background. Blocks staged by a
- * process that died are uploaded when the volume is next opened with the same cache directory.
- * Other clients see the data only once it is uploaded. */
+ * stored in the cache directory (flushed to disk by jfs_fsync), and uploaded in the background.
+ * Blocks staged by a process that died are uploaded when the volume is next opened with the same
+ * cache directory. Other clients see the data only once it is uploaded. */
 #define JFS_VOLUME_WRITEBACK 0x2
 
 /* Options of jfs_open_volume; same growth rules as jfs_format_options_t. */
