@@ -366,9 +366,7 @@ class ChunkStoreImpl final : public ChunkStore {
     for (const auto& [id, size] : slices) {
       if (size > kMaxSliceSize) return Status::Invalid("slice size exceeds 64 MiB");
       const uint32_t n = NumBlocks(size, config_.block_size);
-      for (uint32_t i = 0; i < n; ++i) {
-        keys.push_back(BlockKey(id, i, BlockLen(i, size, config_.block_size), config_.hash_prefix));
-      }
+      for (uint32_t i = 0; i < n; ++i) keys.push_back(KeyOf(id, i, size));
       // Past this many blocks one syncfs costs less than a flush per file.
       if (keys.size() > kMaxSyncKeys) return SyncAll();
     }
@@ -388,8 +386,7 @@ class ChunkStoreImpl final : public ChunkStore {
     Status first;
     const uint32_t n = NumBlocks(size, config_.block_size);
     for (uint32_t i = 0; i < n; ++i) {
-      const std::string key =
-          BlockKey(id, i, BlockLen(i, size, config_.block_size), config_.hash_prefix);
+      const std::string key = KeyOf(id, i, size);
       if (config_.cache) config_.cache->Remove(key);
       Status st = store_->Delete(key);
       delete_ops_++;
@@ -399,6 +396,10 @@ class ChunkStoreImpl final : public ChunkStore {
   }
 
   const Config& config() const override { return config_; }
+  // Key of block `indx` of slice `id` of `size` bytes (Sync and Remove name every block).
+  std::string KeyOf(uint64_t id, uint32_t indx, uint32_t size) const {
+    return BlockKey(id, indx, BlockLen(indx, size, config_.block_size), config_.hash_prefix);
+  }
   void ReleaseIdleBuffers() override { buffers_.ReleaseIfIdle(); }
   void DropIdleBuffers() override { buffers_.ReleaseNow(); }
 
