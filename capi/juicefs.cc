@@ -681,7 +681,8 @@ int jfs_open_volume(const char* meta_url, const jfs_volume_options_t* opts, jfs_
     if (opts != nullptr) {
       JFS_RETURN_IF_ERROR(ApplyOptions(opts, &o, sizeof(o), "jfs_volume_options_init"));
     }
-    if (o.flags & ~uint32_t{JFS_VOLUME_READ_ONLY | JFS_VOLUME_WRITEBACK}) {
+    if (o.flags &
+        ~uint32_t{JFS_VOLUME_READ_ONLY | JFS_VOLUME_WRITEBACK | JFS_VOLUME_CACHE_LARGE_WRITE}) {
       return Status::Invalid("unknown volume flags");
     }
     if (o.upload_threads < 0) return Status::Invalid("upload_threads is negative");
@@ -698,6 +699,7 @@ int jfs_open_volume(const char* meta_url, const jfs_volume_options_t* opts, jfs_
     if (o.cache_eviction != nullptr) vo.cache_eviction = o.cache_eviction;
     if (o.verify_cache_checksum != nullptr) vo.verify_cache_checksum = o.verify_cache_checksum;
     vo.writeback = (o.flags & JFS_VOLUME_WRITEBACK) != 0;
+    vo.cache_large_write = (o.flags & JFS_VOLUME_CACHE_LARGE_WRITE) != 0;
     vo.prefetch = o.prefetch;
     if (o.download_threads != 0) vo.download_threads = o.download_threads;
     if (o.backup_flags & ~uint32_t{JFS_BACKUP_SKIP_TRASH}) {

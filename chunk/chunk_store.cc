@@ -69,8 +69,9 @@ class SliceWriterImpl final : public SliceWriter {
   };
   enum class Phase { kOpen, kFinished, kAborted };
 
-  // Queues block `indx` for upload as an object of `len` bytes. Requires mu_.
-  Status QueueLocked(uint32_t indx, uint32_t len);
+  // Queues block `indx` for upload as an object of `len` bytes: submitted to the upload pool, or
+  // (submit=false) left for the caller to run Upload(indx) itself. Requires mu_.
+  Status QueueLocked(uint32_t indx, uint32_t len, bool submit = true);
   Status AllocLocked(Block& b);
   void Upload(uint32_t indx);
   Status CheckOpenLocked() const;
@@ -203,7 +204,8 @@ class ChunkStoreImpl final : public ChunkStore {
   }
 
   // Stores a finished block: staged for writeback when configured (falling back to a direct
-  // upload when staging fails), else uploaded, then cached.
+  // upload when staging fails), else uploaded, then cached (full blocks only with
+  // cache_large_write).
   Status StoreBlock(const std::string& key, std::string_view data) {
     DiskCache* cache = config_.cache.get();
     if (cache != nullptr && config_.writeback) {
@@ -213,7 +215,9 @@ class ChunkStoreImpl final : public ChunkStore {
       }
     }
     JFS_RETURN_IF_ERROR(PutBlock(key, data));
-    if (cache != nullptr) cache->Cache(key, data);
+    if (cache != nullptr && (data.size() < config_.block_size || config_.cache_large_write)) {
+      cache->Cache(key, data);
+    }
     return Status::OK();
   }
 
@@ -512,10 +516,20 @@ Status SliceWriterImpl::Finish(uint32_t length) {
   }
   const uint32_t n = NumBlocks(length, block_size_);
   Status queued;
+  int64_t here = -1;  // the block this thread uploads
   for (uint32_t i = 0; i < n && queued.ok(); ++i) {
     if (blocks_[i].state == BlockState::kBuffered) {
-      queued = QueueLocked(i, BlockLen(i, length, block_size_));
+      // The last block is uploaded by this thread, which would only wait otherwise: for a small
+      // file that spares handing the block to a pool thread and being woken by it.
+      const bool last = i + 1 == n;
+      queued = QueueLocked(i, BlockLen(i, length, block_size_), /*submit=*/!last);
+      if (queued.ok() && last) here = i;
     }
+  }
+  if (here >= 0) {
+    lock.unlock();
+    Upload(static_cast<uint32_t>(here));
+    lock.lock();
   }
   idle_.wait(lock, [this] { return pending_ == 0; });
   if (!queued.ok()) return queued;  // still open: Finish may be retried, or Abort called
@@ -560,7 +574,7 @@ Status SliceWriterImpl::AllocLocked(Block& b) {
   return Status::OK();
 }
 
-Status SliceWriterImpl::QueueLocked(uint32_t indx, uint32_t len) {
+Status SliceWriterImpl::QueueLocked(uint32_t indx, uint32_t len, bool submit) {
   Block& b = blocks_[indx];
   // Sparse slices still need every block object: readers fetch each block of `size`.
   JFS_RETURN_IF_ERROR(AllocLocked(b));
@@ -568,10 +582,12 @@ Status SliceWriterImpl::QueueLocked(uint32_t indx, uint32_t len) {
     std::memset(b.data.get() + b.filled, 0, len - b.filled);
     b.filled = len;
   }
-  try {
-    store_.pool().Submit([this, indx] { Upload(indx); });
-  } catch (const std::bad_alloc&) {
-    return Status::Error(ENOMEM, "cannot queue a block upload");
+  if (submit) {
+    try {
+      store_.pool().Submit([this, indx] { Upload(indx); });
+    } catch (const std::bad_alloc&) {
+      return Status::Error(ENOMEM, "cannot queue a block upload");
+    }
   }
   // The task cannot look at the block before we release mu_.
   b.state = BlockState::kQueued;

@@ -29,9 +29,13 @@ struct Config {
   // limit); allocating each anew costs a page fault and a zeroed page per 4 KiB. Idle buffers
   // are freed by ReleaseIdleBuffers.
   uint64_t max_idle_buffer_bytes = 64ull << 20;
-  // Local disk cache of blocks; null: none. Blocks read whole (and blocks written) are cached;
-  // reads are served from it when it has the block.
+  // Local disk cache of blocks; null: none. Blocks read whole, and written blocks shorter than
+  // block_size (small files, tails), are cached; reads are served from it when it has the block.
   std::shared_ptr<DiskCache> cache;
+  // With a cache: also cache written full-size blocks (JuiceFS --cache-large-write). Off by
+  // default, as in JuiceFS: a big write then costs one write of each block, not two; a block is
+  // cached when first read.
+  bool cache_large_write = false;
   // With a cache: a finished block is acknowledged once staged on the cache disk (made durable
   // by Sync/SyncAll, like a block in the file backend) and uploaded in the background by
   // `upload_threads` more threads. Blocks staged by an earlier process (found when the cache

@@ -13,12 +13,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <random>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -394,6 +398,7 @@ class DiskCacheImpl final : public DiskCache {
   void Cache(const std::string& key, std::string_view block) override {
     CacheDir& d = DirOf(key);
     const uint64_t size = FileSize(static_cast<uint32_t>(block.size()));
+    bool queued = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!d.usable || d.capacity == 0 || d.items.count(key) != 0) return;
@@ -402,25 +407,35 @@ class DiskCacheImpl final : public DiskCache {
       it.size = size;
       it.atime = Now();
       AddLocked(d, key, it);  // not ready: readers miss it, other writers skip it
+      if (queued_bytes_ + block.size() <= kMaxQueuedCacheBytes && StartWriterLocked()) {
+        try {
+          queue_.push_back({&d, key, std::string(block)});
+          queued_bytes_ += block.size();
+          queued = true;
+        } catch (const std::bad_alloc&) {
+        }
+      }
     }
-    Status st = WriteBlockFile(d.RawPath(key), block);
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = d.items.find(key);
-    if (!st.ok()) {
-      if (!d.warned) Warn("%s; going on without caching there", st.message().c_str());
-      d.warned = true;
-      if (it != d.items.end()) RemoveIndexLocked(d, key);
+    if (queued) {
+      queue_cv_.notify_one();
       return;
     }
-    if (it == d.items.end()) {  // removed while being written
-      ::unlink(d.RawPath(key).c_str());
-      return;
-    }
-    it->second.ready = true;
-    write_ops_++;
-    write_bytes_ += block.size();
+    WriteCached(d, key, block);
   }
 
+  void Drain() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    drained_cv_.wait(lock, [this] { return queue_.empty() && writing_ == 0; });
+  }
+
+  ~DiskCacheImpl() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;  // the writer empties the queue first
+    }
+    queue_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
   Status SyncStaged() override {
     std::vector<std::string> roots;
     {
@@ -555,6 +570,64 @@ class DiskCacheImpl final : public DiskCache {
   }
 
  private:
+  struct Queued {
+    CacheDir* dir;
+    std::string key;
+    std::string block;
+  };
+
+  // Starts the background writer on first use. Requires mu_. False when no thread can be made
+  // (the caller then writes itself).
+  bool StartWriterLocked() {
+    if (writer_.joinable()) return true;
+    if (stop_) return false;
+    try {
+      writer_ = std::thread([this] { WriterLoop(); });
+    } catch (const std::system_error&) {
+      return false;
+    }
+    return true;
+  }
+
+  void WriterLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      Queued q = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= q.block.size();
+      ++writing_;
+      lock.unlock();
+      WriteCached(*q.dir, q.key, q.block);
+      q.block = std::string();  // free before waiting
+      lock.lock();
+      --writing_;
+      if (queue_.empty() && writing_ == 0) drained_cv_.notify_all();
+    }
+  }
+
+  // Writes a block whose index entry Cache added (not ready) and marks it ready; undoes the entry
+  // when the write fails, and deletes the file when Remove dropped the entry meanwhile.
+  void WriteCached(CacheDir& d, const std::string& key, std::string_view block) {
+    Status st = WriteBlockFile(d.RawPath(key), block);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = d.items.find(key);
+    if (!st.ok()) {
+      if (!d.warned) Warn("%s; going on without caching there", st.message().c_str());
+      d.warned = true;
+      if (it != d.items.end()) RemoveIndexLocked(d, key);
+      return;
+    }
+    if (it == d.items.end()) {  // removed while being written
+      ::unlink(d.RawPath(key).c_str());
+      return;
+    }
+    it->second.ready = true;
+    write_ops_++;
+    write_bytes_ += block.size();
+  }
+
   static uint64_t Now() {
     return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
@@ -674,6 +747,13 @@ class DiskCacheImpl final : public DiskCache {
   std::atomic<uint64_t> hit_ops_{0}, hit_bytes_{0}, miss_ops_{0}, miss_bytes_{0};
   std::atomic<uint64_t> write_ops_{0}, write_bytes_{0}, evicted_ops_{0}, evicted_bytes_{0};
   std::atomic<uint64_t> bad_blocks_{0};
+  // The background cache writer (guarded by mu_).
+  std::deque<Queued> queue_;
+  uint64_t queued_bytes_ = 0;
+  int writing_ = 0;  // blocks taken off the queue, being written
+  bool stop_ = false;
+  std::condition_variable queue_cv_, drained_cv_;
+  std::thread writer_;  // last: joined before the members above go
 };
 
 }  // namespace

@@ -11,6 +11,11 @@
 // cache never returns wrong data. Files are written as "*.tmp" and renamed into place, without
 // fsync; SyncStaged makes staged blocks durable (a file's fsync calls it).
 //
+// Cache writes happen in a background thread, as JuiceFS's do, so a reader or an upload never
+// waits for the cache disk: Cache copies the block into a queue (at most kMaxQueuedCacheBytes;
+// beyond that it writes in the caller's thread) and returns. A queued block reads as a miss until
+// written. Drain waits for the queue; destroying the cache writes what is queued.
+//
 // Failures of the cache disk (unwritable directory, disk full, I/O errors) never fail a read or a
 // write of the volume: Cache is best effort and Stage returns an error so the caller uploads
 // directly. Existing files are indexed when the cache opens, so a cache survives restarts.
@@ -65,6 +70,9 @@ struct DiskCacheStats {
 // bad values are refused even when the cache is off, so a typo never goes unnoticed.
 Status CheckDiskCacheSettings(const DiskCacheConfig& config);
 
+// Bytes of blocks queued for the background cache writer; more are written by the caller.
+inline constexpr uint64_t kMaxQueuedCacheBytes = 16ull << 20;
+
 class DiskCache {
  public:
   // Opens the cache: creates D/{UUID}/raw and rawstaging where possible and indexes what is
@@ -79,8 +87,11 @@ class DiskCache {
                     char* dst) = 0;
   // Whether the block is cached or staged (no verification).
   virtual bool Contains(const std::string& key) = 0;
-  // Stores a whole block, best effort (skipped when it does not fit or the disk fails).
+  // Stores a copy of a whole block, best effort (skipped when it does not fit or the disk fails),
+  // in the background (see above): the caller may reuse `block` when this returns.
   virtual void Cache(const std::string& key, std::string_view block) = 0;
+  // Returns once every block handed to Cache before the call is written (or given up on).
+  virtual void Drain() = 0;
   // Writes a whole block to rawstaging (not yet durable: see SyncStaged). An error means it is not
   // staged.
   virtual Status Stage(const std::string& key, std::string_view block) = 0;

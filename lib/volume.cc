@@ -1178,6 +1178,7 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     JFS_RETURN_IF_ERROR(chunk::DiskCache::Open(dc, &cache));
     cc.cache = std::move(cache);
     cc.writeback = opts.writeback;
+    cc.cache_large_write = opts.cache_large_write;
     cc.prefetch = opts.prefetch;
   }
   JFS_RETURN_IF_ERROR(chunk::NewChunkStore(cc, store, &chunks));

@@ -51,6 +51,9 @@ struct VolumeOptions {
   // uploaded in the background; blocks staged by a process that died are uploaded at the next
   // open.
   bool writeback = false;
+  // With a cache: written full-size blocks are cached too (JuiceFS --cache-large-write); without
+  // it only shorter blocks are, and full blocks once read.
+  bool cache_large_write = false;
   // With a cache: background whole-block fetches after a partial read missed (0: none).
   int prefetch = 1;
   // Seconds the objects of slices released by a compaction are kept before they are deleted, so

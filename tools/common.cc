@@ -239,6 +239,7 @@ int ApplyVolumeOptions(std::string_view cmd, const GlobalOptions& g, jfs_volume_
     opts->buffer_size = bytes;
   }
   if (g.writeback) opts->flags |= JFS_VOLUME_WRITEBACK;
+  if (g.cache_large_write) opts->flags |= JFS_VOLUME_CACHE_LARGE_WRITE;
   return kExitOk;
 }
 
@@ -261,6 +262,10 @@ void AddVolumeOptions(CLI::App& app, GlobalOptions* g) {
       ->group(group);
   app.add_flag("--writeback", g->writeback,
                "upload blocks in the background once staged on the cache disk")
+      ->group(group);
+  app.add_flag("--cache-large-write", g->cache_large_write,
+               "also cache full blocks when written (default: only blocks shorter than the "
+               "block size; full blocks once read)")
       ->group(group);
   app.add_option("--max-uploads", g->max_uploads, "parallel block uploads (default 8)")
       ->group(group);

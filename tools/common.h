@@ -33,6 +33,7 @@ struct GlobalOptions {
   std::string cache_dir, cache_size, free_space_ratio, cache_eviction, verify_cache_checksum;
   std::string max_uploads, max_downloads, buffer_size, prefetch;
   bool writeback = false;
+  bool cache_large_write = false;
 };
 
 // Registers the volume options above on `app` (global: they may follow the command name).

@@ -56,6 +56,7 @@ int RunGateway(const GatewayArgs& a, const GlobalOptions& g) {
     vo.buffer_size = bytes;
   }
   vo.writeback = g.writeback;
+  vo.cache_large_write = g.cache_large_write;
 
   sigset_t stop;
   BlockStopSignals(&stop);

@@ -66,6 +66,7 @@ bool ToLibVolumeOptions(const jfs_volume_options_t& c, lib::VolumeOptions* vo, s
   if (c.cache_eviction != nullptr) vo->cache_eviction = c.cache_eviction;
   if (c.verify_cache_checksum != nullptr) vo->verify_cache_checksum = c.verify_cache_checksum;
   vo->writeback = (c.flags & JFS_VOLUME_WRITEBACK) != 0;
+  vo->cache_large_write = (c.flags & JFS_VOLUME_CACHE_LARGE_WRITE) != 0;
   if (vo->writeback && vo->cache_size == 0) {
     *err = "--writeback needs the disk cache (--cache-size)";
     return false;

@@ -229,6 +229,11 @@ JFS_EXPORT int jfs_format(const char* meta_url, const char* name, const jfs_form
  * Blocks staged by a process that died are uploaded when the volume is next opened with the same
  * cache directory. Other clients see the data only once it is uploaded. */
 #define JFS_VOLUME_WRITEBACK 0x2
+/* With the disk cache, also cache full-size blocks when they are written (JuiceFS
+ * --cache-large-write). Without it, as in JuiceFS, written blocks shorter than the block size
+ * (small files, the tails of files) are cached and full blocks only once read: a big write then
+ * writes each block once, not twice. */
+#define JFS_VOLUME_CACHE_LARGE_WRITE 0x4
 
 /* Options of jfs_open_volume; same growth rules as jfs_format_options_t. */
 typedef struct jfs_volume_options {

@@ -160,6 +160,8 @@ class SqliteConn final : public SqlConn {
       }
       if (rc != SQLITE_OK) return Fail(rc, sql);
     }
+    GlobalSqlCounters().statements++;
+    TraceSql("sqlite", sql);
     SqliteRow row(s);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -168,6 +168,7 @@ TEST_CASE("DiskCache stores blocks as format.md §1.9 lays them out and reads ra
   const std::string key = BlockKey(1234567, 2, 100000, false);
   const std::string block = Pattern(1, 100000);
   cache->Cache(key, block);
+  cache->Drain();  // written in the background
   const std::string file = t.path + "/0f6a1b2c-uuid/raw/chunks/1/1234/1234567_2_100000";
   REQUIRE(fs::exists(file));
   // Data, then one CRC-32C per 32 KiB segment (4 segments).
@@ -195,6 +196,7 @@ TEST_CASE("DiskCache drops a corrupted or truncated block, never returns wrong d
     const std::string key = BlockKey(7, 0, kBlock, false);
     const std::string block = Pattern(7, kBlock);
     cache->Cache(key, block);
+    cache->Drain();
     const std::string file = t.path + "/0f6a1b2c-uuid/raw/" + key;
     {  // flip one byte in the middle of segment 3
       std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
@@ -207,6 +209,7 @@ TEST_CASE("DiskCache drops a corrupted or truncated block, never returns wrong d
     CHECK_FALSE(fs::exists(file));
     CHECK(cache->Stats().bad_blocks == 1);
     cache->Cache(key, block);  // cached again, then truncated
+    cache->Drain();
     fs::resize_file(file, kBlock - 1);
     CHECK_FALSE(cache->Load(key, kBlock, 0, 10, got.data()));
     CHECK(cache->Stats().bad_blocks == 2);
@@ -220,6 +223,7 @@ TEST_CASE("DiskCache evicts to stay within its size, and 'none' stops caching in
     auto cache = OpenCache(CacheConfig(t.path + "/a:" + t.path + "/b", 2 * cap));
     for (uint64_t i = 0; i < 100; ++i) {
       cache->Cache(BlockKey(i + 1, 0, kBlock, false), Pattern(i, kBlock));
+      cache->Drain();  // a block still queued cannot be evicted to make room
       REQUIRE(cache->Stats().used_bytes <= 2 * cap);
     }
     CHECK(cache->Stats().blocks > 8);
@@ -242,6 +246,7 @@ TEST_CASE("DiskCache evicts to stay within its size, and 'none' stops caching in
   auto cache = OpenCache(cfg);
   for (uint64_t i = 0; i < 20; ++i)
     cache->Cache(BlockKey(i + 1, 0, kBlock, false), Pattern(i, kBlock));
+  cache->Drain();
   CHECK(cache->Stats().blocks == 8);
   CHECK(cache->Stats().evicted_ops == 0);
   CHECK(DirBytes(t2.path) <= cap);
@@ -282,10 +287,12 @@ TEST_CASE("ChunkStore with a disk cache: re-reads hit the cache, a bad block is 
   Config cfg;
   cfg.block_size = kBlock;
   cfg.cache = OpenCache(CacheConfig(t.path));
+  cfg.cache_large_write = true;
   std::unique_ptr<ChunkStore> cs;
   REQUIRE_OK(jfs::chunk::NewChunkStore(cfg, objects, &cs));
   const std::string data = Pattern(5, 3 * kBlock + 1000);
-  WriteSlice(*cs, 5, data);  // written blocks are cached
+  WriteSlice(*cs, 5, data);  // written blocks are cached (in the background)
+  cfg.cache->Drain();
   CHECK(cs->Stats().cache.blocks == 4);
   objects->gets = 0;
   std::string got(data.size(), '\0');
@@ -308,6 +315,55 @@ TEST_CASE("ChunkStore with a disk cache: re-reads hit the cache, a bad block is 
   REQUIRE_OK(cs->Remove(5, static_cast<uint32_t>(data.size())));
   cs.reset();
   CHECK(FileCount(t.path + "/0f6a1b2c-uuid/raw") <= 1);  // at most the prefetched block 1
+}
+
+TEST_CASE("ChunkStore caches written blocks shorter than a block; full ones when read") {
+  TempDir t;
+  auto objects = std::make_shared<CountingStore>();
+  Config cfg;
+  cfg.block_size = kBlock;
+  cfg.cache = OpenCache(CacheConfig(t.path));
+  std::unique_ptr<ChunkStore> cs;
+  REQUIRE_OK(jfs::chunk::NewChunkStore(cfg, objects, &cs));
+  const std::string data = Pattern(6, 2 * kBlock + 1000);
+  const auto size = static_cast<uint32_t>(data.size());
+  WriteSlice(*cs, 6, data);
+  cfg.cache->Drain();
+  CHECK(cfg.cache->Contains(BlockKey(6, 2, 1000, false)));  // the tail
+  CHECK_FALSE(cfg.cache->Contains(BlockKey(6, 0, kBlock, false)));
+  CHECK_FALSE(cfg.cache->Contains(BlockKey(6, 1, kBlock, false)));
+  std::string got(size, '\0');
+  REQUIRE_OK(cs->ReadAt(6, size, 0, size, got.data()));
+  CHECK(got == data);
+  CHECK(objects->gets == 2);  // the two full blocks
+  cfg.cache->Drain();
+  CHECK(cfg.cache->Contains(BlockKey(6, 0, kBlock, false)));
+  CHECK(cfg.cache->Contains(BlockKey(6, 1, kBlock, false)));
+  objects->gets = 0;
+  REQUIRE_OK(cs->ReadAt(6, size, 0, size, got.data()));
+  CHECK(got == data);
+  CHECK(objects->gets == 0);
+}
+
+TEST_CASE("DiskCache: a block removed while queued leaves no file; closing writes the queue") {
+  TempDir t;
+  const std::string root = t.path + "/0f6a1b2c-uuid/raw/";
+  {
+    auto cache = OpenCache(CacheConfig(t.path));
+    for (uint64_t i = 0; i < 40; ++i)
+      cache->Cache(BlockKey(i + 1, 0, kBlock, false), Pattern(i, kBlock));
+    for (uint64_t i = 0; i < 40; i += 2) cache->Remove(BlockKey(i + 1, 0, kBlock, false));
+    // Queued or written, a block reads back right or misses, never wrong.
+    std::string got(kBlock, '\0');
+    for (uint64_t i = 1; i < 40; i += 2) {
+      if (cache->Load(BlockKey(i + 1, 0, kBlock, false), kBlock, 0, kBlock, got.data())) {
+        CHECK(got == Pattern(i, kBlock));
+      }
+    }
+  }  // destroyed with blocks possibly still queued
+  for (uint64_t i = 0; i < 40; ++i) {
+    CHECK(fs::exists(root + BlockKey(i + 1, 0, kBlock, false)) == (i % 2 == 1));
+  }
 }
 
 TEST_CASE("ChunkStore keeps working when the cache directory is unusable or the disk is full") {
