@@ -2,10 +2,13 @@
 // through the C ABI) against plain files on the same disk, in ONE run:
 //   big file:   write N MiB in 1 MiB writes + fsync, vs write(2) + fdatasync (dd conv=fdatasync);
 //               cold read (page cache dropped for every file of the run, disk cache emptied), vs
-//               reading the raw file cold; re-read (served by the disk cache), vs reading the raw
-//               file from the page cache;
+//               reading the raw file cold; re-read, vs reading the raw file from the page cache;
 //   small files: F files of K KiB, one write + close each, vs plain files; read them back;
 //   threads:    the big write and the small-file write with 2 threads vs 1.
+// The volume is opened with a disk cache in DIR, as a user would, but with the file backend in the
+// same file system the library does not use it (a second copy of each block on the same disk;
+// lib/volume.h cache_same_disk): the "cache:" line then shows no hits, and re-reads come from the
+// block files in the page cache.
 // Prints rates and ratios, and the load average (the machine may be shared). Not a test:
 //   build/bench/cache_bench [DIR] [--mib 4096] [--files 10000] [--file-kib 128]
 #include <fcntl.h>

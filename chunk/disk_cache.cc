@@ -402,25 +402,29 @@ class DiskCacheImpl final : public DiskCache {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!d.usable || d.capacity == 0 || d.items.count(key) != 0) return;
+      // The cache disk is behind: dropping the block costs a later miss, waiting for the disk
+      // would cost this read or upload now (JuiceFS drops too).
+      if (queued_bytes_ + block.size() > kMaxQueuedCacheBytes) return;
       if (!ReserveLocked(d, size)) return;
+      if (StartWriterLocked()) {  // else (no thread) written below, in the caller's thread
+        try {
+          queue_.push_back({&d, key, std::string(block)});
+        } catch (const std::bad_alloc&) {
+          return;
+        }
+        queued_bytes_ += block.size();
+        queued = true;
+      }
       Item it;
       it.size = size;
       it.atime = Now();
       AddLocked(d, key, it);  // not ready: readers miss it, other writers skip it
-      if (queued_bytes_ + block.size() <= kMaxQueuedCacheBytes && StartWriterLocked()) {
-        try {
-          queue_.push_back({&d, key, std::string(block)});
-          queued_bytes_ += block.size();
-          queued = true;
-        } catch (const std::bad_alloc&) {
-        }
-      }
     }
     if (queued) {
       queue_cv_.notify_one();
-      return;
+    } else {
+      WriteCached(d, key, block);
     }
-    WriteCached(d, key, block);
   }
 
   void Drain() override {

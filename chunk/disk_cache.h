@@ -12,9 +12,9 @@
 // fsync; SyncStaged makes staged blocks durable (a file's fsync calls it).
 //
 // Cache writes happen in a background thread, as JuiceFS's do, so a reader or an upload never
-// waits for the cache disk: Cache copies the block into a queue (at most kMaxQueuedCacheBytes;
-// beyond that it writes in the caller's thread) and returns. A queued block reads as a miss until
-// written. Drain waits for the queue; destroying the cache writes what is queued.
+// waits for the cache disk: Cache copies the block into a queue and returns. When the queue holds
+// kMaxQueuedCacheBytes (the disk is behind), the block is not cached. A queued block reads as a
+// miss until written. Drain waits for the queue; destroying the cache writes what is queued.
 //
 // Failures of the cache disk (unwritable directory, disk full, I/O errors) never fail a read or a
 // write of the volume: Cache is best effort and Stage returns an error so the caller uploads
@@ -70,7 +70,7 @@ struct DiskCacheStats {
 // bad values are refused even when the cache is off, so a typo never goes unnoticed.
 Status CheckDiskCacheSettings(const DiskCacheConfig& config);
 
-// Bytes of blocks queued for the background cache writer; more are written by the caller.
+// Bytes of blocks queued for the background cache writer; more are not cached.
 inline constexpr uint64_t kMaxQueuedCacheBytes = 16ull << 20;
 
 class DiskCache {

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -160,6 +162,43 @@ Status BuildStore(const meta::Format& f, bool create, std::shared_ptr<object::Ob
   if (enc) store = object::WithEncryption(std::move(store), std::move(enc));
   *out = std::move(store);
   return Status::OK();
+}
+
+// The device of `path`, or of its nearest existing ancestor (a cache directory is created on
+// open); false when none can be found.
+bool DeviceOf(std::string path, dev_t* dev) {
+  struct stat st;
+  for (;;) {
+    if (::stat(path.c_str(), &st) == 0) {
+      *dev = st.st_dev;
+      return true;
+    }
+    const size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || path.empty()) return false;
+    path = slash == 0 ? "/" : path.substr(0, slash);
+  }
+}
+
+// Whether the volume's blocks are plain files holding the block's bytes: a local-directory store,
+// no compression, no encryption. Reading them needs no cache or readahead of ours: the kernel's
+// page cache is both.
+bool PlainLocalStore(const meta::Format& f) {
+  std::string type = f.storage;
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type == "file" && f.encrypt_key.empty() &&
+         (f.compression.empty() || f.compression == "none");
+}
+
+bool LocalStoreOnCacheDisks(const meta::Format& f, const std::vector<std::string>& cache_dirs) {
+  if (!PlainLocalStore(f)) return false;
+  dev_t store = 0;
+  if (!DeviceOf(f.bucket, &store)) return false;
+  for (const auto& d : cache_dirs) {
+    dev_t dev = 0;
+    if (!DeviceOf(d, &dev) || dev != store) return false;
+  }
+  return true;
 }
 
 chunk::Config ChunkConfig(const meta::Format& f, int upload_threads, uint64_t buffer_size) {
@@ -1172,6 +1211,14 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   if (!opts.cache_dir.empty() && opts.cache_size > 0) {
     dc.dirs = chunk::SplitCacheDirs(opts.cache_dir);
     if (dc.dirs.empty()) return Status::Invalid("cache_dir names no directory");
+  }
+  if (!dc.dirs.empty() && !opts.writeback && !opts.cache_same_disk &&
+      LocalStoreOnCacheDisks(f, dc.dirs)) {
+    // The blocks are plain files on the cache's own file system already: a cached copy would be
+    // read no faster and cost a second write of every block.
+    dc.dirs.clear();
+  }
+  if (!dc.dirs.empty()) {
     dc.uuid = f.uuid;
     dc.capacity = opts.cache_size;
     std::unique_ptr<chunk::DiskCache> cache;
@@ -1184,7 +1231,9 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
   JFS_RETURN_IF_ERROR(chunk::NewChunkStore(cc, store, &chunks));
   {
     chunk::PrefetchConfig pc;
-    pc.memory = opts.buffer_size / 4;
+    // Plain block files are read straight into the caller's buffer (one copy, from the page
+    // cache); fetching them ahead into memory only adds a second copy.
+    pc.memory = PlainLocalStore(f) ? 0 : opts.buffer_size / 4;
     pc.download_threads = opts.download_threads;
     pc.readahead_blocks = opts.readahead_blocks;
     JFS_RETURN_IF_ERROR(chunk::NewPrefetchStore(std::move(chunks), pc, &chunks));

@@ -54,6 +54,11 @@ struct VolumeOptions {
   // With a cache: written full-size blocks are cached too (JuiceFS --cache-large-write); without
   // it only shorter blocks are, and full blocks once read.
   bool cache_large_write = false;
+  // The disk cache is not used when the volume stores its blocks as plain files (a local
+  // directory, no compression or encryption) on the same file system as every cache directory, and
+  // writeback is off: a cached copy would be read no faster and cost a second write of each block.
+  // True keeps it anyway (tests of the cache over the file backend).
+  bool cache_same_disk = false;
   // With a cache: background whole-block fetches after a partial read missed (0: none).
   int prefetch = 1;
   // Seconds the objects of slices released by a compaction are kept before they are deleted, so

@@ -48,6 +48,31 @@ TEST_CASE("small file round trip", "[io]") {
   CHECK(got.empty());
 }
 
+TEST_CASE("no disk cache on the file system of a local-directory store, unless asked", "[io]") {
+  for (const bool keep : {false, true}) {
+    TempDir cache;  // on the file system of the volume's data: both are in the temp directory
+    VolumeOptions vo;
+    vo.cache_dir = cache.path();
+    vo.cache_size = 64ull << 20;
+    vo.cache_same_disk = keep;
+    TestVolume tv(4096, vo);
+    REQUIRE_OK(WriteFile(*tv.vol, tv.ctx, "/small", "cached only when kept"));
+    std::string got;
+    REQUIRE_OK(ReadFile(*tv.vol, tv.ctx, "/small", &got));
+    CHECK(got == "cached only when kept");
+    REQUIRE_OK(tv.vol->Close());  // writes what the cache has queued
+    tv.vol.reset();
+    size_t files = 0;
+    if (fs::exists(cache.path())) {
+      for (const auto& e : fs::recursive_directory_iterator(cache.path())) {
+        files += e.is_regular_file() ? 1 : 0;
+      }
+    }
+    INFO("keep=" << keep);
+    CHECK((files > 0) == keep);
+  }
+}
+
 TEST_CASE("10 MiB file: data and object names follow format.md 1.4", "[io]") {
   TestVolume tv;  // 4 MiB blocks
   const std::string data = RandomBytes(10 * MiB, 1);
