@@ -1230,7 +1230,8 @@ Status BaseMeta::Read(const Context&, Ino ino, uint32_t indx, std::vector<SliceV
   if (!out) return Status::Invalid("Read: null output");
   ino = Root(ino);
   std::vector<Slice> records;
-  JFS_RETURN_IF_ERROR(ReadOnly([&](Tx& tx) {
+  // One statement when the chunk exists (the usual case); a missing one also reads the inode.
+  JFS_RETURN_IF_ERROR(ReadSingle([&](Tx& tx) {
     records.clear();
     std::string data;
     Status st = tx.GetChunk(ino, indx, &data);

@@ -183,10 +183,24 @@ class SqliteConn final : public SqlConn {
   }
 
   Status Begin(bool write) override {
+    single_ = false;
     return Query(write ? "BEGIN IMMEDIATE" : "BEGIN", {}, {}, nullptr);
   }
-  Status Commit() override { return Query("COMMIT", {}, {}, nullptr); }
+  // The one statement runs in autocommit mode: its own read transaction, released when it is
+  // reset (StmtRun), which is all BEGIN / COMMIT would give it.
+  Status BeginSingleRead() override {
+    single_ = true;
+    return Status::OK();
+  }
+  Status Commit() override {
+    if (single_) {
+      single_ = false;
+      return Status::OK();
+    }
+    return Query("COMMIT", {}, {}, nullptr);
+  }
   Status Rollback() override {
+    single_ = false;
     if (sqlite3_get_autocommit(db_.get())) return Status::OK();  // nothing open (or auto-undone)
     Status st = Query("ROLLBACK", {}, {}, nullptr);
     if (!st.ok()) broken_ = true;  // an unknown transaction state must not be reused
@@ -222,6 +236,7 @@ class SqliteConn final : public SqlConn {
   DbPtr db_;
   std::unordered_map<std::string, StmtPtr, StringHash, std::equal_to<>> cache_;
   bool broken_ = false;
+  bool single_ = false;  // BeginSingleRead: no BEGIN was sent
 };
 
 bool IsPlainPath(const std::string& path) {

@@ -410,6 +410,10 @@ void TestNames(const MetaBackend& b) {
   CHECK_ERR(m.Readdir(c, dir, false, nullptr, 10, &page), EINVAL);
   CHECK_ERR(m.Readdir(c, dir, false, &cursor, 10, nullptr), EINVAL);
   CHECK_ERR(m.Read(c, file, 0, nullptr), EINVAL);
+  {
+    std::vector<SliceView> none;  // a chunk of an inode that does not exist
+    CHECK_ERR(m.Read(c, 987654321, 0, &none), ENOENT);
+  }
   CHECK_ERR(m.NewSlice(c, nullptr), EINVAL);
   CHECK_ERR(m.StatFS(c, nullptr), EINVAL);
   CHECK_ERR(m.ReadLink(c, file, nullptr), EINVAL);
