@@ -30,6 +30,9 @@
 namespace jfs::object {
 namespace {
 
+// GetInto reads at least this much: the rest of the object is read ahead.
+constexpr uint64_t kReadAheadAfter = 256 << 10;
+
 constexpr std::string_view kTempPrefix = ".jfs-tmp.";
 constexpr int kPutAttempts = 8;
 
@@ -340,6 +343,12 @@ class FileStore final : public ObjectStore {
     UniqueFd fd;
     uint64_t want = 0;
     JFS_RETURN_IF_ERROR(OpenForRead(key, offset, length, &fd, &want));
+    // Each read opens the object anew, so the kernel never sees a sequential reader and reads
+    // only what is asked for, synchronously. A large read is taken as part of a sequential one:
+    // the rest of the object is read ahead in the background for the reads that follow.
+    if (want >= kReadAheadAfter) {
+      (void)::posix_fadvise(fd.get(), static_cast<off_t>(offset + want), 0, POSIX_FADV_WILLNEED);
+    }
     uint64_t got = 0;
     JFS_RETURN_IF_ERROR(ReadFully(key, fd.get(), static_cast<uint64_t>(offset), want, dst, &got));
     *n = static_cast<int64_t>(got);
