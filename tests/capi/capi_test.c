@@ -226,6 +226,8 @@ static void TestOptionsGrowth(void) {
   jfs_volume_options_init(&big.opts);
   big.opts.flags = 0x100;
   CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
+  big.opts.flags = 0x8; /* the first unknown bit after JFS_VOLUME_CACHE_LARGE_WRITE */
+  CHECK_EQ(jfs_open_volume(g_meta_url, &big.opts, &fs), -EINVAL);
   /* automatic metadata backups: at least 5 minutes apart, known flags only */
   jfs_volume_options_init(&big.opts);
   CHECK(big.opts.backup_meta == 0);
@@ -1015,7 +1017,7 @@ static void TestCacheAndStats(void) {
   vo.cache_dir = cache_dir;
   vo.cache_size = 64;
   vo.free_space_ratio = 0;
-  vo.flags = JFS_VOLUME_WRITEBACK;
+  vo.flags = JFS_VOLUME_WRITEBACK | JFS_VOLUME_CACHE_LARGE_WRITE;
   OK(jfs_open_volume(g_meta_url, &vo, &fs));
   g_fs = fs;
   CHECK_EQ(jfs_stats(fs, NULL, sizeof(st0)), -EINVAL);
