@@ -260,6 +260,28 @@ int main(int argc, char** argv) {
     const double s1 = Parallel(1, [&](int t) { smalls("/ts1", t, n); });
     const double s2 = Parallel(2, [&](int t) { smalls("/ts2", t, n / 2); });
     Row("small write, 2 threads vs 1 (files/s)", n / s2, n / s1, "files/s", 1.7);
+    // The same with plain files: how far two threads can scale on this disk at all.
+    const double r1 =
+        Parallel(1, [&](int t) { RawWrite(root + "/raw/t1_" + std::to_string(t), 2 * part, buf); });
+    const double r2 =
+        Parallel(2, [&](int t) { RawWrite(root + "/raw/t2_" + std::to_string(t), part, buf); });
+    std::filesystem::create_directories(root + "/raw/ts1");
+    std::filesystem::create_directories(root + "/raw/ts2");
+    auto raw_smalls = [&](const std::string& d, int t, int count) {
+      for (int i = 0; i < count; ++i) {
+        const std::string p = d + "/" + std::to_string(t) + "_" + std::to_string(i);
+        bench::Fd fd(::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644));
+        if (fd.get() < 0 ||
+            ::write(fd.get(), small.data(), small.size()) != static_cast<ssize_t>(small.size())) {
+          Die("write " + p);
+        }
+        fd.Close(p);
+      }
+    };
+    const double q1 = Parallel(1, [&](int t) { raw_smalls(root + "/raw/ts1", t, n); });
+    const double q2 = Parallel(2, [&](int t) { raw_smalls(root + "/raw/ts2", t, n / 2); });
+    std::printf("  plain files, 2 threads vs 1: big write %.2f, small write %.2f\n", r1 / r2,
+                q1 / q2);
   }
   std::printf("load average at end: %s\n", LoadAvg().c_str());
   std::filesystem::remove_all(root);
