@@ -1022,7 +1022,9 @@ Status VolumeImpl::OpenFile(const Context& ctx, std::string_view path, int flags
       return Status::NotSupported("only regular files and directories can be opened");
     }
     ino = w.ino;
-    JFS_RETURN_IF_ERROR(m.Open(ctx, ino, flags, &attr));
+    // The walk's lookup has just read the inode's attributes: no need to read them again.
+    attr = w.attr;
+    JFS_RETURN_IF_ERROR(m.OpenKnown(ctx, ino, flags, attr));
   }
 
   return MakeHandle(core_, ctx, ino, flags, created, attr, out, nullptr);

@@ -1190,7 +1190,36 @@ Status BaseMeta::Readdir(const Context& ctx, Ino dir, bool plus, std::string* cu
 
 // ---- files -------------------------------------------------------------------------------
 
+namespace {
+
+// Whether an inode with attributes `a` may be opened for `mask` (kMaskR/kMaskW) with `open_flags`.
+Status CheckOpen(const Context& ctx, const Attr& a, int mask, int open_flags) {
+  if (IsDir(a) && (mask & kMaskW)) return Status::Error(EISDIR, "is a directory");
+  if ((mask & kMaskW) && (a.flags & kFlagImmutable)) {
+    return Status::Error(EPERM, "file is immutable");
+  }
+  if ((a.flags & kFlagAppend) &&
+      (((mask & kMaskW) && !(open_flags & O_APPEND)) || (open_flags & O_TRUNC))) {
+    return Status::Error(EPERM, "file is append-only");
+  }
+  return CheckAccess(ctx, a, mask);
+}
+
+}  // namespace
+
 Status BaseMeta::Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) {
+  Attr a;
+  JFS_RETURN_IF_ERROR(OpenWith(ctx, ino, open_flags, nullptr, &a));
+  if (attr) *attr = a;
+  return Status::OK();
+}
+
+Status BaseMeta::OpenKnown(const Context& ctx, Ino ino, int open_flags, const Attr& known) {
+  Attr unused;
+  return OpenWith(ctx, ino, open_flags, &known, &unused);
+}
+
+Status BaseMeta::OpenWith(const Context& ctx, Ino ino, int open_flags, const Attr* known, Attr* a) {
   ino = Root(ino);
   const int acc = open_flags & O_ACCMODE;
   if (acc == O_ACCMODE) return Status::Invalid("bad open flags");
@@ -1201,24 +1230,20 @@ Status BaseMeta::Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) {
     std::lock_guard<std::mutex> l(open_mu_);
     ++open_counts_[ino];
   }
-  Attr a;
-  Status st = ReadSingle([&](Tx& tx) {
-    JFS_RETURN_IF_ERROR(tx.GetAttr(ino, &a));
-    if (IsDir(a) && (mask & kMaskW)) return Status::Error(EISDIR, "is a directory");
-    if ((mask & kMaskW) && (a.flags & kFlagImmutable)) {
-      return Status::Error(EPERM, "file is immutable");
-    }
-    if ((a.flags & kFlagAppend) &&
-        (((mask & kMaskW) && !(open_flags & O_APPEND)) || (open_flags & O_TRUNC))) {
-      return Status::Error(EPERM, "file is append-only");
-    }
-    return CheckAccess(ctx, a, mask);
-  });
+  Status st;
+  if (known != nullptr) {
+    *a = *known;
+    st = CheckOpen(ctx, *a, mask, open_flags);
+  } else {
+    st = ReadSingle([&](Tx& tx) {
+      JFS_RETURN_IF_ERROR(tx.GetAttr(ino, a));
+      return CheckOpen(ctx, *a, mask, open_flags);
+    });
+  }
   if (!st.ok()) {
     (void)ReleaseOpen(ino);  // the check failed; its own error is the one to report
     return st;
   }
-  if (attr) *attr = a;
   return Status::OK();
 }
 

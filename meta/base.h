@@ -88,6 +88,7 @@ class BaseMeta : public Meta {
                  std::vector<Entry>* out) override;
 
   Status Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) override;
+  Status OpenKnown(const Context& ctx, Ino ino, int open_flags, const Attr& known) override;
   Status Close(const Context& ctx, Ino ino) override;
   Status Read(const Context& ctx, Ino ino, uint32_t indx, std::vector<SliceView>* out) override;
   Status NewSlice(const Context& ctx, uint64_t* id) override;
@@ -247,6 +248,9 @@ class BaseMeta : public Meta {
   bool IsOpen(Ino ino);
   // Forgets one open of `ino`; frees it if it was the last one and the inode has no links left.
   Status ReleaseOpen(Ino ino);
+  // Open and OpenKnown: counts the open, then checks `known` (or the attributes read now, when
+  // null) into *a.
+  Status OpenWith(const Context& ctx, Ino ino, int open_flags, const Attr* known, Attr* a);
 
   std::unique_ptr<Engine> engine_;
 

@@ -120,6 +120,9 @@ class Meta {
   // Checks access for `open_flags` (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC needs W) and counts the open
   // so an unlinked file keeps its data until Close. Directories are accepted for O_RDONLY.
   virtual Status Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) = 0;
+  // Open of an inode whose attributes `known` the caller has just read (the lookup that found
+  // it): they are checked instead of being read again, as JuiceFS's Open does with a full Attr.
+  virtual Status OpenKnown(const Context& ctx, Ino ino, int open_flags, const Attr& known) = 0;
   virtual Status Close(const Context& ctx, Ino ino) = 0;
   // The resolved slices of chunk `indx` (format.md §1.3). Missing chunk → OK with empty result.
   virtual Status Read(const Context& ctx, Ino ino, uint32_t indx, std::vector<SliceView>* out) = 0;

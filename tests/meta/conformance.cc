@@ -725,6 +725,17 @@ void TestPermissions(const MetaBackend& b) {
     CHECK_ERR(m.Open(c, dir, O_WRONLY, &a), EISDIR);
     CHECK_ERR(m.Open(c, dir, O_RDWR, &a), EISDIR);
     CHECK_ERR(m.Open(c, 987654321, O_RDONLY, &a), ENOENT);
+    // OpenKnown checks the attributes the caller read (a lookup's) exactly as Open checks its own,
+    // and counts the open the same way.
+    Attr known;
+    REQUIRE_OK(m.GetAttr(c, file, &known));
+    REQUIRE_OK(m.OpenKnown(alice, file, O_RDONLY, known));
+    REQUIRE_OK(m.Close(alice, file));
+    CHECK_ERR(m.OpenKnown(alice, file, O_WRONLY, known), EACCES);
+    CHECK_ERR(m.Close(alice, file), EBADF);
+    Attr known_dir;
+    REQUIRE_OK(m.GetAttr(c, dir, &known_dir));
+    CHECK_ERR(m.OpenKnown(c, dir, O_RDWR, known_dir), EISDIR);
     // Truncate needs write permission unless the handle was opened for writing.
     CHECK_ERR(m.Truncate(alice, file, 10, false, &a), EACCES);
     REQUIRE_OK(m.Truncate(alice, file, 10, true, &a));
