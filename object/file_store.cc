@@ -30,8 +30,9 @@
 namespace jfs::object {
 namespace {
 
-// GetInto reads at least this much: the rest of the object is read ahead.
-constexpr uint64_t kReadAheadAfter = 256 << 10;
+// GetInto reads at least this much: the rest of the object is read ahead. 128 KiB is the size of
+// the kernel's FUSE read requests of a sequential reader (and a small file's whole block).
+constexpr uint64_t kReadAheadAfter = 128 << 10;
 
 constexpr std::string_view kTempPrefix = ".jfs-tmp.";
 constexpr int kPutAttempts = 8;
