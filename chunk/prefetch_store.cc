@@ -77,6 +77,13 @@ class PrefetchStore final : public ChunkStore {
     if (size > kMaxSliceSize || uint64_t{off} + len > size || len == 0 || dst == nullptr) {
       return inner_->ReadAt(id, size, off, len, dst);
     }
+    if (cfg_.direct_from > 0 && len >= cfg_.direct_from) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        used_ = true;
+      }
+      return inner_->ReadAt(id, size, off, len, dst);
+    }
     const uint32_t first = off / bs_;
     const uint32_t last = static_cast<uint32_t>((uint64_t{off} + len - 1) / bs_);
     uint32_t window = 0;

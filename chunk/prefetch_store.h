@@ -26,6 +26,11 @@ struct PrefetchConfig {
   // Blocks fetched ahead of a sequential reader, at most; the window starts at 1 block and
   // doubles with every sequential read, as JuiceFS's readahead grows. Capped to memory / 2.
   int readahead_blocks = 8;
+  // Reads of at least this many bytes go straight to the inner store (0: none do). For an inner
+  // store whose reads are cheap local copies (plain block files, read from the page cache), one
+  // copy into the caller's buffer beats fetching whole blocks into memory and copying again;
+  // smaller reads still gain from a fetched block (one read of the store serves many).
+  uint32_t direct_from = 0;
 };
 
 // Wraps `inner`. On error `*out` is untouched and `inner` is released.

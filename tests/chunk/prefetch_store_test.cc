@@ -195,6 +195,31 @@ TEST_CASE("a sequential run broken by a far read resumes readahead", "[chunk][pr
   }
 }
 
+TEST_CASE("reads of at least direct_from bytes go straight to the inner store",
+          "[chunk][prefetch]") {
+  PrefetchConfig pc;
+  pc.direct_from = 32 * KiB;
+  Fixture f(pc);
+  const uint32_t size = 8 * kBlock;
+  const std::string data = f.Write(1, size, 1);
+  // A sequential reader in large pieces: each read asks the store for exactly its bytes, and
+  // nothing is fetched ahead.
+  std::string got;
+  for (uint32_t off = 0; off < size; off += 32 * KiB) got += f.Read(1, size, off, 32 * KiB);
+  CHECK(got == data);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(f.objects->BytesAsked() == size);
+  CHECK(f.objects->GetsPerKey().size() == 8);
+  for (auto& [key, n] : f.objects->GetsPerKey()) CHECK(n == 2);  // two 32 KiB halves each
+  // Small reads still fetch whole blocks: 16 reads of 4 KiB, one fetch of the block.
+  Fixture g(pc);
+  const std::string d2 = g.Write(2, size, 2);
+  got.clear();
+  for (uint32_t off = 0; off < kBlock; off += 4 * KiB) got += g.Read(2, size, off, 4 * KiB);
+  CHECK(got == d2.substr(0, kBlock));
+  CHECK(g.objects->GetsPerKey()[jfs::chunk::BlockKey(2, 0, kBlock, false)] == 1);
+}
+
 TEST_CASE("random reads fetch only the bytes asked for", "[chunk][prefetch]") {
   Fixture f;
   const uint32_t size = 8 * kBlock;
