@@ -440,6 +440,7 @@ class DiskCacheImpl final : public DiskCache {
     queue_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
   }
+
   Status SyncStaged() override {
     std::vector<std::string> roots;
     {
