@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -174,7 +172,7 @@ bool DeviceOf(std::string path, dev_t* dev) {
       return true;
     }
     const size_t slash = path.find_last_of('/');
-    if (slash == std::string::npos || path.empty()) return false;
+    if (slash == std::string::npos) return false;
     path = slash == 0 ? "/" : path.substr(0, slash);
   }
 }
@@ -183,10 +181,7 @@ bool DeviceOf(std::string path, dev_t* dev) {
 // no compression, no encryption. Reading them needs no cache or readahead of ours: the kernel's
 // page cache is both.
 bool PlainLocalStore(const meta::Format& f) {
-  std::string type = f.storage;
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return type == "file" && f.encrypt_key.empty() &&
+  return object::StorageType(f.storage) == "file" && f.encrypt_key.empty() &&
          (f.compression.empty() || f.compression == "none");
 }
 
@@ -1235,9 +1230,10 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     chunk::PrefetchConfig pc;
     pc.memory = opts.buffer_size / 4;
     // Plain block files: a large read is one copy from the page cache straight into the caller's
-    // buffer (the file store reads the rest of the block ahead); fetching blocks into memory first
-    // would add a second. Small reads (4 KiB: 16x faster) still go through fetched blocks.
-    if (PlainLocalStore(f)) pc.direct_from = 128u << 10;
+    // buffer (reads from this size on make the file store read the rest of the block ahead);
+    // fetching blocks into memory first would add a second. Small reads (4 KiB: 16x faster)
+    // still go through fetched blocks.
+    if (PlainLocalStore(f)) pc.direct_from = object::kFileStoreReadAheadFrom;
     pc.download_threads = opts.download_threads;
     pc.readahead_blocks = opts.readahead_blocks;
     JFS_RETURN_IF_ERROR(chunk::NewPrefetchStore(std::move(chunks), pc, &chunks));

@@ -30,10 +30,6 @@
 namespace jfs::object {
 namespace {
 
-// GetInto reads at least this much: the rest of the object is read ahead. 128 KiB is the size of
-// the kernel's FUSE read requests of a sequential reader (and a small file's whole block).
-constexpr uint64_t kReadAheadAfter = 128 << 10;
-
 constexpr std::string_view kTempPrefix = ".jfs-tmp.";
 constexpr int kPutAttempts = 8;
 
@@ -347,7 +343,7 @@ class FileStore final : public ObjectStore {
     // Each read opens the object anew, so the kernel never sees a sequential reader and reads
     // only what is asked for, synchronously. A large read is taken as part of a sequential one:
     // the rest of the object is read ahead in the background for the reads that follow.
-    if (want >= kReadAheadAfter) {
+    if (want >= kFileStoreReadAheadFrom) {
       (void)::posix_fadvise(fd.get(), static_cast<off_t>(offset + want), 0, POSIX_FADV_WILLNEED);
     }
     uint64_t got = 0;

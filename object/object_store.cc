@@ -48,13 +48,18 @@ Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectIn
   }
 }
 
+std::string StorageType(std::string_view storage) {
+  // JuiceFS lower-cases the storage type before dispatching (cmd/format.go createStorage).
+  std::string type(storage);
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
 Status CreateStorage(const std::string& storage, const std::string& bucket,
                      const std::string& access_key, const std::string& secret_key,
                      std::unique_ptr<ObjectStore>* out) {
-  // JuiceFS lower-cases the storage type before dispatching (cmd/format.go createStorage).
-  std::string type = storage;
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string type = StorageType(storage);
   if (type == "file") {
     if (bucket.empty()) return Status::Invalid("file storage needs a directory as bucket");
     return NewFileStore(bucket, out);

@@ -90,6 +90,10 @@ Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectIn
 // fsync; Sync fsyncs the files and their directories, SyncAll is a syncfs(2) of the root's
 // file system.
 Status NewFileStore(const std::string& root, std::unique_ptr<ObjectStore>* out);
+// A ranged read of at least this many bytes from the file store also asks the kernel to read the
+// rest of the object ahead (each read opens the object anew, so the kernel never sees a sequential
+// reader otherwise). 128 KiB: the kernel's FUSE read requests of a sequential reader.
+inline constexpr uint64_t kFileStoreReadAheadFrom = 128 << 10;
 // `mem`: a process-local map, for unit tests.
 std::unique_ptr<ObjectStore> NewMemStore();
 // Prepends `prefix` (e.g. "myvol/") to every key; strips it from listed keys.
@@ -103,5 +107,7 @@ std::unique_ptr<ObjectStore> WithPrefix(std::unique_ptr<ObjectStore> inner, std:
 Status CreateStorage(const std::string& storage, const std::string& bucket,
                      const std::string& access_key, const std::string& secret_key,
                      std::unique_ptr<ObjectStore>* out);
+// The type CreateStorage dispatches on: `storage` lower-cased, as JuiceFS does ("S3" is "s3").
+std::string StorageType(std::string_view storage);
 
 }  // namespace jfs::object

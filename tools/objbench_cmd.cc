@@ -83,9 +83,7 @@ struct Target {
 // Builds the storage; `attempts` > 0 overrides the S3 retry count (the probe tries only briefly,
 // so an unreachable endpoint is reported within a second or two).
 Status OpenTarget(const ObjbenchArgs& a, int attempts, Target* t) {
-  std::string type = a.storage;
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string type = object::StorageType(a.storage);
   if (type == "s3" || type == "minio") {
     object::S3Options o;
     JFS_RETURN_IF_ERROR(object::ParseS3Bucket(a.bucket, type == "minio", &o));
