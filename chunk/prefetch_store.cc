@@ -77,13 +77,10 @@ class PrefetchStore final : public ChunkStore {
     if (size > kMaxSliceSize || uint64_t{off} + len > size || len == 0 || dst == nullptr) {
       return inner_->ReadAt(id, size, off, len, dst);
     }
-    if (cfg_.direct_from > 0 && len >= cfg_.direct_from) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        used_ = true;
-      }
+    // Uses none of this layer's blocks or buffers (so it does not count as use for
+    // ReleaseIdleBuffers either).
+    if (cfg_.direct_from > 0 && len >= cfg_.direct_from)
       return inner_->ReadAt(id, size, off, len, dst);
-    }
     const uint32_t first = off / bs_;
     const uint32_t last = static_cast<uint32_t>((uint64_t{off} + len - 1) / bs_);
     uint32_t window = 0;

@@ -1208,18 +1208,15 @@ Status CheckOpen(const Context& ctx, const Attr& a, int mask, int open_flags) {
 }  // namespace
 
 Status BaseMeta::Open(const Context& ctx, Ino ino, int open_flags, Attr* attr) {
-  Attr a;
-  JFS_RETURN_IF_ERROR(OpenWith(ctx, ino, open_flags, nullptr, &a));
-  if (attr) *attr = a;
-  return Status::OK();
+  return OpenWith(ctx, ino, open_flags, nullptr, attr);
 }
 
 Status BaseMeta::OpenKnown(const Context& ctx, Ino ino, int open_flags, const Attr& known) {
-  Attr unused;
-  return OpenWith(ctx, ino, open_flags, &known, &unused);
+  return OpenWith(ctx, ino, open_flags, &known, nullptr);
 }
 
-Status BaseMeta::OpenWith(const Context& ctx, Ino ino, int open_flags, const Attr* known, Attr* a) {
+Status BaseMeta::OpenWith(const Context& ctx, Ino ino, int open_flags, const Attr* known,
+                          Attr* out) {
   ino = Root(ino);
   const int acc = open_flags & O_ACCMODE;
   if (acc == O_ACCMODE) return Status::Invalid("bad open flags");
@@ -1230,20 +1227,21 @@ Status BaseMeta::OpenWith(const Context& ctx, Ino ino, int open_flags, const Att
     std::lock_guard<std::mutex> l(open_mu_);
     ++open_counts_[ino];
   }
+  Attr read;
   Status st;
   if (known != nullptr) {
-    *a = *known;
-    st = CheckOpen(ctx, *a, mask, open_flags);
+    st = CheckOpen(ctx, *known, mask, open_flags);
   } else {
     st = ReadSingle([&](Tx& tx) {
-      JFS_RETURN_IF_ERROR(tx.GetAttr(ino, a));
-      return CheckOpen(ctx, *a, mask, open_flags);
+      JFS_RETURN_IF_ERROR(tx.GetAttr(ino, &read));
+      return CheckOpen(ctx, read, mask, open_flags);
     });
   }
   if (!st.ok()) {
     (void)ReleaseOpen(ino);  // the check failed; its own error is the one to report
     return st;
   }
+  if (out) *out = known != nullptr ? *known : read;
   return Status::OK();
 }
 

@@ -249,8 +249,8 @@ class BaseMeta : public Meta {
   // Forgets one open of `ino`; frees it if it was the last one and the inode has no links left.
   Status ReleaseOpen(Ino ino);
   // Open and OpenKnown: counts the open, then checks `known` (or the attributes read now, when
-  // null) into *a.
-  Status OpenWith(const Context& ctx, Ino ino, int open_flags, const Attr* known, Attr* a);
+  // null); on success *out (optional) receives the attributes checked.
+  Status OpenWith(const Context& ctx, Ino ino, int open_flags, const Attr* known, Attr* out);
 
   std::unique_ptr<Engine> engine_;
 
