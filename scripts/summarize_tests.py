@@ -2,30 +2,66 @@
 """Summarizes test runs for scripts/test.sh.
 
 Each argument is a run directory holding meson's testlog.json and counts files written by the
-Catch2 listener (tests/catch2_main.cc): one line "<program> <passed> <failed>" per program run.
-Catch2 programs count their test cases; other programs count as one test. A program that meson saw
-fail (crash, sanitizer report, timeout, skip) but whose Catch2 counts show no failure adds one
-failure. Prints failing tests, then `N passed, N failed` as the last line; exits 1 on any failure.
+Catch2 listener (tests/catch2_main.cc): one line per program run, "<program> <passed> <failed>"
+followed by tab-separated fields, "@ARG" for each argument and KEY=VALUE for the run's JFS_*
+environment. One program runs as several meson tests that differ only in their arguments or
+environment (JFS_TEST_ENGINE=postgres...); a test's counts are the line whose program, arguments
+and JFS_* environment match the test's. Catch2 programs count their test
+cases; other programs count as one test. A program that meson saw fail (crash, sanitizer report,
+timeout, skip) but whose Catch2 counts show no failure adds one failure.
+
+Prints each failing test with the lines of its output that say what failed, then `N passed,
+N failed` as the last line; exits 1 on any failure.
 """
 import json
 import os
+import re
 import sys
+
+# Lines of a failed test's output worth showing: Catch2's failure reports, sanitizer reports,
+# and the programs' own error lines.
+FAILURE_LINE = re.compile(
+    r"FAILED|failed|error|ERROR|Error|with expansion|REQUIRE|CHECK|child |runtime error|"
+    r"SUMMARY|unexpected|differs|expected|timed out|Assertion")
+MAX_EXCERPT_LINES = 30
+
+
+def env_key(pairs):
+    """The part of a run's environment that tells its meson tests apart."""
+    out = []
+    for kv in pairs:
+        if not kv.startswith("JFS_") or kv.startswith("JFS_TEST_COUNTS_DIR="):
+            continue
+        out.append(kv.replace("\t", " ").replace("\n", " "))
+    return tuple(sorted(out))
 
 
 def load_counts(run_dir):
+    """{(program, arguments, env_key): (passed, failed)}"""
     counts = {}
     for fname in os.listdir(run_dir):
         if not fname.startswith("counts"):
             continue
         with open(os.path.join(run_dir, fname)) as f:
             for line in f:
-                parts = line.split()
+                fields = line.rstrip("\n").split("\t")
+                parts = fields[0].split()
                 if len(parts) != 3:
                     continue
-                prog, p, fl = parts[0], int(parts[1]), int(parts[2])
-                op, of = counts.get(prog, (0, 0))
-                counts[prog] = (op + p, of + fl)
+                args = tuple(x[1:] for x in fields[1:] if x.startswith("@"))
+                key = (parts[0], args, env_key(x for x in fields[1:] if not x.startswith("@")))
+                op, of = counts.get(key, (0, 0))
+                counts[key] = (op + int(parts[1]), of + int(parts[2]))
     return counts
+
+
+def excerpt(text):
+    lines = [l for l in (text or "").splitlines() if FAILURE_LINE.search(l)]
+    if not lines:
+        lines = [l for l in (text or "").splitlines() if l.strip()][-10:]
+    if len(lines) > MAX_EXCERPT_LINES:
+        lines = lines[:MAX_EXCERPT_LINES] + [f"... ({len(lines) - MAX_EXCERPT_LINES} more)"]
+    return ["    " + l[:300] for l in lines]
 
 
 def main():
@@ -36,7 +72,7 @@ def main():
         counts = load_counts(run_dir)
         log = os.path.join(run_dir, "testlog.json")
         if not os.path.exists(log):
-            problems.append(f"[{label}] no test log (meson test did not run)")
+            problems.append([f"[{label}] no test log (meson test did not run)"])
             failed += 1
             continue
         seen = set()
@@ -47,24 +83,31 @@ def main():
                 t = json.loads(line)
                 cmd = t.get("command") or t.get("cmd")
                 prog = os.path.basename(cmd[0]) if cmd else t["name"]
+                env = t.get("env") or {}
+                args = tuple(a.replace("\t", " ").replace("\n", " ") for a in (cmd or [])[1:])
+                key = (prog, args, env_key(f"{k}={v}" for k, v in env.items()))
                 ok = t["result"] == "OK"
-                if prog in counts and prog not in seen:
-                    seen.add(prog)
-                    p, fl = counts[prog]
+                out = t.get("stdout", "") + "\n" + (t.get("stderr") or "")
+                if key in counts and key not in seen:
+                    seen.add(key)
+                    p, fl = counts[key]
                     passed += p
                     failed += fl
                     if fl:
-                        problems.append(f"[{label}] {t['name']}: {fl} test case(s) failed")
+                        problems.append([f"[{label}] {t['name']}: {fl} test case(s) failed"] +
+                                        excerpt(out))
                     if not ok and fl == 0:
                         failed += 1
-                        problems.append(f"[{label}] {t['name']}: {t['result']}")
+                        problems.append([f"[{label}] {t['name']}: {t['result']}"] + excerpt(out))
                 elif ok:
                     passed += 1
                 else:
                     failed += 1
-                    problems.append(f"[{label}] {t['name']}: {t['result']}")
+                    problems.append([f"[{label}] {t['name']}: {t['result']}"] + excerpt(out))
     for p in problems:
-        print("FAILED " + p)
+        print("FAILED " + p[0])
+        for l in p[1:]:
+            print(l)
     if problems:
         print("logs: " + ", ".join(os.path.join(d, "meson.log") for d in sys.argv[1:]))
     print(f"{passed} passed, {failed} failed")

@@ -143,7 +143,9 @@ class SqlConn {
 
   // Transaction control. Begin(write=true) takes the database's write lock up front where the
   // database has one (SQLite BEGIN IMMEDIATE), so a write transaction never fails half-way for
-  // lock upgrades. Rollback is a no-op when no transaction is open.
+  // lock upgrades. Rollback is a no-op when no transaction is open. A failed Commit leaves the
+  // transaction open for Rollback; Begin and BeginSingleRead roll back one a caller left open, so
+  // that no transaction outlives its lease.
   virtual Status Begin(bool write) = 0;
   // Begins a read that the engine promises is a single statement (one Query before Commit): a
   // driver may run it on its own, without BEGIN / COMMIT, since one statement always reads one

@@ -360,6 +360,9 @@ class MysqlConn final : public SqlConn {
   // request as its first statement (EnsureBegun).
   Status Begin(bool write) override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    // A transaction the caller left open (a failed COMMIT not rolled back) must not live on into
+    // this one: START TRANSACTION would commit it, a lone read would see its writes.
+    JFS_RETURN_IF_ERROR(Rollback());
     read_only_ = !write;
     in_txn_ = false;
     begin_pending_ = true;
@@ -371,6 +374,7 @@ class MysqlConn final : public SqlConn {
 
   Status BeginSingleRead() override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
+    JFS_RETURN_IF_ERROR(Rollback());  // as in Begin
     read_only_ = true;
     in_txn_ = false;
     begin_pending_ = false;  // the one statement autocommits

@@ -145,9 +145,7 @@ class PgConn final : public SqlConn {
   }
 
   Status Begin(bool write) override {
-    // Collects the result of the previous read-only COMMIT.
-    Status st = Flush();
-    if (!st.ok() && broken_) return st;
+    JFS_RETURN_IF_ERROR(EndPrevious());
     state_ = State::kBeginPending;
     begin_sql_ = write ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -156,8 +154,7 @@ class PgConn final : public SqlConn {
   }
 
   Status BeginSingleRead() override {
-    Status st = Flush();
-    if (!st.ok() && broken_) return st;
+    JFS_RETURN_IF_ERROR(EndPrevious());
     state_ = State::kSingle;  // no BEGIN: the statement runs in its own implicit transaction
     read_only_ = true;
     return Status::OK();
@@ -181,6 +178,9 @@ class PgConn final : public SqlConn {
       // The connection died with the COMMIT in flight: it may or may not have happened.
       return Status::IOError(st.message() + " (connection lost during COMMIT; outcome unknown)");
     }
+    // A deferred statement that failed made the server skip the COMMIT queued behind it: the
+    // transaction is still open, aborted. The engine's Rollback must end it (as in MySQL's driver).
+    if (!st.ok()) state_ = State::kInTxn;
     return st;
   }
 
@@ -259,6 +259,21 @@ class PgConn final : public SqlConn {
   }
 
   // BEGIN goes out with the transaction's first statement, sparing it a round trip.
+  // Collects the results of the previous transaction's read-only COMMIT, then makes sure no
+  // transaction block is left open: in one left aborted, every later statement fails with
+  // "current transaction is aborted". Ends such a block with ROLLBACK, or gives the connection up.
+  Status EndPrevious() {
+    Status st = Flush();
+    if (!st.ok() && broken_) return st;
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return Status::OK();
+    if (!Send("ROLLBACK")) return ConnError("ROLLBACK");
+    st = Flush();
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return Status::OK();
+    broken_ = true;
+    return Status::Retryable(EIO, "postgres: a transaction left open could not be ended" +
+                                      (st.ok() ? std::string() : ": " + st.message()));
+  }
+
   Status SendBegin() {
     if (state_ != State::kBeginPending) return Status::OK();
     if (!Send(begin_sql_.c_str())) return ConnError("BEGIN");

@@ -279,12 +279,14 @@ class SqliteConn final : public SqlConn {
   }
 
   Status Begin(bool write) override {
+    JFS_RETURN_IF_ERROR(Rollback());  // a transaction the caller left open ends here
     single_ = false;
     return Query(write ? "BEGIN IMMEDIATE" : "BEGIN", {}, {}, nullptr);
   }
   // The one statement runs in autocommit mode: its own read transaction, released when it is
   // reset (StmtRun), which is all BEGIN / COMMIT would give it.
   Status BeginSingleRead() override {
+    JFS_RETURN_IF_ERROR(Rollback());
     single_ = true;
     return Status::OK();
   }
