@@ -99,6 +99,7 @@ using RowFn = FunctionRef<Status(const Row&)>;
 struct SqlCounters {
   std::atomic<uint64_t> statements{0};   // statements sent (BEGIN / COMMIT included)
   std::atomic<uint64_t> round_trips{0};  // times the client waited for the server
+  std::atomic<uint64_t> checkpoints{0};  // SQLite WAL checkpoints run (background or committer)
 };
 SqlCounters& GlobalSqlCounters();
 

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -112,10 +113,10 @@ class StmtRun {
 // Checkpoints the WAL of one database file in a background thread. SQLite's automatic checkpoint
 // runs in the committing thread whenever the WAL passes 1000 pages and costs that commit two
 // fsyncs and a copy of every page written since; on a small-file workload that was a third of
-// each create + close. With this, a commit past kWakePages only wakes the thread (which checkpoints
-// over its own connection, PASSIVE like the automatic one: it never waits for readers or writers),
-// and a committer checkpoints itself only past kBackstopPages, when the thread cannot keep up or
-// cannot run.
+// each create + close. With this, each kWakePages pages committed past the last checkpoint only
+// wake the thread (which checkpoints over its own connection, PASSIVE like the automatic one: it
+// never waits for readers or writers), and a committer checkpoints itself only once the WAL holds
+// kBackstopPages, when the thread cannot keep up or cannot run, or to let the WAL start over.
 class Checkpointer {
  public:
   static constexpr int kWakePages = 1000;
@@ -136,10 +137,24 @@ class Checkpointer {
 
   // sqlite3_wal_hook callback of every connection to the file: runs after each commit, with the
   // number of pages in the WAL.
+  //
+  // The thread is woken once per kWakePages pages *not yet checkpointed*, not on every commit past
+  // kWakePages: the WAL starts over only when a writer begins while every page of it is in the
+  // database, which a writer following its predecessor closely seldom finds (the checkpoint the
+  // last commit started is still running), so the WAL keeps its length across checkpoints.
+  // Counting from the total woke the thread after every commit, for two fsyncs each. The
+  // committer's own checkpoint past kBackstopPages, once the thread has caught up, lets the next
+  // writer start the WAL over.
   static int Hook(void* self, sqlite3* db, const char* name, int pages) {
     auto* c = static_cast<Checkpointer*>(self);
-    if (pages >= kBackstopPages || (pages >= kWakePages && !c->Wake())) {
+    int done = c->backfilled_.load(std::memory_order_relaxed);
+    if (pages < done) {  // the WAL started over since the thread's last checkpoint
+      done = 0;
+      c->backfilled_.store(0, std::memory_order_relaxed);
+    }
+    if (pages >= kBackstopPages || (pages - done >= kWakePages && !c->Wake())) {
       // Errors are ignored, as SQLite's automatic checkpoint ignores them: the next commit tries.
+      GlobalSqlCounters().checkpoints++;
       sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
     return SQLITE_OK;
@@ -186,7 +201,12 @@ class Checkpointer {
         }
       }
       if (db) {
-        sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        int log = 0, copied = 0;
+        GlobalSqlCounters().checkpoints++;
+        if (sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                      &copied) == SQLITE_OK) {
+          backfilled_.store(copied, std::memory_order_relaxed);
+        }
       }
       lock.lock();
     }
@@ -198,6 +218,8 @@ class Checkpointer {
   std::condition_variable cv_;
   bool pending_ = false;  // guarded by mu_
   bool stop_ = false;     // guarded by mu_
+  // WAL pages copied to the database by the thread's last checkpoint.
+  std::atomic<int> backfilled_{0};
   std::thread thread_;
 };
 
