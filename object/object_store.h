@@ -90,9 +90,10 @@ Status ListAll(ObjectStore& store, std::string_view prefix, std::vector<ObjectIn
 // fsync; Sync fsyncs the files and their directories, SyncAll is a syncfs(2) of the root's
 // file system.
 Status NewFileStore(const std::string& root, std::unique_ptr<ObjectStore>* out);
-// A ranged read of at least this many bytes from the file store also asks the kernel to read the
-// rest of the object ahead (each read opens the object anew, so the kernel never sees a sequential
-// reader otherwise). 128 KiB: the kernel's FUSE read requests of a sequential reader.
+// The file store keeps an object open after a ranged read of at least this many bytes (the last
+// 16 such objects), so that the kernel sees a sequential reader and reads ahead as for a plain
+// file; smaller reads open the object each time. 128 KiB: the kernel's FUSE read requests of a
+// sequential reader.
 inline constexpr uint64_t kFileStoreReadAheadFrom = 128 << 10;
 // `mem`: a process-local map, for unit tests.
 std::unique_ptr<ObjectStore> NewMemStore();

@@ -260,3 +260,73 @@ TEST_CASE("file: Sync flushes named objects, skips gone ones, rejects bad keys",
   fs::remove_all(root);
   CHECK_FALSE(s->SyncAll().ok());
 }
+
+// Large ranged reads keep the object open between calls (object_store.h): what they return must
+// still follow the object, whoever deletes or replaces it, and however many objects are read.
+TEST_CASE("file: large reads follow deleted and replaced objects", "[object]") {
+  jfs::testing::TempDir dir;
+  const std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  const size_t big = jfs::object::kFileStoreReadAheadFrom * 2;
+  auto content = [&](char c, size_t n) {
+    std::string d(n, c);
+    for (size_t i = 0; i < n; i += 4096) d[i] = static_cast<char>('a' + i / 4096 % 26);
+    return d;
+  };
+  auto read = [&](const std::string& key, int64_t off, std::string* out) {
+    out->assign(big, '\0');
+    int64_t n = 0;
+    Status st = s->GetInto(key, off, static_cast<int64_t>(big), out->data(), &n);
+    out->resize(st.ok() ? static_cast<size_t>(n) : 0);
+    return st;
+  };
+  const std::string key = "chunks/0/0/7_0_4194304";
+  const std::string v1 = content('1', big * 2);
+  REQUIRE(s->Put(key, v1).ok());
+  std::string got;
+  REQUIRE(read(key, 0, &got).ok());
+  CHECK(got == v1.substr(0, big));
+
+  SECTION("deleted through the store") {
+    REQUIRE(s->Delete(key).ok());
+    CHECK(read(key, static_cast<int64_t>(big), &got).IsNotFound());
+  }
+  SECTION("deleted behind the store (another client)") {
+    REQUIRE(fs::remove(root + "/" + key));
+    CHECK(read(key, static_cast<int64_t>(big), &got).IsNotFound());
+  }
+  SECTION("replaced through the store") {
+    const std::string v2 = content('2', big + 100);
+    REQUIRE(s->Put(key, v2).ok());
+    REQUIRE(read(key, 100, &got).ok());
+    CHECK(got == v2.substr(100));
+  }
+  SECTION("replaced behind the store") {
+    const std::string v3 = content('3', big * 3);
+    WriteRaw(root + "/other", v3);
+    fs::rename(root + "/other", root + "/" + key);
+    REQUIRE(read(key, static_cast<int64_t>(big), &got).ok());
+    CHECK(got == v3.substr(big, big));
+  }
+  SECTION("more objects than are kept open, read in turns") {
+    std::vector<std::string> keys, data;
+    for (int i = 0; i < 40; ++i) {
+      keys.push_back("chunks/0/1/" + std::to_string(100 + i) + "_0_4194304");
+      data.push_back(content(static_cast<char>('A' + i % 26), big * 2 + static_cast<size_t>(i)));
+      REQUIRE(s->Put(keys.back(), data.back()).ok());
+    }
+    for (int round = 0; round < 2; ++round) {
+      for (size_t i = 0; i < keys.size(); ++i) {
+        INFO(keys[i] << " round " << round);
+        const int64_t off = round == 0 ? 0 : static_cast<int64_t>(big + i);
+        REQUIRE(read(keys[i], off, &got).ok());
+        CHECK(got == data[i].substr(static_cast<size_t>(off), big));
+      }
+    }
+    // Reads past the end stop at the object's length.
+    REQUIRE(read(keys[5], static_cast<int64_t>(data[5].size() - 10), &got).ok());
+    CHECK(got == data[5].substr(data[5].size() - 10));
+    REQUIRE(read(keys[5], static_cast<int64_t>(data[5].size() + 10), &got).ok());
+    CHECK(got.empty());
+  }
+}
