@@ -145,6 +145,12 @@ class ChunkStoreImpl final : public ChunkStore {
       const std::string key = BlockKey(id, i, blen, config_.hash_prefix);
       JFS_RETURN_IF_ERROR(ReadBlock(key, blen, static_cast<uint32_t>(from - block_start),
                                     static_cast<uint32_t>(to - from), dst + (from - off), &buf));
+      // A large read from a block's start looks sequential: the next block of the slice is read
+      // next, so the store may start fetching it now (it reads ahead within one object only).
+      if (from == block_start && to - from >= object::kFileStoreReadAheadFrom &&
+          compressor_ == nullptr && block_start + blen < size) {
+        store_->WillRead(BlockKey(id, i + 1, BlockLen(i + 1, size, bs), config_.hash_prefix));
+      }
     }
     return Status::OK();
   }

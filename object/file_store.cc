@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -352,6 +353,26 @@ class FileStore final : public ObjectStore {
     return Status::OK();
   }
 
+  // Opens the object into the kept fds (GetLarge reads it from there next) and, unless its last
+  // byte is in the page cache already (a re-read), starts the kernel's readahead of its first
+  // kWillReadBytes with a non-blocking read: RWF_NOWAIT returns EAGAIN at the first page not
+  // cached, after starting the read of the missing pages, so nothing waits and nothing is copied
+  // but pages already cached. That readahead is the one a sequential reader of the file would
+  // start (large page-cache folios), unlike fadvise(WILLNEED), which reads into 4 KiB pages.
+  void WillRead(std::string_view key) override {
+    if (!CheckKey(key).ok()) return;
+    OpenObject o;
+    if (!KeptOrOpen(key, &o).ok() || o.size == 0) return;
+    char last = 0;
+    iovec probe{&last, 1};
+    if (::preadv2(o.fd->get(), &probe, 1, static_cast<off_t>(o.size - 1), RWF_NOWAIT) == 1) return;
+    // What lands here (only pages cached already) is never looked at: one buffer serves all.
+    static const std::unique_ptr<char[]> scratch =
+        std::make_unique_for_overwrite<char[]>(kWillReadBytes);
+    iovec all{scratch.get(), static_cast<size_t>(std::min<uint64_t>(o.size, kWillReadBytes))};
+    (void)::preadv2(o.fd->get(), &all, 1, 0, RWF_NOWAIT);
+  }
+
   Status Put(std::string_view key, std::string_view data) override {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     std::string path = Path(key);
@@ -441,6 +462,7 @@ class FileStore final : public ObjectStore {
     uint64_t size = 0;
   };
   static constexpr size_t kMaxOpenObjects = 16;
+  static constexpr uint64_t kWillReadBytes = 4 << 20;  // a default block
 
   // Large reads (kFileStoreReadAheadFrom or more: a sequential reader, as the layers above pass
   // small reads through their own readahead) keep the object open between calls. Opening it per
@@ -452,6 +474,18 @@ class FileStore final : public ObjectStore {
   Status GetLarge(std::string_view key, int64_t offset, int64_t length, char* dst, int64_t* n) {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     if (offset < 0) return Status::Invalid("negative offset");
+    OpenObject o;
+    JFS_RETURN_IF_ERROR(KeptOrOpen(key, &o));
+    const uint64_t off = static_cast<uint64_t>(offset);
+    const uint64_t want = off >= o.size ? 0 : std::min<uint64_t>(o.size - off, length);
+    uint64_t got = 0;
+    JFS_RETURN_IF_ERROR(ReadFully(key, o.fd->get(), off, want, dst, &got));
+    *n = static_cast<int64_t>(got);
+    return Status::OK();
+  }
+
+  // The kept fd of `key` (checked: still linked), else the object opened and kept.
+  Status KeptOrOpen(std::string_view key, OpenObject* out) {
     OpenObject o;
     {
       std::lock_guard<std::mutex> l(open_mu_);
@@ -472,18 +506,14 @@ class FileStore final : public ObjectStore {
     }
     if (!o.fd) {
       auto fd = std::make_shared<UniqueFd>();
-      uint64_t want = 0;
-      JFS_RETURN_IF_ERROR(OpenForRead(key, 0, -1, fd.get(), &want));
-      o = OpenObject{std::string(key), std::move(fd), want};
+      uint64_t size = 0;
+      JFS_RETURN_IF_ERROR(OpenForRead(key, 0, -1, fd.get(), &size));
+      o = OpenObject{std::string(key), std::move(fd), size};
       std::lock_guard<std::mutex> l(open_mu_);
       open_.insert(open_.begin(), o);
       if (open_.size() > kMaxOpenObjects) open_.pop_back();
     }
-    const uint64_t off = static_cast<uint64_t>(offset);
-    const uint64_t want = off >= o.size ? 0 : std::min<uint64_t>(o.size - off, length);
-    uint64_t got = 0;
-    JFS_RETURN_IF_ERROR(ReadFully(key, o.fd->get(), off, want, dst, &got));
-    *n = static_cast<int64_t>(got);
+    *out = std::move(o);
     return Status::OK();
   }
 

@@ -51,6 +51,11 @@ class ObjectStore {
   virtual Status GetInto(std::string_view key, int64_t offset, int64_t length, char* dst,
                          int64_t* n);
 
+  // A hint that a sequential reader is about to read object `key` (whole): a backend that can
+  // start fetching it without blocking may do so (the file backend asks the kernel to read the
+  // file ahead). Never fails and never waits; a missing or bad key is ignored. Default: nothing.
+  virtual void WillRead(std::string_view key) { (void)key; }
+
   // Stores `data` under `key`, replacing any existing object atomically.
   virtual Status Put(std::string_view key, std::string_view data) = 0;
 

@@ -22,6 +22,9 @@ class PrefixStore final : public ObjectStore {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     return inner_->GetInto(Full(key), offset, length, dst, n);
   }
+  void WillRead(std::string_view key) override {
+    if (CheckKey(key).ok()) inner_->WillRead(Full(key));
+  }
   Status Put(std::string_view key, std::string_view data) override {
     JFS_RETURN_IF_ERROR(CheckKey(key));
     return inner_->Put(Full(key), data);

@@ -4,7 +4,7 @@
 Each argument is a run directory holding meson's testlog.json and counts files written by the
 Catch2 listener (tests/catch2_main.cc): one line per program run, "<program> <passed> <failed>"
 followed by tab-separated fields, "@ARG" for each argument and KEY=VALUE for the run's JFS_*
-environment. One program runs as several meson tests that differ only in their arguments or
+environment (programs that write the first part alone are matched by program name). One program runs as several meson tests that differ only in their arguments or
 environment (JFS_TEST_ENGINE=postgres...); a test's counts are the line whose program, arguments
 and JFS_* environment match the test's. Catch2 programs count their test
 cases; other programs count as one test. A program that meson saw fail (crash, sanitizer report,
@@ -48,8 +48,11 @@ def load_counts(run_dir):
                 parts = fields[0].split()
                 if len(parts) != 3:
                     continue
-                args = tuple(x[1:] for x in fields[1:] if x.startswith("@"))
-                key = (parts[0], args, env_key(x for x in fields[1:] if not x.startswith("@")))
+                if len(fields) == 1:  # "<program> <passed> <failed>" alone (the bindings' runners)
+                    key = (parts[0], None, None)
+                else:
+                    args = tuple(x[1:] for x in fields[1:] if x.startswith("@"))
+                    key = (parts[0], args, env_key(x for x in fields[1:] if not x.startswith("@")))
                 op, of = counts.get(key, (0, 0))
                 counts[key] = (op + int(parts[1]), of + int(parts[2]))
     return counts
@@ -86,6 +89,8 @@ def main():
                 env = t.get("env") or {}
                 args = tuple(a.replace("\t", " ").replace("\n", " ") for a in (cmd or [])[1:])
                 key = (prog, args, env_key(f"{k}={v}" for k, v in env.items()))
+                if key not in counts:
+                    key = (prog, None, None)  # a program that writes no arguments or environment
                 ok = t["result"] == "OK"
                 out = t.get("stdout", "") + "\n" + (t.get("stderr") or "")
                 if key in counts and key not in seen:

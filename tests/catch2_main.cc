@@ -59,13 +59,11 @@ class CountingListener : public Catch::TestEventListenerBase {
       ++passed_;
   }
 
-  void testRunEnded(const Catch::TestRunStats&) override {
-    const char* dir = std::getenv("JFS_TEST_COUNTS_DIR");
-    if (dir == nullptr || *dir == '\0') return;
-    std::string path = std::string(dir) + "/counts-" + std::to_string(getpid());
-    std::string line = std::string(program_invocation_short_name) + " " + std::to_string(passed_) +
-                       " " + std::to_string(failed_);
-    for (std::string a : Args()) line += "\t@" + Flat(std::move(a));
+  // The arguments and environment as the run starts: a program may change its own environment
+  // (test_system_dump sets JFS_TEST_ENGINE), and the summary matches what meson passed in.
+  void testRunStarting(const Catch::TestRunInfo& info) override {
+    TestEventListenerBase::testRunStarting(info);
+    for (std::string a : Args()) key_ += "\t@" + Flat(std::move(a));
     std::vector<std::string> vars;
     for (char** e = environ; *e != nullptr; ++e) {
       std::string v = *e;
@@ -73,8 +71,15 @@ class CountingListener : public Catch::TestEventListenerBase {
       vars.push_back(Flat(std::move(v)));
     }
     std::sort(vars.begin(), vars.end());
-    for (const std::string& v : vars) line += "\t" + v;
-    line += "\n";
+    for (const std::string& v : vars) key_ += "\t" + v;
+  }
+
+  void testRunEnded(const Catch::TestRunStats&) override {
+    const char* dir = std::getenv("JFS_TEST_COUNTS_DIR");
+    if (dir == nullptr || *dir == '\0') return;
+    std::string path = std::string(dir) + "/counts-" + std::to_string(getpid());
+    const std::string line = std::string(program_invocation_short_name) + " " +
+                             std::to_string(passed_) + " " + std::to_string(failed_) + key_ + "\n";
     if (FILE* f = std::fopen(path.c_str(), "a")) {
       std::fputs(line.c_str(), f);
       std::fclose(f);
@@ -84,6 +89,7 @@ class CountingListener : public Catch::TestEventListenerBase {
  private:
   int passed_ = 0;
   int failed_ = 0;
+  std::string key_;  // the tab-separated arguments and JFS_* variables (testRunStarting)
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 using jfs::Status;
 using jfs::chunk::BlockKey;
@@ -41,6 +42,10 @@ class TestStore final : public ObjectStore {
     return inner_->Put(key, data);
   }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  void WillRead(std::string_view key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    will_read.emplace_back(key);
+  }
   Status Head(std::string_view key, ObjectInfo* info) override { return inner_->Head(key, info); }
   Status List(std::string_view prefix, std::string_view marker, std::string_view delimiter,
               int limit, std::vector<ObjectInfo>* out, bool* truncated) override {
@@ -52,6 +57,7 @@ class TestStore final : public ObjectStore {
     fail_put_ = std::move(s);
   }
   std::atomic<int> puts{0};
+  std::vector<std::string> will_read;  // WillRead hints, in order (guarded by mu_ while running)
 
  private:
   std::unique_ptr<ObjectStore> inner_ = jfs::object::NewMemStore();
@@ -478,4 +484,26 @@ TEST_CASE("NewChunkStore validates its config and owns its threads", "[chunk]") 
   CHECK(CountThreads() == before + 5);
   store.reset();
   CHECK(CountThreads() == before);
+}
+
+// A large read from a block's start hints the next block of the slice to the object store
+// (ObjectStore::WillRead: the file store then starts reading it ahead); small reads, reads from
+// inside a block and the slice's last block hint nothing.
+TEST_CASE("large reads from a block's start hint the slice's next block", "[chunk]") {
+  Fixture f(256 * KiB);
+  const uint32_t size = 700 * KiB;  // blocks of 256, 256 and 188 KiB
+  const std::string data = RandomBytes(size, 7);
+  WriteSlice(*f.store, 42, data, size);
+  const std::string b1 = jfs::chunk::BlockKey(42, 1, 256 * KiB, false);
+  const std::string b2 = jfs::chunk::BlockKey(42, 2, 188 * KiB, false);
+  auto hints = [&] { return std::exchange(f.objects->will_read, {}); };
+  hints();
+  CHECK(Read(*f.store, 42, size, 0, size) == data);
+  CHECK(hints() == std::vector<std::string>{b1, b2});
+  CHECK(Read(*f.store, 42, size, 256 * KiB, 128 * KiB) == data.substr(256 * KiB, 128 * KiB));
+  CHECK(hints() == std::vector<std::string>{b2});
+  CHECK(Read(*f.store, 42, size, 0, 64 * KiB) == data.substr(0, 64 * KiB));         // small
+  CHECK(Read(*f.store, 42, size, 1, 255 * KiB) == data.substr(1, 255 * KiB));       // inside
+  CHECK(Read(*f.store, 42, size, 512 * KiB, 188 * KiB) == data.substr(512 * KiB));  // last
+  CHECK(hints().empty());
 }

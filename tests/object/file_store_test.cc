@@ -1,13 +1,17 @@
 // Behaviour specific to the `file` backend: what it leaves on disk, which keys it refuses, and
 // listing of large directory trees. The interface-level behaviour is in conformance_test.cc.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "object/object_store.h"
 #include "tests/object/temp_dir.h"
@@ -329,4 +333,53 @@ TEST_CASE("file: large reads follow deleted and replaced objects", "[object]") {
     REQUIRE(read(keys[5], static_cast<int64_t>(data[5].size() + 10), &got).ok());
     CHECK(got.empty());
   }
+}
+
+// WillRead starts the kernel's readahead of an object that is not in the page cache, without
+// waiting for it; it ignores missing and bad keys.
+TEST_CASE("file: WillRead reads an object ahead, and ignores bad keys", "[object]") {
+  jfs::testing::TempDir dir;
+  const std::string root = dir.path() + "/root";
+  auto s = Open(root);
+  const std::string key = "chunks/0/0/9_0_4194304";
+  std::string data(4 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + i / 4096);
+  REQUIRE(s->Put(key, data).ok());
+  const std::string path = root + "/" + key;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  void* map = ::mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, fd, 0);
+  REQUIRE(map != MAP_FAILED);
+  // Whether the page at `off` is in the page cache (mincore reads nothing in, unlike a read).
+  auto cached = [&](size_t off) {
+    unsigned char vec[1] = {0};
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    return ::mincore(static_cast<char*>(map) + off / page * page, 1, vec) == 0 && (vec[0] & 1);
+  };
+  REQUIRE(::fdatasync(fd) == 0);
+  REQUIRE(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+  // On a file system whose pages cannot be dropped (tmpfs), there is nothing to read ahead.
+  const bool evicted = !cached(0) && !cached(data.size() - 1);
+  s->WillRead(key);
+  if (evicted) {
+    bool ahead = false;
+    for (int i = 0; i < 500 && !ahead; ++i) {
+      ahead = cached(0) && cached(data.size() - 1);
+      if (!ahead) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(ahead);
+  }
+  ::munmap(map, data.size());
+  ::close(fd);
+  std::string got(data.size(), '\0');
+  int64_t n = 0;
+  REQUIRE(s->GetInto(key, 0, static_cast<int64_t>(data.size()), got.data(), &n).ok());
+  CHECK(static_cast<size_t>(n) == data.size());
+  CHECK(got == data);
+  s->WillRead("chunks/0/0/missing");
+  s->WillRead("../escape");
+  s->WillRead("");
+  REQUIRE(fs::remove(path));
+  s->WillRead(key);
+  CHECK(s->GetInto(key, 0, 1 << 20, got.data(), &n).IsNotFound());
 }
