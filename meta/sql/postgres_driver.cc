@@ -258,7 +258,6 @@ class PgConn final : public SqlConn {
     return true;
   }
 
-  // BEGIN goes out with the transaction's first statement, sparing it a round trip.
   // Collects the results of the previous transaction's read-only COMMIT, then makes sure no
   // transaction block is left open: in one left aborted, every later statement fails with
   // "current transaction is aborted". Ends such a block with ROLLBACK, or gives the connection up.
@@ -274,6 +273,7 @@ class PgConn final : public SqlConn {
                                       (st.ok() ? std::string() : ": " + st.message()));
   }
 
+  // BEGIN goes out with the transaction's first statement, sparing it a round trip.
   Status SendBegin() {
     if (state_ != State::kBeginPending) return Status::OK();
     if (!Send(begin_sql_.c_str())) return ConnError("BEGIN");
