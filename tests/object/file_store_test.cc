@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "object/object_store.h"
 #include "tests/object/temp_dir.h"
@@ -382,4 +385,47 @@ TEST_CASE("file: WillRead reads an object ahead, and ignores bad keys", "[object
   REQUIRE(fs::remove(path));
   s->WillRead(key);
   CHECK(s->GetInto(key, 0, 1 << 20, got.data(), &n).IsNotFound());
+}
+
+// Large reads (kept fds, WillRead hints) from several threads while another thread replaces and
+// deletes the objects: every read returns one whole version of the object, or NotFound.
+TEST_CASE("file: concurrent large reads while objects are replaced and deleted", "[object]") {
+  jfs::testing::TempDir dir;
+  auto s = Open(dir.path() + "/root");
+  const size_t size = jfs::object::kFileStoreReadAheadFrom * 2;
+  const int kObjects = 24;  // more than the store keeps open
+  auto key = [](int i) { return "chunks/0/2/" + std::to_string(i) + "_0_4194304"; };
+  for (int i = 0; i < kObjects; ++i) REQUIRE(s->Put(key(i), std::string(size, 'a')).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&, r] {
+      std::string buf(size, '\0');
+      for (int n = 0; !stop; ++n) {
+        const int i = (n * 5 + r) % kObjects;
+        s->WillRead(key((i + 1) % kObjects));
+        int64_t got = 0;
+        Status st = s->GetInto(key(i), 0, static_cast<int64_t>(size), buf.data(), &got);
+        if (st.IsNotFound()) continue;
+        if (!st.ok() || got != static_cast<int64_t>(size) ||
+            buf.find_first_not_of(buf[0]) != std::string::npos || buf[0] < 'a' || buf[0] > 'z') {
+          bad++;
+        }
+        reads++;
+      }
+    });
+  }
+  for (int round = 0; round < 200; ++round) {
+    const int i = round % kObjects;
+    if (round % 7 == 3) {
+      REQUIRE(s->Delete(key(i)).ok());
+    } else {
+      REQUIRE(s->Put(key(i), std::string(size, static_cast<char>('a' + round % 26))).ok());
+    }
+  }
+  while (reads < 200 && bad == 0) std::this_thread::yield();
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(bad == 0);
 }
