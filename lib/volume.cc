@@ -1230,8 +1230,8 @@ Status Volume::Open(const std::string& meta_url, const VolumeOptions& opts,
     chunk::PrefetchConfig pc;
     pc.memory = opts.buffer_size / 4;
     // Plain block files: a large read is one copy from the page cache straight into the caller's
-    // buffer (reads from this size on make the file store read the rest of the block ahead);
-    // fetching blocks into memory first would add a second. Small reads (4 KiB: 16x faster)
+    // buffer (from this size on the file store keeps block files open, so the kernel reads them
+    // ahead); fetching blocks into memory first would add a second. Small reads (4 KiB: 16x faster)
     // still go through fetched blocks.
     if (PlainLocalStore(f)) pc.direct_from = object::kFileStoreReadAheadFrom;
     pc.download_threads = opts.download_threads;

@@ -360,9 +360,8 @@ class FileStore final : public ObjectStore {
   // but pages already cached. That readahead is the one a sequential reader of the file would
   // start (large page-cache folios), unlike fadvise(WILLNEED), which reads into 4 KiB pages.
   void WillRead(std::string_view key) override {
-    if (!CheckKey(key).ok()) return;
     OpenObject o;
-    if (!KeptOrOpen(key, &o).ok() || o.size == 0) return;
+    if (!KeptOrOpen(key, &o).ok() || o.size == 0) return;  // a bad or missing key included
     char last = 0;
     iovec probe{&last, 1};
     if (::preadv2(o.fd->get(), &probe, 1, static_cast<off_t>(o.size - 1), RWF_NOWAIT) == 1) return;
@@ -472,19 +471,19 @@ class FileStore final : public ObjectStore {
   // sequential reader, as for a plain file. An fd of an object deleted or replaced meanwhile (by
   // another client too) has no links left: fstat tells, and the path is opened again.
   Status GetLarge(std::string_view key, int64_t offset, int64_t length, char* dst, int64_t* n) {
-    JFS_RETURN_IF_ERROR(CheckKey(key));
     if (offset < 0) return Status::Invalid("negative offset");
     OpenObject o;
     JFS_RETURN_IF_ERROR(KeptOrOpen(key, &o));
-    const uint64_t off = static_cast<uint64_t>(offset);
-    const uint64_t want = off >= o.size ? 0 : std::min<uint64_t>(o.size - off, length);
+    const uint64_t want = InRange(o.size, offset, length);
     uint64_t got = 0;
-    JFS_RETURN_IF_ERROR(ReadFully(key, o.fd->get(), off, want, dst, &got));
+    JFS_RETURN_IF_ERROR(
+        ReadFully(key, o.fd->get(), static_cast<uint64_t>(offset), want, dst, &got));
     *n = static_cast<int64_t>(got);
     return Status::OK();
   }
 
-  // The kept fd of `key` (checked: still linked), else the object opened and kept.
+  // The kept fd of `key` (checked: still linked), else the object opened and kept (OpenForRead
+  // checks the key; a kept one was checked when opened).
   Status KeptOrOpen(std::string_view key, OpenObject* out) {
     OpenObject o;
     {
@@ -541,11 +540,15 @@ class FileStore final : public ObjectStore {
     struct stat st;
     if (::fstat(fd->get(), &st) != 0) return OsError("get", key, "fstat", errno);
     if (!S_ISREG(st.st_mode)) return Status::NotFound(std::string(key));
-    const uint64_t size = static_cast<uint64_t>(st.st_size);
-    const uint64_t off = static_cast<uint64_t>(offset);
-    *want = off >= size ? 0 : size - off;
-    if (length >= 0) *want = std::min<uint64_t>(*want, static_cast<uint64_t>(length));
+    *want = InRange(static_cast<uint64_t>(st.st_size), offset, length);
     return Status::OK();
+  }
+
+  // Bytes of an object of `size` bytes in the range of `length` (< 0: to the end) at `offset` >= 0.
+  static uint64_t InRange(uint64_t size, int64_t offset, int64_t length) {
+    const uint64_t off = static_cast<uint64_t>(offset);
+    const uint64_t n = off >= size ? 0 : size - off;
+    return length < 0 ? n : std::min<uint64_t>(n, static_cast<uint64_t>(length));
   }
 
   static Status ReadFully(std::string_view key, int fd, uint64_t off, uint64_t want, char* dst,

@@ -362,25 +362,16 @@ class MysqlConn final : public SqlConn {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
     // A transaction the caller left open (a failed COMMIT not rolled back) must not live on into
     // this one: START TRANSACTION would commit it, a lone read would see its writes.
-    JFS_RETURN_IF_ERROR(Rollback());
+    JFS_RETURN_IF_ERROR(Rollback());  // also clears the batch and the transaction state
     read_only_ = !write;
-    in_txn_ = false;
     begin_pending_ = true;
-    begin_in_batch_ = false;
-    batch_.clear();
-    batch_count_ = 0;
     return Status::OK();
   }
 
   Status BeginSingleRead() override {
     JFS_RETURN_IF_ERROR(ReadPendingCommit());
-    JFS_RETURN_IF_ERROR(Rollback());  // as in Begin
+    JFS_RETURN_IF_ERROR(Rollback());  // as in Begin; begin_pending_ stays false: it autocommits
     read_only_ = true;
-    in_txn_ = false;
-    begin_pending_ = false;  // the one statement autocommits
-    begin_in_batch_ = false;
-    batch_.clear();
-    batch_count_ = 0;
     return Status::OK();
   }
 

@@ -154,13 +154,19 @@ class Checkpointer {
     }
     if (pages >= kBackstopPages || (pages - done >= kWakePages && !c->Wake())) {
       // Errors are ignored, as SQLite's automatic checkpoint ignores them: the next commit tries.
-      GlobalSqlCounters().checkpoints++;
-      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      (void)Checkpoint(db, name, nullptr);
     }
     return SQLITE_OK;
   }
 
  private:
+  // One PASSIVE checkpoint of database `name` (null: all) over `db`, counted in SqlCounters;
+  // *copied (optional) = WAL pages now in the database.
+  static int Checkpoint(sqlite3* db, const char* name, int* copied) {
+    GlobalSqlCounters().checkpoints++;
+    return sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, copied);
+  }
+
   // False when there is no thread to wake (none could be started).
   bool Wake() {
     {
@@ -201,10 +207,8 @@ class Checkpointer {
         }
       }
       if (db) {
-        int log = 0, copied = 0;
-        GlobalSqlCounters().checkpoints++;
-        if (sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                      &copied) == SQLITE_OK) {
+        int copied = 0;
+        if (Checkpoint(db.get(), nullptr, &copied) == SQLITE_OK) {
           backfilled_.store(copied, std::memory_order_relaxed);
         }
       }
@@ -301,8 +305,7 @@ class SqliteConn final : public SqlConn {
   }
 
   Status Begin(bool write) override {
-    JFS_RETURN_IF_ERROR(Rollback());  // a transaction the caller left open ends here
-    single_ = false;
+    JFS_RETURN_IF_ERROR(Rollback());  // ends a transaction the caller left open; clears single_
     return Query(write ? "BEGIN IMMEDIATE" : "BEGIN", {}, {}, nullptr);
   }
   // The one statement runs in autocommit mode: its own read transaction, released when it is
