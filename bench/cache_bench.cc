@@ -4,7 +4,8 @@
 //               cold read (page cache dropped for every file of the run, disk cache emptied), vs
 //               reading the raw file cold; re-read, vs reading the raw file from the page cache;
 //   small files: F files of K KiB, one write + close each, vs plain files; read them back;
-//   threads:    the big write and the small-file write with 2 threads vs 1.
+//   threads:    the big write and the small-file write with 2 threads vs 1, with the cores the
+//               process kept busy in each (the library also writes in background threads).
 // The volume is opened with a disk cache in DIR, as a user would, but with the file backend in the
 // same file system the library does not use it (a second copy of each block on the same disk;
 // lib/volume.h cache_same_disk): the "cache:" line then shows no hits, and re-reads come from the
@@ -17,7 +18,9 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -112,13 +115,34 @@ void RawRead(const std::string& path, uint64_t mib, std::string* buf) {
 }
 
 // Runs fn(thread) on `threads` threads; seconds taken.
+// CPU seconds of this process (all threads, user + system).
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 template <typename Fn>
-double Parallel(int threads, Fn fn) {
+double Parallel(int threads, Fn fn, double* cores = nullptr) {
   const auto t0 = Clock::now();
+  const double cpu0 = ProcessCpuSeconds();
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) ts.emplace_back([&, t] { fn(t); });
   for (auto& t : ts) t.join();
-  return Seconds(t0);
+  const double wall = Seconds(t0);
+  if (cores) *cores = (ProcessCpuSeconds() - cpu0) / wall;
+  return wall;
+}
+
+// How far more writer threads can go: the library works in background threads too (uploads), so
+// one writer may already keep more than one core busy; with all cores busy, two writers can at
+// most be (cores / what one writer used) times faster.
+void ScalingCeiling(double one_cores, double two_cores) {
+  const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+  std::printf(
+      "  CPU: 1 writer kept %.2f cores busy, 2 writers %.2f; on %u cores the most 2 "
+      "writers can gain is %.2fx\n",
+      one_cores, two_cores, n, n / std::max(one_cores, 1e-9));
 }
 
 void Row(const char* what, double jfs, double raw, const char* unit, double goal) {
@@ -237,11 +261,13 @@ int main(int argc, char** argv) {
   {  // 2 threads vs 1
     Volume v(url, cache);
     const uint64_t part = std::max<uint64_t>(mib / 4, 1);
-    const double one =
-        Parallel(1, [&](int t) { JfsWrite(v.fs, "/t1_" + std::to_string(t), 2 * part, buf); });
-    const double two =
-        Parallel(2, [&](int t) { JfsWrite(v.fs, "/t2_" + std::to_string(t), part, buf); });
+    double c1 = 0, c2 = 0;
+    const double one = Parallel(
+        1, [&](int t) { JfsWrite(v.fs, "/t1_" + std::to_string(t), 2 * part, buf); }, &c1);
+    const double two = Parallel(
+        2, [&](int t) { JfsWrite(v.fs, "/t2_" + std::to_string(t), part, buf); }, &c2);
     Row("big write, 2 threads vs 1 (MiB/s)", 2.0 * part / two, 2.0 * part / one, "MiB/s", 1.7);
+    ScalingCeiling(c1, c2);
     const int n = std::max(files / 4, 2);
     Check(jfs_mkdir(v.fs, "/ts1", 0755), "mkdir", v.fs);
     Check(jfs_mkdir(v.fs, "/ts2", 0755), "mkdir", v.fs);
@@ -257,9 +283,12 @@ int main(int argc, char** argv) {
         Check(jfs_close(f), "close", v.fs);
       }
     };
-    const double s1 = Parallel(1, [&](int t) { smalls("/ts1", t, n); });
-    const double s2 = Parallel(2, [&](int t) { smalls("/ts2", t, n / 2); });
+    const double s1 = Parallel(
+        1, [&](int t) { smalls("/ts1", t, n); }, &c1);
+    const double s2 = Parallel(
+        2, [&](int t) { smalls("/ts2", t, n / 2); }, &c2);
     Row("small write, 2 threads vs 1 (files/s)", n / s2, n / s1, "files/s", 1.7);
+    ScalingCeiling(c1, c2);
     // The same with plain files: how far two threads can scale on this disk at all.
     const double r1 =
         Parallel(1, [&](int t) { RawWrite(root + "/raw/t1_" + std::to_string(t), 2 * part, buf); });
