@@ -6,10 +6,15 @@
 //   stat PATH N        N x jfs_stat (answers seconds for all N)
 //   mkfiles DIR N      jfs_mkdir DIR + N empty files DIR/f000000.. (jfs_create + jfs_close)
 //   ls DIR N           jfs_opendir + jfs_readdir to the end (checks N entries) + jfs_closedir
+//   upload PATH FILE   copy the local FILE into the volume (read(2) + jfs_write, 1 MiB at a time)
+//   download PATH FILE copy PATH out of the volume into the local FILE (jfs_read + write(2)), as
+//                      `aws s3 cp` does either way (no fsync)
 //   quit
 //   build/bench/capi_io META-URL
 #include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include <iostream>
@@ -31,10 +36,41 @@ int main(int argc, char** argv) {
     std::istringstream in(line);
     std::string cmd, path;
     long long n = 0;
-    in >> cmd >> path >> n;
+    in >> cmd >> path;
+    std::string local;
+    if (cmd == "upload" || cmd == "download") {
+      in >> local;
+    } else {
+      in >> n;
+    }
     if (cmd == "quit") break;
     auto t0 = bench::Clock::now();
-    if (cmd == "write") {
+    if (cmd == "upload") {
+      bench::Fd src(::open(local.c_str(), O_RDONLY));
+      if (src.get() < 0) bench::Die("open " + local);
+      jfs_file_t* f = nullptr;
+      bench::Check(jfs_create(fs.get(), path.c_str(), 0644, &f), "jfs_create", fs.get());
+      ssize_t got;
+      while ((got = ::read(src.get(), buf.data(), kMiB)) > 0) {
+        bench::Check(jfs_write(f, buf.data(), static_cast<size_t>(got)) == got ? 0 : -EIO,
+                     "jfs_write", fs.get());
+      }
+      if (got < 0) bench::Die("read " + local);
+      bench::Check(jfs_close(f), "jfs_close", fs.get());
+    } else if (cmd == "download") {
+      bench::Fd dst(::open(local.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644));
+      if (dst.get() < 0) bench::Die("create " + local);
+      jfs_file_t* f = nullptr;
+      bench::Check(jfs_open(fs.get(), path.c_str(), O_RDONLY, 0, &f), "jfs_open", fs.get());
+      int64_t r;
+      while ((r = jfs_read(f, buf.data(), kMiB)) > 0) {
+        if (::write(dst.get(), buf.data(), static_cast<size_t>(r)) != r)
+          bench::Die("write " + local);
+      }
+      bench::Check(r, "jfs_read", fs.get());
+      bench::Check(jfs_close(f), "jfs_close", fs.get());
+      dst.Close(local);
+    } else if (cmd == "write") {
       jfs_file_t* f = nullptr;
       bench::Check(jfs_create(fs.get(), path.c_str(), 0644, &f), "jfs_create", fs.get());
       for (long long i = 0; i < n; ++i)

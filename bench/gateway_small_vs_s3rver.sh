@@ -4,7 +4,8 @@
 # this machine, in the same run. Starts its own s3rver and gateway on free loopback ports (never the
 # shared test server) and stops them (by PID) at the end. Prints objects/s, the ratio and the load
 # average, and each server's CPU time per PUT (the clients share the same CPUs: on a small machine
-# the 16 Python clients dominate and bound both rates). Not a test.
+# the 16 Python clients dominate and bound both rates; the clients' own CPU per PUT and the ceiling
+# it puts on the ratio are printed too). Not a test.
 #   bench/gateway_small_vs_s3rver.sh BUILD_DIR [OBJECTS_PER_CLIENT]   (default 200)
 # s3rver 4.0.4 is looked for in $S3RVER4_DIR (default .test-tools/s3rver4 of the repo, where
 # scripts/servers.d/s3.sh installs it).
@@ -70,10 +71,10 @@ def worker(args):
                      config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
     c.put_object(Bucket="smallbench", Key="warm/%d" % i, Body=body)  # connection + client set up
     start.wait()
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     for k in range(n):
         c.put_object(Bucket="smallbench", Key="c%02d/o%05d" % (i, k), Body=body)
-    return time.monotonic() - t0
+    return time.monotonic() - t0, time.process_time() - cpu0
 
 
 def run(ep, ak, sk):
@@ -83,21 +84,30 @@ def run(ep, ak, sk):
             res = pool.map_async(worker, [(ep, ak, sk, i, start) for i in range(clients)])
             start.wait()
             t0 = time.monotonic()
-            res.get()
+            client_cpu = sum(cpu for _, cpu in res.get())
             wall = time.monotonic() - t0
-    return clients * n / wall
+    # objects/s, and the clients' own CPU ms per PUT
+    return clients * n / wall, client_cpu / (clients * n) * 1000
 
 
 c0 = cpu_seconds(spid)
-s3rver = run("http://127.0.0.1:%d" % sport, "S3RVER", "S3RVER")
+s3rver, s3rver_client = run("http://127.0.0.1:%d" % sport, "S3RVER", "S3RVER")
 s3rver_cpu = (cpu_seconds(spid) - c0) / (clients * (n + 1)) * 1000
 c0 = cpu_seconds(gpid)
-gw = run("http://127.0.0.1:%d" % gport, "benchadmin", "benchsecret123")
+gw, gw_client = run("http://127.0.0.1:%d" % gport, "benchadmin", "benchsecret123")
 gw_cpu = (cpu_seconds(gpid) - c0) / (clients * (n + 1)) * 1000
 print("%d clients x %d PUTs of 16 KiB    objects/s   server CPU ms/PUT" % (clients, n))
 print("s3rver 4.0.4 (direct)          %10.0f   %17.2f" % (s3rver, s3rver_cpu))
 print("jfs gateway (SQLite + dir)     %10.0f   %17.2f" % (gw, gw_cpu))
 print("ratio gateway / s3rver         %10.2fx  %16.2fx less CPU" % (gw / s3rver, s3rver_cpu / gw_cpu))
+# The clients run on the same cores: however little CPU the gateway used, the gateway run cannot
+# PUT faster than the cores can run the clients alone (cores / client CPU per PUT), which bounds
+# the ratio to the s3rver rate measured here.
+cores = os.cpu_count() or 1
+ceiling = cores / (gw_client / 1000)
+print("client CPU ms/PUT: %.2f (s3rver run), %.2f (gateway run); the clients alone can PUT at "
+      "most %.0f/s on %d cores: ratio ceiling %.2fx with a gateway costing no CPU"
+      % (s3rver_client, gw_client, ceiling, cores, ceiling / s3rver))
 print("load average: %.2f %.2f %.2f (%d CPUs)" % (*os.getloadavg(), os.cpu_count()))
 PY
 # Check the gateway wrote real files.
