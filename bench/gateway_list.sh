@@ -24,9 +24,12 @@ GW=$!
 trap 'kill $GW 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$DIR/port" ] && break; sleep 0.1; done
 EP="http://127.0.0.1:$(cat "$DIR/port")"
-python3 - "$EP" "$N" "$ls_s" "${capi[0]}" <<'PY'
-import sys, time, boto3
-ep, n, ls_s, mk_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+python3 - "$EP" "$N" "$ls_s" "${capi[0]}" "$GW" <<'PY'
+import os, sys, time, boto3
+ep, n, ls_s, mk_s, gw_pid = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+def gw_cpu():  # user + system seconds of the gateway process so far
+    f = open("/proc/%d/stat" % gw_pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1")
 s3.list_buckets()  # connection and client set up outside the timing
 def run():
@@ -69,12 +72,15 @@ def run_raw():
     return time.monotonic() - t0
 total, pages, first = run()
 total2, _, _ = run()
+c0 = gw_cpu()
 raw = run_raw()
+raw_gw_cpu = gw_cpu() - c0
 print("%d files (created in %.1f s through the C ABI)" % (n, mk_s))
 print("C ABI readdir of the directory:            %8.3f s" % ls_s)
 print("gateway ListObjectsV2, %3d pages of 1,000:  %8.3f s (first page %.3f s)   ratio %.2fx" % (pages, total, first, total / ls_s))
 print("  again (listing cached):                   %8.3f s                       ratio %.2fx" % (total2, total2 / ls_s))
 print("  thin client (no boto3 parsing):           %8.3f s                       ratio %.2fx" % (raw, raw / ls_s))
+print("  gateway CPU during the thin client's run: %8.3f s                       ratio %.2fx" % (raw_gw_cpu, raw_gw_cpu / ls_s))
 print("  per page: %.1f ms; C ABI readdir per 1,000 entries: %.1f ms" % (total / pages * 1e3, ls_s / n * 1e6))
 PY
 kill -TERM $GW && wait $GW || true

@@ -35,6 +35,12 @@ class FileSource : public http::BodySource {
 
 // `s` with < > & " ' replaced by XML entities (text and attribute values).
 std::string XmlEscape(std::string_view s);
+// Appends XmlEscape(s) to *out without a temporary (listings escape thousands of keys).
+void AppendXmlEscaped(std::string* out, std::string_view s);
+// Appends the UTC time `sec` (+ `nsec`) as S3 writes it, "2006-01-02T15:04:05.000Z" (milliseconds,
+// truncated): the date gmtime gives, without its time zone lock; years 0..9999 in four digits (as
+// ISO 8601 and JuiceFS's Go gateway write them), others as plain numbers.
+void AppendIso8601(std::string* out, int64_t sec, uint32_t nsec);
 
 // 2×`bytes` lowercase hex digits from the OpenSSL RNG (unique ids and tokens; should the RNG
 // fail, time and an address keep them unique, not secret).

@@ -77,18 +77,27 @@ int HttpStatusOf(std::string_view code) {
   return 400;
 }
 
+// Appends <name>escaped value</name>.
+void AppendTag(std::string* out, std::string_view name, std::string_view value) {
+  *out += '<';
+  *out += name;
+  *out += '>';
+  AppendXmlEscaped(out, value);
+  *out += "</";
+  *out += name;
+  *out += '>';
+}
+
 std::string Tag(std::string_view name, std::string_view value) {
-  return "<" + std::string(name) + ">" + XmlEscape(value) + "</" + std::string(name) + ">";
+  std::string out;
+  out.reserve(2 * name.size() + value.size() + 5);
+  AppendTag(&out, name, value);
+  return out;
 }
 
 std::string Iso8601(int64_t sec, uint32_t nsec) {
-  time_t t = static_cast<time_t>(sec);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  snprintf(out, sizeof out, "%s.%03uZ", buf, nsec / 1000000);
+  std::string out;
+  AppendIso8601(&out, sec, nsec);
   return out;
 }
 
@@ -639,8 +648,10 @@ class S3Handler : public http::RequestHandler {
     bool truncated = false;
     std::string last;  // last key or common prefix returned
   };
+  // Adds `key` to the page (an object: its attributes, inode and the path of its file, whose
+  // parent directory and name are given so that the path is only built when the ETag needs it).
   bool Emit(ListState& st, const std::string& key, bool is_prefix, const Attr* a, meta::Ino ino,
-            const std::string& path);
+            std::string_view dir_path, std::string_view name);
   bool Walk(ListState& st, const std::string& dir_path, const std::string& dir_key, Status* err);
 
   Gateway* gw_;
@@ -1001,7 +1012,7 @@ void S3Handler::DeleteBucket(Response* r) {
 }
 
 bool S3Handler::Emit(ListState& st, const std::string& key, bool is_prefix, const Attr* a,
-                     meta::Ino ino, const std::string& path) {
+                     meta::Ino ino, std::string_view dir_path, std::string_view name) {
   if (is_prefix && !st.prefixes.empty() && st.prefixes.back() == key) return true;
   if (st.objects.size() + st.prefixes.size() >= st.max) {
     st.truncated = true;
@@ -1010,7 +1021,11 @@ bool S3Handler::Emit(ListState& st, const std::string& key, bool is_prefix, cons
   if (is_prefix) {
     st.prefixes.push_back(key);
   } else {
-    st.objects.push_back({key, *a, EtagOf(path, *a, ino)});
+    std::string etag;
+    if (ino == 0 || !gw_->KnownEtag(ino, *a, &etag)) {
+      etag = EtagOf(std::string(dir_path) + "/" + std::string(name), *a, ino);
+    }
+    st.objects.push_back({key, *a, std::move(etag)});
   }
   st.last = key;
   return true;
@@ -1091,7 +1106,6 @@ bool S3Handler::Walk(ListState& st, const std::string& dir_path, const std::stri
       if (key > st.prefix) break;
       continue;
     }
-    const std::string path = dir_path + "/" + e.name;
     if (key.rfind(st.prefix, 0) == 0 && !st.delimiter.empty()) {
       size_t pos = key.find(st.delimiter, st.prefix.size());
       if (pos != std::string::npos) {
@@ -1100,7 +1114,7 @@ bool S3Handler::Walk(ListState& st, const std::string& dir_path, const std::stri
           // the delimiter lies past this directory's name: look inside
         } else {
           if (cp <= st.marker || st.marker.rfind(cp, 0) == 0) continue;
-          if (!Emit(st, cp, true, nullptr, 0, path)) return false;
+          if (!Emit(st, cp, true, nullptr, 0, dir_path, e.name)) return false;
           continue;
         }
       }
@@ -1108,11 +1122,11 @@ bool S3Handler::Walk(ListState& st, const std::string& dir_path, const std::stri
     if (dir) {
       // The whole subtree sorts before the marker.
       if (st.marker > key && st.marker.rfind(key, 0) != 0) continue;
-      if (!Walk(st, path, key, err)) return false;
+      if (!Walk(st, dir_path + "/" + e.name, key, err)) return false;
       continue;
     }
     if (key <= st.marker) continue;
-    if (!Emit(st, key, false, &e.attr, e.inode, path)) return false;
+    if (!Emit(st, key, false, &e.attr, e.inode, dir_path, e.name)) return false;
   }
   return true;
 }
@@ -1176,11 +1190,22 @@ void S3Handler::ListObjects(Response* r, bool v2) {
     else
       x += Tag("NextMarker", enc(st.last));
   }
+  // Up to 1,000 entries: appended in place, without a temporary string per element.
+  x.reserve(x.size() + st.objects.size() * 256 + st.prefixes.size() * 64 + 32);
   for (const auto& o : st.objects) {
-    x += "<Contents>" + Tag("Key", enc(o.key)) +
-         Tag("LastModified", Iso8601(o.attr.mtime, o.attr.mtimensec)) +
-         Tag("ETag", "\"" + o.etag + "\"") + Tag("Size", std::to_string(o.attr.length)) +
-         Tag("StorageClass", "STANDARD") + "</Contents>";
+    x += "<Contents><Key>";
+    if (url) {
+      AppendXmlEscaped(&x, sigv4::UriEncode(o.key, true));
+    } else {
+      AppendXmlEscaped(&x, o.key);
+    }
+    x += "</Key><LastModified>";
+    AppendIso8601(&x, o.attr.mtime, o.attr.mtimensec);
+    x += "</LastModified><ETag>&quot;";
+    AppendXmlEscaped(&x, o.etag);
+    x += "&quot;</ETag><Size>";
+    x += std::to_string(o.attr.length);
+    x += "</Size><StorageClass>STANDARD</StorageClass></Contents>";
   }
   for (const auto& p : st.prefixes) {
     x += "<CommonPrefixes>" + Tag("Prefix", enc(p)) + "</CommonPrefixes>";
