@@ -7,7 +7,9 @@
 # Measures big-file sequential write/read with fio (1 MiB psync, end_fsync; reads start cold: both
 # are remounted after the write, jfs has no disk cache configured) and the
 # creation of NFILES small files (4 KiB each, written and closed). Prints MiB/s, files/s, the
-# ratios the issue asks for (write/read >= 2x, small-file create >= 20x) and the load average.
+# ratios the issue asks for (write/read >= 2x, small-file create >= 20x) and the load average, and
+# the server's own ceilings: its big-object GET rate (`jfs objbench`, one curl GET), and its rate
+# of 4 KiB PUTs sent one at a time (`jfs objbench -p 1`), each as a multiple of s3fs's figure.
 # jfs runs with its defaults (no disk cache, so every close uploads its block before returning,
 # as JuiceFS without --writeback does); a last row remounts jfs with a disk cache in the temp dir
 # and --writeback (close returns once the block is staged on the local disk) for small files.
@@ -23,7 +25,7 @@ S3RVER3_DIR=${S3RVER3_DIR:-$REPO/.test-tools/s3rver3}
 CLI=$S3RVER3_DIR/node_modules/s3rver/bin/s3rver.js
 
 missing=()
-for t in fio python3 fusermount3 node; do command -v $t >/dev/null || missing+=("$t"); done
+for t in fio python3 fusermount3 node curl bc; do command -v $t >/dev/null || missing+=("$t"); done
 command -v s3fs >/dev/null || missing+=("s3fs (apt-get install s3fs)")
 [ -f "$CLI" ] || missing+=("s3rver 3.7.1 (mkdir -p $S3RVER3_DIR && cd $S3RVER3_DIR && npm install s3rver@3.7.1)")
 if [ ${#missing[@]} -gt 0 ]; then
@@ -47,7 +49,8 @@ cleanup() {
 trap cleanup EXIT
 
 node "$CLI" -d "$T/s3data" -a 127.0.0.1 -p $PORT --silent \
-  --configure-bucket jfsbench --configure-bucket s3fsbench >"$T/s3rver.log" 2>&1 &
+  --configure-bucket jfsbench --configure-bucket s3fsbench --configure-bucket objbench \
+  >"$T/s3rver.log" 2>&1 &
 SRV_PID=$!
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
@@ -135,6 +138,34 @@ for _ in $(seq 1 50); do mountpoint -q "$MNT" || break; sleep 0.1; done
 "$JFS" mount "sqlite3://$T/meta.db" "$MNT" -d --cache-dir "$T/cache" --cache-size 1024 --writeback
 mkdir -p "$MNT/wb"
 C[jfs-wb]=$(small_files "$MNT/wb")
+# The server's own rates (`jfs objbench` on a third bucket): big-object GETs with 8 in flight, what
+# any client can read at most; and 4 KiB PUTs one at a time, what a client whose close waits for
+# its upload (jfs without --writeback, as JuiceFS) can create at most.
+objrow() { grep -E "^\| +$1 " "$2" | awk -F'|' '{print $3+0}'; }
+"$JFS" objbench "$EP/objbench" --storage s3 --access-key S3RVER --secret-key S3RVER \
+  --skip-functional-tests --big-object-size "${SIZE}M" --small-objects 1 -p 8 >"$T/ob-big" 2>&1 ||
+  { cat "$T/ob-big" >&2; exit 1; }
+"$JFS" objbench "$EP/objbench" --storage s3 --access-key S3RVER --secret-key S3RVER \
+  --skip-functional-tests --big-object-size 4M --small-object-size 4K --small-objects 200 -p 1 \
+  >"$T/ob-small" 2>&1 || { cat "$T/ob-small" >&2; exit 1; }
+# And one SIZE MiB object streamed by curl to /dev/null (best of two): s3rver 3.7.1 is one
+# Node.js process, whose rate does not grow with parallel requests.
+head -c $((SIZE << 20)) /dev/urandom >"$T/obj"
+CURL=(curl -sS --fail --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER"
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+"${CURL[@]}" -T "$T/obj" "$EP/objbench/curl-big" -o /dev/null
+rm -f "$T/obj"
+best=0
+for _ in 1 2; do
+  t0=$(date +%s.%N)
+  "${CURL[@]}" "$EP/objbench/curl-big" -o /dev/null
+  t1=$(date +%s.%N)
+  best=$(awk -v b="$best" -v m="$SIZE" -v s="$(echo "$t1 - $t0" | bc -l)" \
+    'BEGIN { r = m / s; printf "%.1f", (r > b ? r : b) }')
+done
+SRV_GET=$(awk -v a="$(objrow "download objects" "$T/ob-big")" -v b="$best" \
+  'BEGIN { printf "%.1f", (a > b ? a : b) }')
+SRV_PUT=$(objrow "put small objects" "$T/ob-small")
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %12s %12s %16s\n' target "write MiB/s" "read MiB/s" "small files/s"
 for target in jfs s3fs; do
@@ -144,3 +175,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo "jfs/s3fs: write $(ratio "${W[jfs]}" "${W[s3fs]}")x, read $(ratio "${R[jfs]}" "${R[s3fs]}")x" \
   "(goal >= 2), small-file create $(ratio "${C[jfs]}" "${C[s3fs]}")x (goal >= 20)"
 echo "jfs --writeback: ${C[jfs-wb]} small files/s, $(ratio "${C[jfs-wb]}" "${C[s3fs]}")x s3fs"
+echo "server: GET ${SRV_GET} MiB/s (best of objbench -p 8 and one curl GET) = $(ratio "$SRV_GET" "${R[s3fs]}")x" \
+  "s3fs's read; 4 KiB PUTs one at a time ${SRV_PUT}/s = $(ratio "$SRV_PUT" "${C[s3fs]}")x s3fs's" \
+  "small-file rate (the most any client reaches if each close waits for its PUT)"
