@@ -43,11 +43,17 @@ cleanup() {
   for m in "$MNT" "$S3FS"; do
     mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
   done
-  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+  # Waits for the server to exit: the next run's server must find the port free.
+  [ -n "$SRV_PID" ] && { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; }
   rm -rf "$T"
 }
 trap cleanup EXIT
 
+# Another server on the port (an earlier run still exiting) would answer for ours.
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "fuse_vs_s3fs: port $PORT is already in use" >&2
+  exit 1
+fi
 node "$CLI" -d "$T/s3data" -a 127.0.0.1 -p $PORT --silent \
   --configure-bucket jfsbench --configure-bucket s3fsbench --configure-bucket objbench \
   >"$T/s3rver.log" 2>&1 &
@@ -57,6 +63,7 @@ for _ in $(seq 1 100); do
   kill -0 "$SRV_PID" 2>/dev/null || { cat "$T/s3rver.log" >&2; exit 1; }
   sleep 0.1
 done
+kill -0 "$SRV_PID" 2>/dev/null || { cat "$T/s3rver.log" >&2; exit 1; }
 EP=http://127.0.0.1:$PORT
 
 "$JFS" format "sqlite3://$T/meta.db" jfsbench --storage s3 --bucket "$EP/jfsbench" \
