@@ -3,7 +3,8 @@
 #   bench/fuse_vs_local.sh JFS [SIZE_MIB]
 # Volume: SQLite + a local-directory bucket in a temp dir on the same disk as the local runs.
 # Big-file sequential write/read with fio (1 MiB psync, end_fsync), metadata ops (create/stat/unlink
-# of empty files) with a small Python loop. Reads start cold on every target without needing
+# of empty files) with a small Python loop, and `jfs bench` (juicefs bench's workloads) on the mount
+# and on the local disk. Reads start cold on every target without needing
 # drop_caches (not allowed on shared machines): posix_fadvise(DONTNEED) evicts the read file from
 # the page cache and, behind a FUSE mount, also the files that back it (jfs: the volume's block
 # files in the local bucket; passthrough_ll: its source file), so each target reads from the disk.
@@ -97,6 +98,14 @@ for target in local jfs pt; do
   rm -f "$dir"/seq.*
   M[$target]=$(meta_ops "$dir")
 done
+# `jfs bench` (juicefs bench's workloads: a SIZE MiB file, 100 files of 128 KiB, stat) on the
+# mount and on the local disk, with plain system calls; before each read phase it fsyncs the files
+# and drops them from the page cache (posix_fadvise), which behind the mount leaves the volume's
+# block files cached: its read rows are warm for jfs, cold for the local disk.
+for target in local jfs; do
+  case $target in local) dir=$T/local ;; jfs) dir=$MNT ;; esac
+  "$JFS" bench "$dir" --big-file-size "${SIZE}M" --json >"$T/bench.$target"
+done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-16s %12s %12s %10s %10s %10s\n' target "write MiB/s" "read MiB/s" create/s stat/s unlink/s
 for target in local jfs pt; do
@@ -108,3 +117,12 @@ read -r jc js ju <<<"${M[jfs]}"
 read -r pc ps pu <<<"${M[pt]}"
 echo "jfs/local: write $(ratio "${W[jfs]}" "${W[local]}")x (goal >= 0.7), read $(ratio "${R[jfs]}" "${R[local]}")x (goal >= 0.7)"
 echo "jfs/passthrough_ll: create $(ratio "$jc" "$pc")x, stat $(ratio "$js" "$ps")x, unlink $(ratio "$ju" "$pu")x (goal >= 0.5)"
+python3 - "$T/bench.local" "$T/bench.jfs" <<'PY'
+import json, sys
+local, jfs = ({r["item"]: r for r in json.load(open(f))["results"]} for f in sys.argv[1:3])
+print("jfs bench          local        jfs mount    ratio")
+for item, r in local.items():
+    j = jfs[item]
+    print("%-17s %9.1f %-8s %9.1f %-8s %5.2fx" % (item, r["value"], r["unit"], j["value"], j["unit"],
+                                                   j["value"] / r["value"]))
+PY

@@ -180,6 +180,16 @@ assert all(r["value"] > 0 and r["cost"] > 0 for r in d["results"]), d
 EOF
 fails 2 "threads" bench jfs:/bench --threads 0
 fails 2 "big-file-size" bench jfs:/bench --big-file-size lots
+# The same workloads on a local directory (what a mount point is to it): plain system calls, no
+# volume counters, the work directory removed.
+mkdir -p "$T/localbench"
+ok bench "$T/localbench" -p 2 --big-file-size 2M --small-file-count 4 --small-file-size 8K
+out_has "^\| +Write big file \| +[0-9.]+ MiB/s \| +[0-9.]+ s/file \|$"
+out_has "^\| +Stat file \| +[0-9.]+ files/s \| +[0-9.]+ ms/file \|$"
+! grep -q "Put object" "$T/out" || fail "bench of a local directory printed volume counters"
+[ -z "$(ls -A "$T/localbench")" ] || fail "bench left files in a local directory"
+fails 2 "neither a volume path" bench "$T/localbench/missing"
+fails 2 "neither a volume path" bench "$T/out"
 
 # ---- mdtest -------------------------------------------------------------------------------------
 ok mdtest "$URL" /md --dirs 2 --depth 1 --files 3 --threads 2
