@@ -362,7 +362,12 @@ int RunBench(const GlobalOptions& global, const BenchArgs& a) {
     base = VolumePathOf(a.path);
   } else {
     target = std::make_unique<LocalTarget>();
-    base = std::filesystem::absolute(a.path).lexically_normal().string();
+    std::error_code ec;
+    base = std::filesystem::absolute(a.path, ec).lexically_normal().string();
+    if (ec) {
+      PrintErrno(kCmd, "cannot resolve " + a.path, ec.value());
+      return kExitError;
+    }
   }
   // Closes the volume (if any); returns kExitOk or kExitError.
   auto close = [&] { return fs ? CloseVolume(kCmd, std::move(fs)) : kExitOk; };
