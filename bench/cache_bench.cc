@@ -311,6 +311,12 @@ int main(int argc, char** argv) {
     const double q2 = Parallel(2, [&](int t) { raw_smalls(root + "/raw/ts2", t, n / 2); });
     std::printf("  plain files, 2 threads vs 1: big write %.2f, small write %.2f\n", r1 / r2,
                 q1 / q2);
+    // What the machine gives two writers of plain files bounds two library writers too: when one
+    // library writer (whose uploads run in parallel threads) already reaches it, two cannot gain.
+    std::printf(
+        "  big write: 2 plain writers %.1f MiB/s; 1 library writer %.1f MiB/s = %.2fx of "
+        "that\n",
+        2.0 * part / r2, 2.0 * part / one, (2.0 * part / one) / (2.0 * part / r2));
   }
   std::printf("load average at end: %s\n", LoadAvg().c_str());
   std::filesystem::remove_all(root);
