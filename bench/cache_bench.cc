@@ -315,8 +315,8 @@ int main(int argc, char** argv) {
     // library writer (whose uploads run in parallel threads) already reaches it, two cannot gain.
     std::printf(
         "  big write: 2 plain writers %.1f MiB/s; 1 library writer %.1f MiB/s = %.2fx of "
-        "that\n",
-        2.0 * part / r2, 2.0 * part / one, (2.0 * part / one) / (2.0 * part / r2));
+        "that, 2 library writers %.1f MiB/s = %.2fx\n",
+        2.0 * part / r2, 2.0 * part / one, r2 / one, 2.0 * part / two, r2 / two);
   }
   std::printf("load average at end: %s\n", LoadAvg().c_str());
   std::filesystem::remove_all(root);
