@@ -4,10 +4,11 @@
 Each argument is a run directory holding meson's testlog.json and counts files written by the
 Catch2 listener (tests/catch2_main.cc): one line per program run, "<program> <passed> <failed>"
 followed by tab-separated fields, "@ARG" for each argument and KEY=VALUE for the run's JFS_*
-environment (programs that write the first part alone are matched by program name). One program runs as several meson tests that differ only in their arguments or
-environment (JFS_TEST_ENGINE=postgres...); a test's counts are the line whose program, arguments
-and JFS_* environment match the test's. Catch2 programs count their test
-cases; other programs count as one test. A program that meson saw fail (crash, sanitizer report,
+environment (programs that write the first part alone are matched by program name). One
+program runs as several meson tests that differ only in their arguments or environment
+(JFS_TEST_ENGINE=postgres...); a test's counts are the line whose program, arguments and JFS_*
+environment match the test's. Catch2 programs count their test cases; other programs count as
+one test. A program that meson saw fail (crash, sanitizer report,
 timeout, skip) but whose Catch2 counts show no failure adds one failure.
 
 Prints each failing test with the lines of its output that say what failed, then `N passed,
