@@ -29,6 +29,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -190,13 +191,10 @@ void NoteNoJournal(const std::string& dir) {
   std::error_code ec;
   const auto dev = std::filesystem::read_symlink(link, ec);
   if (ec) return;
-  FILE* f = std::fopen(("/sys/fs/ext4/" + dev.filename().string() + "/journal_task").c_str(), "r");
-  if (f == nullptr) return;  // not ext4
-  char task[64] = {0};
-  const bool none =
-      std::fgets(task, sizeof(task), f) != nullptr && std::strncmp(task, "<none>", 6) == 0;
-  std::fclose(f);
-  if (none) {
+  std::ifstream task("/sys/fs/ext4/" + dev.filename().string() + "/journal_task");
+  std::string line;
+  if (!std::getline(task, line)) return;  // not ext4
+  if (line == "<none>") {
     std::printf(
         "  note: %s is on ext4 without a journal, which skips inodes freed in the last 1-6 "
         "minutes when it creates files: after many deletions, small-file rates drop\n",
