@@ -1,8 +1,11 @@
 // Behaviour specific to the `file` backend: what it leaves on disk, which keys it refuses, and
 // listing of large directory trees. The interface-level behaviour is in conformance_test.cc.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -477,6 +480,62 @@ TEST_CASE("file: big objects are written with direct I/O, tails and unaligned on
     CHECK(CachedPages(root + "/chunks/0/0/7_0_4195304") == 1);
   }
   ::munmap(mem, cap);
+}
+
+// On a file system that refuses O_DIRECT (ramfs: EINVAL from fcntl F_SETFL), big objects are
+// written through the page cache and read back whole. ramfs is mounted in a private mount
+// namespace of a child process (a user namespace too when not root), so nothing outside sees it.
+// The child reports by exit code: 0 ok, 10 no namespace or mount (the test cannot run here),
+// 20+ a failed step.
+TEST_CASE("file: a file system without direct I/O gets big objects written buffered", "[object]") {
+  jfs::testing::TempDir dir;
+  const std::string mnt = dir.path() + "/ramfs";
+  REQUIRE(fs::create_directory(mnt));
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0) ::_exit(10);
+    // In a new user namespace, files can be created only by a mapped user: map ours to root.
+    auto write_file = [](const char* path, const std::string& text) {
+      const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+      const bool ok =
+          fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      if (fd >= 0) ::close(fd);
+      return ok;
+    };
+    if (uid != 0 && (!write_file("/proc/self/setgroups", "deny") ||
+                     !write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+                     !write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))) {
+      ::_exit(10);
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("ramfs", mnt.c_str(), "ramfs", 0, nullptr) != 0) {
+      ::_exit(10);
+    }
+    std::unique_ptr<ObjectStore> s;
+    if (!jfs::object::NewFileStore(mnt + "/root", &s).ok()) ::_exit(20);
+    const size_t len = (4 << 20) + 1000;  // a whole block and a tail
+    void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) ::_exit(21);
+    char* p = static_cast<char*>(mem);
+    for (int round = 0; round < 2; ++round) {  // the first Put finds out, the second knows
+      for (size_t i = 0; i < len; ++i) p[i] = static_cast<char>(i * 11 + i / 4096 + round);
+      const std::string key = "chunks/0/0/" + std::to_string(round + 1) + "_0_4195304";
+      if (!s->Put(key, std::string_view(p, len)).ok()) ::_exit(22);
+      std::string got;
+      if (!s->Get(key, 0, -1, &got).ok()) ::_exit(23);
+      if (got != std::string_view(p, len)) ::_exit(24);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  INFO("child exit code " << WEXITSTATUS(status)
+                          << " (10: no mount namespace for ramfs here; 20+: a failed step)");
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 // Large reads (kept fds, WillRead hints) from several threads while another thread replaces and
