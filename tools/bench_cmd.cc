@@ -32,6 +32,7 @@
 
 #include "juicefs/juicefs.h"
 #include "tools/common.h"
+#include "util/unique_fd.h"
 
 namespace jfs::tools {
 namespace {
@@ -138,25 +139,18 @@ class VolumeTarget final : public Target {
 class LocalFile final : public TargetFile {
  public:
   explicit LocalFile(int fd) : fd_(fd) {}
-  ~LocalFile() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
   int64_t Write(const char* buf, size_t n) override {
-    ssize_t w = ::write(fd_, buf, n);
+    ssize_t w = ::write(fd_.get(), buf, n);
     return w < 0 ? -errno : w;
   }
   int64_t Read(char* buf, size_t n) override {
-    ssize_t r = ::read(fd_, buf, n);
+    ssize_t r = ::read(fd_.get(), buf, n);
     return r < 0 ? -errno : r;
   }
-  int Close() override {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0 ? 0 : -errno;
-  }
+  int Close() override { return fd_.Close(); }
 
  private:
-  int fd_;
+  UniqueFd fd_;
 };
 
 class LocalTarget final : public Target {
@@ -189,11 +183,10 @@ class LocalTarget final : public Target {
     return !ec;
   }
   void Evict(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;  // the read reports it
-    (void)::fsync(fd);   // only clean pages can be dropped
-    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    ::close(fd);
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return;  // the read reports it
+    (void)::fsync(fd.get());  // only clean pages can be dropped
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   }
   std::string Display(const std::string& path) const override { return path; }
   std::string Detail(int) const override { return ""; }
@@ -419,7 +412,6 @@ int RunBench(const GlobalOptions& global, const BenchArgs& a) {
   if (fs) jfs_stats(fs.get(), &after, sizeof(after));
   // The work directory goes whatever happened.
   bool cleaned = target->RemoveTree(dir);
-  const bool stats = fs != nullptr;
   int result = ok && cleaned ? kExitOk : kExitError;
   if (close() != kExitOk) result = kExitError;
   if (!ok) return result;
@@ -457,7 +449,7 @@ int RunBench(const GlobalOptions& global, const BenchArgs& a) {
   }
   // What the data path did (JuiceFS adds these rows from .stats when the path is a mount); only
   // known for a run through the library.
-  if (!stats) {
+  if (!on_volume) {
     PrintTable(table);
     return result;
   }
