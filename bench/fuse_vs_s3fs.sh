@@ -25,7 +25,7 @@ S3RVER3_DIR=${S3RVER3_DIR:-$REPO/.test-tools/s3rver3}
 CLI=$S3RVER3_DIR/node_modules/s3rver/bin/s3rver.js
 
 missing=()
-for t in fio python3 fusermount3 node curl bc; do command -v $t >/dev/null || missing+=("$t"); done
+for t in fio python3 fusermount3 node curl; do command -v $t >/dev/null || missing+=("$t"); done
 command -v s3fs >/dev/null || missing+=("s3fs (apt-get install s3fs)")
 [ -f "$CLI" ] || missing+=("s3rver 3.7.1 (mkdir -p $S3RVER3_DIR && cd $S3RVER3_DIR && npm install s3rver@3.7.1)")
 if [ ${#missing[@]} -gt 0 ]; then
@@ -167,8 +167,8 @@ for _ in 1 2; do
   t0=$(date +%s.%N)
   "${CURL[@]}" "$EP/objbench/curl-big" -o /dev/null
   t1=$(date +%s.%N)
-  best=$(awk -v b="$best" -v m="$SIZE" -v s="$(echo "$t1 - $t0" | bc -l)" \
-    'BEGIN { r = m / s; printf "%.1f", (r > b ? r : b) }')
+  best=$(awk -v b="$best" -v m="$SIZE" -v t0="$t0" -v t1="$t1" \
+    'BEGIN { r = m / (t1 - t0); printf "%.1f", (r > b ? r : b) }')
 done
 SRV_GET=$(awk -v a="$(objrow "download objects" "$T/ob-big")" -v b="$best" \
   'BEGIN { printf "%.1f", (a > b ? a : b) }')
