@@ -13,8 +13,12 @@
 // CPU (a writer kept more than a core busy copying at 350-550 MiB/s where the disk takes 2 GB/s),
 // a later fsync finds nothing to flush, and the page cache is not filled with blocks the chunk
 // layer already buffered. The cost: a block read right after it was written comes from the disk,
-// not from the page cache. Unaligned tails, and whole objects on a file system that refuses
-// O_DIRECT (EINVAL: tmpfs before Linux 6.6, some FUSE file systems), go through the page cache;
+// not from the page cache. Direct I/O is used on local disk file systems only (ext2/3/4, XFS,
+// Btrfs, F2FS, bcachefs: DirectIoPays). A bucket directory on NFS, CIFS, CephFS, 9p or FUSE (a
+// NAS shared by several hosts, the usual way to share a `file` bucket) accepts O_DIRECT too, but
+// there each direct write waits for the server, where buffered writes are flushed in bulk by the
+// later fsync; tmpfs keeps the pages in memory either way. Unaligned tails, whole objects on other
+// file systems and on one that refuses O_DIRECT after all (EINVAL) go through the page cache;
 // there, objects of 1 MiB or more have their writeback started at once (sync_file_range WRITE,
 // no wait, as RocksDB's bytes_per_sync does), so the disk works while the rest of the file is
 // written and a later fsync finds little left to flush.
@@ -26,7 +30,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -53,6 +59,26 @@ struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
 using UniqueDir = std::unique_ptr<DIR, DirCloser>;
+
+// bcachefs's magic (fs/bcachefs/bcachefs_format.h); <linux/magic.h> of older kernels lacks it.
+constexpr int64_t kBcachefsMagic = 0xca451a4e;
+
+// Whether the file system `fd` is on is a local disk file system, where direct writes of big
+// objects save the page-cache copy (see the top of the file). False when fstatfs fails.
+bool DirectIoPays(int fd) {
+  struct statfs st;
+  if (::fstatfs(fd, &st) != 0) return false;
+  switch (static_cast<int64_t>(st.f_type)) {
+    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case F2FS_SUPER_MAGIC:
+    case kBcachefsMagic:
+      return true;
+    default:
+      return false;
+  }
+}
 
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -635,9 +661,16 @@ class FileStore final : public ObjectStore {
   Status WriteAndRename(std::string_view key, UniqueFd& fd, const std::string& tmp,
                         const std::string& path, std::string_view data) {
     size_t done = 0;
-    const bool direct = data.size() >= kBigObject &&
-                        reinterpret_cast<uintptr_t>(data.data()) % kDirectAlign == 0 &&
-                        direct_ok_.load(std::memory_order_relaxed);
+    bool direct = data.size() >= kBigObject &&
+                  reinterpret_cast<uintptr_t>(data.data()) % kDirectAlign == 0 &&
+                  direct_ok_.load(std::memory_order_relaxed);
+    if (direct && !direct_checked_.load(std::memory_order_acquire)) {
+      // The first big object tells which file system the bucket is on. Racing Puts may both
+      // look; they find the same answer.
+      if (!DirectIoPays(fd.get())) direct_ok_.store(false, std::memory_order_relaxed);
+      direct_checked_.store(true, std::memory_order_release);
+      direct = direct_ok_.load(std::memory_order_relaxed);
+    }
     if (direct && !WriteDirect(fd.get(), data, &done)) {
       return OsError("put", key, "write " + tmp, errno);
     }
@@ -659,8 +692,10 @@ class FileStore final : public ObjectStore {
   }
 
   std::string root_;  // absolute, ends with '/'
-  // False once the file system refused O_DIRECT: every later Put is buffered.
+  // False once the file system turned out not to be a local disk one (DirectIoPays, looked at
+  // once: direct_checked_) or refused O_DIRECT: every later Put is buffered.
   std::atomic<bool> direct_ok_{true};
+  std::atomic<bool> direct_checked_{false};
   std::mutex open_mu_;
   std::vector<OpenObject> open_;  // most recently used first; guarded by open_mu_
 };

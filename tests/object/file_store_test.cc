@@ -1,10 +1,12 @@
 // Behaviour specific to the `file` backend: what it leaves on disk, which keys it refuses, and
 // listing of large directory trees. The interface-level behaviour is in conformance_test.cc.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -410,9 +412,17 @@ size_t CachedPages(const std::string& path) {
       std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return (v & 1) != 0; }));
 }
 
-// Whether O_DIRECT writes under `dir` bypass the page cache: not on a file system that refuses
-// them, nor on tmpfs, which takes them but keeps every page in memory anyway.
+// Whether the file store writes direct under `dir`, and O_DIRECT writes there bypass the page
+// cache: the store uses direct I/O on local disk file systems only (ext2/3/4, XFS, Btrfs, F2FS,
+// bcachefs), and a file system may refuse it or, as tmpfs, take it but keep every page in memory.
 bool DirectIoBypassesCache(const std::string& dir) {
+  struct statfs sfs;
+  if (::statfs(dir.c_str(), &sfs) != 0) return false;
+  const int64_t type = static_cast<int64_t>(sfs.f_type);
+  if (type != EXT4_SUPER_MAGIC && type != XFS_SUPER_MAGIC && type != BTRFS_SUPER_MAGIC &&
+      type != F2FS_SUPER_MAGIC && type != 0xca451a4e /* bcachefs */) {
+    return false;
+  }
   const std::string probe = dir + "/direct_probe";
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
   bool written = false;
