@@ -96,15 +96,6 @@ std::string Etag(const Attr& a, meta::Ino ino) {
   return buf;
 }
 
-std::string Iso8601(int64_t sec) {
-  time_t t = static_cast<time_t>(sec);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string ContentTypeOf(std::string_view path) {
   static const std::pair<std::string_view, std::string_view> kTypes[] = {
       {".html", "text/html"},        {".htm", "text/html"},       {".txt", "text/plain"},
@@ -803,7 +794,10 @@ constexpr std::string_view kLiveProps[] = {"creationdate",  "getcontentlength", 
 bool DavHandler::LiveProp(const Resource& r, std::string_view local, std::string* x) {
   bool dir = IsDir(r.attr);
   if (local == "creationdate") {
-    *x = "<D:creationdate>" + Iso8601(r.attr.ctime) + "</D:creationdate>";
+    // RFC 4918 15.1: an RFC 3339 date-time; milliseconds as the gateway's, from the same code.
+    *x = "<D:creationdate>";
+    AppendIso8601(x, r.attr.ctime, r.attr.ctimensec);
+    *x += "</D:creationdate>";
   } else if (local == "getcontentlength") {
     if (dir) return false;
     *x = "<D:getcontentlength>" + std::to_string(r.attr.length) + "</D:getcontentlength>";

@@ -3,12 +3,14 @@
 // xattrs under their documented names, locks honoured by PUT, malformed bodies refused with
 // nothing changed. litmus covers the protocol in full (tests/server/webdav_test.py).
 #include <curl/curl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -161,6 +163,27 @@ TEST_CASE("webdav handlers over a volume") {
     CHECK(g.status == 200);
     CHECK(g.body.find("<html") != std::string::npos);
     CHECK(f.Do("GET", "/.jfs-webdav/tmp").status == 404);
+  }
+  SECTION("creationdate is the ctime, RFC 3339 with milliseconds") {
+    REQUIRE(f.Do("PUT", "/t", "x").status == 201);
+    jfs::meta::Attr a;
+    REQUIRE(f.vol()->Stat(f.ctx(), "/t", &a, nullptr).ok());
+    Reply r = f.Do("PROPFIND", "/t",
+                   "<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><prop><creationdate/>"
+                   "</prop></propfind>",
+                   {"Depth: 0"});
+    CHECK(r.status == 207);
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        r.body, m,
+        std::regex("creationdate>([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8})\\.([0-9]{3})Z<")));
+    const time_t t = static_cast<time_t>(a.ctime);
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char want[32];
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+    CHECK(m[1].str() == want);
+    CHECK(std::stoi(m[2].str()) == static_cast<int>(a.ctimensec / 1000000));
   }
   SECTION("dead properties are xattrs") {
     REQUIRE(f.Do("PUT", "/p", "x").status == 201);
