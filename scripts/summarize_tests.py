@@ -20,11 +20,17 @@ import re
 import sys
 
 # Lines of a failed test's output worth showing: Catch2's failure reports, sanitizer reports,
-# and the programs' own error lines.
+# and the programs' own error lines, including what a randomized test needs to be rerun (the
+# model test's "MODEL DIVERGENCE (seed N, step M)" and "reproduce:" lines, and its log of the
+# operations before the failure, "step N: ...", for failures that a rerun does not repeat).
 FAILURE_LINE = re.compile(
     r"FAILED|failed|error|ERROR|Error|with expansion|REQUIRE|CHECK|child |runtime error|"
-    r"SUMMARY|unexpected|differs|expected|timed out|Assertion")
-MAX_EXCERPT_LINES = 30
+    r"SUMMARY|unexpected|differs|expected|timed out|Assertion|DIVERGENCE|reproduce|seed|"
+    r"^\s*step \d+:")
+# Past this many lines, the first MAX_EXCERPT_HEAD and the last ones are kept: a failure report
+# starts with what failed and ends with what happened last.
+MAX_EXCERPT_LINES = 40
+MAX_EXCERPT_HEAD = 12
 
 
 def env_key(pairs):
@@ -64,7 +70,9 @@ def excerpt(text):
     if not lines:
         lines = [l for l in (text or "").splitlines() if l.strip()][-10:]
     if len(lines) > MAX_EXCERPT_LINES:
-        lines = lines[:MAX_EXCERPT_LINES] + [f"... ({len(lines) - MAX_EXCERPT_LINES} more)"]
+        tail = MAX_EXCERPT_LINES - MAX_EXCERPT_HEAD
+        lines = (lines[:MAX_EXCERPT_HEAD] +
+                 [f"... ({len(lines) - MAX_EXCERPT_LINES} more)"] + lines[-tail:])
     return ["    " + l[:300] for l in lines]
 
 
