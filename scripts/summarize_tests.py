@@ -25,7 +25,7 @@ import sys
 # operations before the failure, "step N: ...", for failures that a rerun does not repeat).
 FAILURE_LINE = re.compile(
     r"FAILED|failed|error|ERROR|Error|with expansion|REQUIRE|CHECK|child |runtime error|"
-    r"SUMMARY|unexpected|differs|expected|timed out|Assertion|DIVERGENCE|reproduce|seed|"
+    r"SUMMARY|unexpected|differs|expected|timed out|Assertion|DIVERGENCE|reproduce|seed|MiB free|"
     r"^\s*step \d+:")
 # Past this many lines, the first MAX_EXCERPT_HEAD and the last ones are kept: a failure report
 # starts with what failed and ends with what happened last.

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/xattr.h>
@@ -393,13 +394,46 @@ class ModelTest {
       }
     }
     if (fs_) msg += Str("  last libjuicefs error: ", jfs_last_error(fs_.get()), "\n");
+    msg +=
+        Str("  space: ", FreeSpace(), " under ", tmp_.path(), " (the local tree and the bucket)\n");
     FAIL(msg);
     abort();  // FAIL throws; this is never reached
   }
 
   void Same(const std::string& what, int64_t jfs, int64_t local) {
     ++checks_;
-    if (jfs != local) Fail(Str(what, ": libjuicefs ", Rc(jfs), ", local ", Rc(local)));
+    if (jfs == local) return;
+    LocalEnvironment(what, local);
+    Fail(Str(what, ": libjuicefs ", Rc(jfs), ", local ", Rc(local)));
+  }
+
+  // A local write to a regular file that wrote less than asked: the local file system is full.
+  void LocalShortWrite(const std::string& what, int64_t lr, uint64_t len) {
+    if (lr >= 0 && static_cast<uint64_t>(lr) < len) {
+      EnvironmentFail(what, Str("the local side wrote ", lr, " of ", len, " bytes"));
+    }
+  }
+
+  // A local failure that no file system semantics explain (the disk is full, the process ran out
+  // of descriptors or memory, the disk failed) says nothing about libjuicefs: it is reported as
+  // what it is, with the free space, instead of as a divergence.
+  void LocalEnvironment(const std::string& what, int64_t lr) {
+    if (lr == -ENOSPC || lr == -EDQUOT || lr == -EMFILE || lr == -ENFILE || lr == -ENOMEM ||
+        lr == -EIO) {
+      EnvironmentFail(what, Str("the local side failed with ", Rc(lr)));
+    }
+  }
+
+  [[noreturn]] void EnvironmentFail(const std::string& what, const std::string& detail) {
+    Fail(Str(what, ": ", detail, " (", FreeSpace(),
+             "): the test machine ran out of space or another resource; this says nothing "
+             "about libjuicefs"));
+  }
+
+  std::string FreeSpace() const {
+    struct statvfs sv;
+    if (tmp_.path().empty() || statvfs(tmp_.path().c_str(), &sv) != 0) return "free space unknown";
+    return Str(static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize / 1048576, " MiB free");
   }
 
   // Both results, recorded in the log and compared. When both sides fail with different errors,
@@ -411,6 +445,7 @@ class ModelTest {
     Note(Str("-> ", Rc(jr), (jr == lr ? "" : Str(" / local ", Rc(lr)))));
     ++checks_;
     if (jr == lr) return;
+    LocalEnvironment(what, lr);
     if (jr < 0 && lr < 0) {
       if (unspecified && unspecified(jr, lr)) return Note("(POSIX leaves the error open)");
       errno_diffs_.push_back(Str(log_.back(), " [", jfs_last_error(fs_.get()), "]"));
@@ -693,6 +728,7 @@ class ModelTest {
     } else {
       lr = Sys(pwrite(h.fd.get(), data.data(), len, static_cast<off_t>(off)));
     }
+    LocalShortWrite("pwrite", lr, len);
     Results("pwrite", jr, lr);
   }
 
@@ -713,6 +749,7 @@ class ModelTest {
     const std::string data = rng_.Bytes(len);
     const int64_t jr = jfs_write(h.jf.get(), data.data(), len);
     const int64_t lr = Sys(::write(h.fd.get(), data.data(), len));
+    LocalShortWrite("write", lr, len);
     Results("write", jr, lr);
     ComparePosition(h);
   }
