@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -173,17 +172,14 @@ TEST_CASE("webdav handlers over a volume") {
                    "</prop></propfind>",
                    {"Depth: 0"});
     CHECK(r.status == 207);
-    std::smatch m;
-    REQUIRE(std::regex_search(
-        r.body, m,
-        std::regex("creationdate>([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8})\\.([0-9]{3})Z<")));
     const time_t t = static_cast<time_t>(a.ctime);
     struct tm tm {};
     gmtime_r(&t, &tm);
-    char want[32];
-    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
-    CHECK(m[1].str() == want);
-    CHECK(std::stoi(m[2].str()) == static_cast<int>(a.ctimensec / 1000000));
+    char secs[32], want[80];
+    strftime(secs, sizeof secs, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(want, sizeof want, "creationdate>%s.%03uZ<", secs, (a.ctimensec / 1000000) % 1000);
+    INFO(r.body);
+    CHECK(r.body.find(want) != std::string::npos);
   }
   SECTION("dead properties are xattrs") {
     REQUIRE(f.Do("PUT", "/p", "x").status == 201);
