@@ -57,6 +57,16 @@ if [ -z "${JFS_TEST_NO_ASAN:-}" ]; then
     fail_early "error: sanitizer build failed (log: $RUN_DIR/build-build-asan.log)"
 fi
 
+# The tests write up to 5 GiB at once under the temporary directory (the memory test's 4 GiB file,
+# /var/tmp without TMPDIR). On a fuller disk they fail with short writes and ENOSPC wherever the
+# space runs out; this says why beforehand.
+for dir in "${TMPDIR:-/tmp}" /var/tmp; do
+  free_mib=$(df -Pm "$dir" 2>/dev/null | awk 'NR == 2 { print $4 }')
+  if [ -n "$free_mib" ] && [ "$free_mib" -lt 6144 ]; then
+    echo "warning: $free_mib MiB free under $dir; the tests write up to 5 GiB there at once" >&2
+  fi
+done
+
 jfs_start_servers "$RUN_DIR/servers" || { jfs_stop_servers; fail_early "error: starting test servers failed"; }
 trap jfs_stop_servers EXIT
 
