@@ -14,11 +14,11 @@
 // a later fsync finds nothing to flush, and the page cache is not filled with blocks the chunk
 // layer already buffered. The cost: a block read right after it was written comes from the disk,
 // not from the page cache. Direct I/O is used on local disk file systems only (ext2/3/4, XFS,
-// Btrfs, F2FS, bcachefs: DirectIoPays). A bucket directory on NFS, CIFS, CephFS, 9p or FUSE (a
-// NAS shared by several hosts, the usual way to share a `file` bucket) accepts O_DIRECT too, but
-// there each direct write waits for the server, where buffered writes are flushed in bulk by the
-// later fsync; tmpfs keeps the pages in memory either way. Unaligned tails, whole objects on other
-// file systems and on one that refuses O_DIRECT after all (EINVAL) go through the page cache;
+// Btrfs, F2FS, bcachefs: FileStoreWritesDirect). A bucket directory on NFS, CIFS, CephFS, 9p or
+// FUSE (a NAS shared by several hosts, the usual way to share a `file` bucket) accepts O_DIRECT
+// too, but there each direct write waits for the server, where buffered writes are flushed in bulk
+// by the later fsync; tmpfs keeps the pages in memory either way. Unaligned tails, whole objects on
+// other file systems and on one that refuses O_DIRECT after all (EINVAL) go through the page cache;
 // there, objects of 1 MiB or more have their writeback started at once (sync_file_range WRITE,
 // no wait, as RocksDB's bytes_per_sync does), so the disk works while the rest of the file is
 // written and a later fsync finds little left to flush.
@@ -50,22 +50,11 @@
 #include "util/unique_fd.h"
 
 namespace jfs::object {
-namespace {
-
-constexpr std::string_view kTempPrefix = ".jfs-tmp.";
-constexpr int kPutAttempts = 8;
-
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
 // bcachefs's magic (fs/bcachefs/bcachefs_format.h); <linux/magic.h> of older kernels lacks it.
 constexpr int64_t kBcachefsMagic = 0xca451a4e;
 
-// Whether the file system `fd` is on is a local disk file system, where direct writes of big
-// objects save the page-cache copy (see the top of the file). False when fstatfs fails.
-bool DirectIoPays(int fd) {
+bool FileStoreWritesDirect(int fd) {
   struct statfs st;
   if (::fstatfs(fd, &st) != 0) return false;
   switch (static_cast<int64_t>(st.f_type)) {
@@ -79,6 +68,16 @@ bool DirectIoPays(int fd) {
       return false;
   }
 }
+
+namespace {
+
+constexpr std::string_view kTempPrefix = ".jfs-tmp.";
+constexpr int kPutAttempts = 8;
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
 bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -642,7 +641,7 @@ class FileStore final : public ObjectStore {
   bool WriteDirect(int fd, std::string_view data, size_t* done) {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) {
-      direct_ok_.store(false, std::memory_order_relaxed);  // the file system has no direct I/O
+      direct_.store(DirectIo::kOff, std::memory_order_relaxed);  // no direct I/O here after all
       return true;
     }
     const size_t head = data.size() & ~(kDirectAlign - 1);
@@ -651,7 +650,7 @@ class FileStore final : public ObjectStore {
       // EINVAL: this file system wants other alignment after all. Whatever was written is
       // written again, buffered, from the start.
       if (err != EINVAL) return false;
-      if (*done == 0) direct_ok_.store(false, std::memory_order_relaxed);
+      if (*done == 0) direct_.store(DirectIo::kOff, std::memory_order_relaxed);
       *done = 0;
     }
     if (::fcntl(fd, F_SETFL, flags) != 0) return false;
@@ -661,15 +660,17 @@ class FileStore final : public ObjectStore {
   Status WriteAndRename(std::string_view key, UniqueFd& fd, const std::string& tmp,
                         const std::string& path, std::string_view data) {
     size_t done = 0;
-    bool direct = data.size() >= kBigObject &&
-                  reinterpret_cast<uintptr_t>(data.data()) % kDirectAlign == 0 &&
-                  direct_ok_.load(std::memory_order_relaxed);
-    if (direct && !direct_checked_.load(std::memory_order_acquire)) {
-      // The first big object tells which file system the bucket is on. Racing Puts may both
-      // look; they find the same answer.
-      if (!DirectIoPays(fd.get())) direct_ok_.store(false, std::memory_order_relaxed);
-      direct_checked_.store(true, std::memory_order_release);
-      direct = direct_ok_.load(std::memory_order_relaxed);
+    bool direct =
+        data.size() >= kBigObject && reinterpret_cast<uintptr_t>(data.data()) % kDirectAlign == 0;
+    if (direct) {
+      DirectIo d = direct_.load(std::memory_order_relaxed);
+      if (d == DirectIo::kUnknown) {
+        // The first big object tells which file system the bucket is on. Racing Puts may both
+        // look; the first answer stays (a refusal seen meanwhile is not overwritten).
+        const DirectIo seen = FileStoreWritesDirect(fd.get()) ? DirectIo::kOn : DirectIo::kOff;
+        if (direct_.compare_exchange_strong(d, seen, std::memory_order_relaxed)) d = seen;
+      }
+      direct = d == DirectIo::kOn;
     }
     if (direct && !WriteDirect(fd.get(), data, &done)) {
       return OsError("put", key, "write " + tmp, errno);
@@ -692,10 +693,11 @@ class FileStore final : public ObjectStore {
   }
 
   std::string root_;  // absolute, ends with '/'
-  // False once the file system turned out not to be a local disk one (DirectIoPays, looked at
-  // once: direct_checked_) or refused O_DIRECT: every later Put is buffered.
-  std::atomic<bool> direct_ok_{true};
-  std::atomic<bool> direct_checked_{false};
+  // Whether big objects are written direct: unknown until the first one tells the file system
+  // (FileStoreWritesDirect); off also once the file system refused O_DIRECT. Off: every later Put
+  // is buffered.
+  enum class DirectIo : uint8_t { kUnknown, kOn, kOff };
+  std::atomic<DirectIo> direct_{DirectIo::kUnknown};
   std::mutex open_mu_;
   std::vector<OpenObject> open_;  // most recently used first; guarded by open_mu_
 };

@@ -100,6 +100,10 @@ Status NewFileStore(const std::string& root, std::unique_ptr<ObjectStore>* out);
 // file; smaller reads open the object each time. 128 KiB: the kernel's FUSE read requests of a
 // sequential reader.
 inline constexpr uint64_t kFileStoreReadAheadFrom = 128 << 10;
+// Whether the file store writes big objects with direct I/O on the file system `fd` is on: on
+// local disk file systems only (ext2/3/4, XFS, Btrfs, F2FS, bcachefs; see object/file_store.cc).
+// False when fstatfs fails.
+bool FileStoreWritesDirect(int fd);
 // `mem`: a process-local map, for unit tests.
 std::unique_ptr<ObjectStore> NewMemStore();
 // Prepends `prefix` (e.g. "myvol/") to every key; strips it from listed keys.

@@ -1,12 +1,10 @@
 // Behaviour specific to the `file` backend: what it leaves on disk, which keys it refuses, and
 // listing of large directory trees. The interface-level behaviour is in conformance_test.cc.
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,9 +21,11 @@
 
 #include "object/object_store.h"
 #include "tests/object/temp_dir.h"
+#include "util/unique_fd.h"
 
 namespace fs = std::filesystem;
 using jfs::Status;
+using jfs::UniqueFd;
 using jfs::object::ObjectInfo;
 using jfs::object::ObjectStore;
 
@@ -396,41 +396,36 @@ namespace {
 
 // How many pages of the file at `path` are in the page cache.
 size_t CachedPages(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  REQUIRE(fd >= 0);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(fd.valid());
   struct stat st;
-  REQUIRE(::fstat(fd, &st) == 0);
+  REQUIRE(::fstat(fd.get(), &st) == 0);
   const size_t len = static_cast<size_t>(st.st_size);
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd.get(), 0);
   REQUIRE(map != MAP_FAILED);
   std::vector<unsigned char> vec((len + page - 1) / page);
   REQUIRE(::mincore(map, len, vec.data()) == 0);
   ::munmap(map, len);
-  ::close(fd);
   return static_cast<size_t>(
       std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return (v & 1) != 0; }));
 }
 
-// Whether the file store writes direct under `dir`, and O_DIRECT writes there bypass the page
-// cache: the store uses direct I/O on local disk file systems only (ext2/3/4, XFS, Btrfs, F2FS,
-// bcachefs), and a file system may refuse it or, as tmpfs, take it but keep every page in memory.
+// Whether the file store writes direct under `dir` (FileStoreWritesDirect), and O_DIRECT writes
+// there bypass the page cache: a file system may refuse them or, as tmpfs, take them but keep every
+// page in memory.
 bool DirectIoBypassesCache(const std::string& dir) {
-  struct statfs sfs;
-  if (::statfs(dir.c_str(), &sfs) != 0) return false;
-  const int64_t type = static_cast<int64_t>(sfs.f_type);
-  if (type != EXT4_SUPER_MAGIC && type != XFS_SUPER_MAGIC && type != BTRFS_SUPER_MAGIC &&
-      type != F2FS_SUPER_MAGIC && type != 0xca451a4e /* bcachefs */) {
-    return false;
-  }
+  const UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d.valid() || !jfs::object::FileStoreWritesDirect(d.get())) return false;
   const std::string probe = dir + "/direct_probe";
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
   bool written = false;
-  if (fd >= 0) {
-    void* buf = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    written = buf != MAP_FAILED && ::pwrite(fd, buf, 4096, 0) == 4096;
-    if (buf != MAP_FAILED) ::munmap(buf, 4096);
-    ::close(fd);
+  {
+    const UniqueFd fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644));
+    if (fd.valid()) {
+      void* buf = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      written = buf != MAP_FAILED && ::pwrite(fd.get(), buf, 4096, 0) == 4096;
+      if (buf != MAP_FAILED) ::munmap(buf, 4096);
+    }
   }
   const bool bypassed = written && CachedPages(probe) == 0;
   ::unlink(probe.c_str());
@@ -509,11 +504,9 @@ TEST_CASE("file: a file system without direct I/O gets big objects written buffe
     if (::unshare(uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0) ::_exit(10);
     // In a new user namespace, files can be created only by a mapped user: map ours to root.
     auto write_file = [](const char* path, const std::string& text) {
-      const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
-      const bool ok =
-          fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-      if (fd >= 0) ::close(fd);
-      return ok;
+      const UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+      return fd.valid() &&
+             ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
     };
     if (uid != 0 && (!write_file("/proc/self/setgroups", "deny") ||
                      !write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
