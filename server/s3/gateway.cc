@@ -428,13 +428,6 @@ class S3Handler : public http::RequestHandler {
   std::string EtagOf(const std::string& path, const Attr& a, meta::Ino ino) {
     std::string v;
     if (ino != 0 && gw_->KnownEtag(ino, a, &v)) return v;
-    return LoadEtag(path, a, ino);
-  }
-
-  // EtagOf for a file whose ETag the gateway does not remember: read from the file's xattr (or
-  // made up), then remembered.
-  std::string LoadEtag(const std::string& path, const Attr& a, meta::Ino ino) {
-    std::string v;
     if (vol_->GetXattr(ctx_, path, kXattrEtag, &v).ok()) {
       size_t sp = v.find(' ');
       if (sp != std::string::npos && v.substr(sp + 1) == EtagStamp("", a).substr(1)) {
@@ -1028,11 +1021,8 @@ bool S3Handler::Emit(ListState& st, const std::string& key, bool is_prefix, cons
   if (is_prefix) {
     st.prefixes.push_back(key);
   } else {
-    std::string etag;
-    if (ino == 0 || !gw_->KnownEtag(ino, *a, &etag)) {
-      etag = LoadEtag(std::string(dir_path) + "/" + std::string(name), *a, ino);
-    }
-    st.objects.push_back({key, *a, std::move(etag)});
+    st.objects.push_back(
+        {key, *a, EtagOf(std::string(dir_path) + "/" + std::string(name), *a, ino)});
   }
   st.last = key;
   return true;
